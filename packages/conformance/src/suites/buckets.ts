@@ -1,0 +1,96 @@
+/**
+ * Buckets (SPEC §3.4): independent keyspaces, whatever characters their names and keys hold.
+ *
+ * @module
+ */
+import assert from 'node:assert/strict'
+import {
+  assertMissing,
+  assertValue,
+  bucketNames,
+  hex,
+  keysHex,
+  show,
+} from '../harness/assertions.js'
+import { text } from '../harness/data.js'
+import { storeTests } from '../harness/define.js'
+import type { ConformanceSuite } from '../suite.js'
+
+/** Separators a backend might join bucket and key with (the Go framework uses `,` and `_`). */
+const SEPARATORS = [',', '_', '/', '!', '\0', ':', '\u0001', '.', ' ', '|', '\u00ff']
+
+/** Buckets: SPEC §3.4, no collisions between (bucket, key) pairs. */
+export const buckets: ConformanceSuite = (runner, target) => {
+  runner.describe('buckets', () => {
+    const test = storeTests(runner, target)
+
+    for (const sep of SEPARATORS) {
+      const long = `a${sep}b`
+      const key = `b${sep}c`
+      test(`§3.4 bucket ${show(long)} key "c" and bucket "a" key ${show(key)} are different entries`, async (store) => {
+        await store.addValue(long, 'c', 'in the long bucket')
+        await store.addValue('a', key, 'in the short bucket')
+        await assertValue(store, long, 'c', text('in the long bucket'))
+        await assertValue(store, 'a', key, text('in the short bucket'))
+        assert.deepEqual(await keysHex(store, long), [hex(text('c'))], `keys(${show(long)})`)
+        assert.deepEqual(await keysHex(store, 'a'), [hex(text(key))], 'keys("a")')
+        assert.deepEqual(
+          [...(await bucketNames(store))].sort(),
+          ['a', long].sort(),
+          'buckets() should list both buckets',
+        )
+
+        await store.deleteKey('a', key)
+        await assertMissing(store, 'a', key)
+        await assertValue(store, long, 'c', text('in the long bucket'))
+
+        await store.addValue('a', key, 'again')
+        await store.deleteBucket(long)
+        await assertMissing(store, long, 'c')
+        await assertValue(store, 'a', key, text('again'))
+      })
+    }
+
+    test('§3.4 the same key in different buckets holds different values', async (store) => {
+      const names = ['one', 'two', 'One', 'ONE', 'one ']
+      for (const name of names) await store.addValue(name, 'k', `value of ${name}`)
+      for (const name of names) await assertValue(store, name, 'k', text(`value of ${name}`))
+      await store.deleteKey('one', 'k')
+      await assertMissing(store, 'one', 'k')
+      for (const name of names.slice(1))
+        await assertValue(store, name, 'k', text(`value of ${name}`))
+    })
+
+    test('§3.4 bucket names are compared byte for byte (no case folding or Unicode normalisation)', async (store) => {
+      const composed = '\u00fc' // ü as one code point
+      const decomposed = 'u\u0308' // u + combining diaeresis
+      await store.addValue(composed, 'k', 'composed')
+      await store.addValue(decomposed, 'k', 'decomposed')
+      await store.addValue('Ü', 'k', 'upper')
+      await assertValue(store, composed, 'k', text('composed'))
+      await assertValue(store, decomposed, 'k', text('decomposed'))
+      await assertValue(store, 'Ü', 'k', text('upper'))
+      assert.equal((await bucketNames(store)).length, 3)
+    })
+
+    test('§3.4 a bucket whose name is a prefix of another shares none of its keys', async (store) => {
+      await store.addValue('a', 'k1', '1')
+      await store.addValue('ab', 'k2', '2')
+      await store.addValue('a\0', 'k3', '3')
+      assert.deepEqual(await keysHex(store, 'a'), [hex(text('k1'))])
+      assert.deepEqual(await keysHex(store, 'ab'), [hex(text('k2'))])
+      assert.deepEqual(await keysHex(store, 'a\0'), [hex(text('k3'))])
+      await assertMissing(store, 'a', 'k2')
+      await assertMissing(store, 'a', 'k3')
+      await assertMissing(store, 'a', 'b')
+    })
+
+    test('§3.4 a key that looks like a bucket name stays in its bucket', async (store) => {
+      await store.addValue('a', 'b\0c', 'x')
+      await store.addValue('a', '\0', 'y')
+      await assertMissing(store, 'a\0', 'c')
+      await assertMissing(store, 'a\0', '')
+      assert.deepEqual(await bucketNames(store), ['a'])
+    })
+  })
+}

@@ -1,0 +1,152 @@
+/**
+ * Lifecycle (SPEC §3.6): no operation on a store that is not open, idempotent open/close, a
+ * closed store can be opened again, close lets operations in flight finish.
+ *
+ * @module
+ */
+import assert from 'node:assert/strict'
+import type { KVStore } from '@kv/core'
+import { assertRejectsWith, assertValue, collect } from '../harness/assertions.js'
+import { text } from '../harness/data.js'
+import { storeTests } from '../harness/define.js'
+import type { ConformanceSuite } from '../suite.js'
+
+/** Every operation of the API, each called with valid arguments. */
+const OPERATIONS: [string, (store: KVStore) => Promise<unknown>][] = [
+  ['getValue', (s) => s.getValue('b', 'k')],
+  ['getCompressedValue', (s) => s.getCompressedValue('b', 'k')],
+  ['addValue', (s) => s.addValue('b', 'k', 'v')],
+  ['addValueCompress', (s) => s.addValueCompress('b', 'k', 'v')],
+  ['existsKey', (s) => s.existsKey('b', 'k')],
+  ['deleteKey', (s) => s.deleteKey('b', 'k')],
+  ['deleteBucket', (s) => s.deleteBucket('b')],
+  ['keys (iterating)', (s) => collect(s.keys('b'))],
+  ['keys with options (iterating)', (s) => collect(s.keys('b', { prefix: 'k', limit: 1 }))],
+  ['buckets (iterating)', (s) => collect(s.buckets())],
+]
+
+async function assertEveryOperationRejects(store: KVStore, state: string): Promise<void> {
+  for (const [name, call] of OPERATIONS) {
+    await assertRejectsWith(() => call(store), 'KV_NOT_OPEN', `${name} on a ${state} store`)
+  }
+}
+
+/** Lifecycle: SPEC §3.6. */
+export const lifecycle: ConformanceSuite = (runner, target) => {
+  runner.describe('lifecycle', () => {
+    const test = storeTests(runner, target)
+
+    test(
+      '§3.6 every operation on a never-opened store rejects with KV_NOT_OPEN',
+      async (store) => {
+        await assertEveryOperationRejects(store, 'never-opened')
+      },
+      { open: false },
+    )
+
+    test('§3.6 every operation on a closed store rejects with KV_NOT_OPEN', async (store) => {
+      await store.addValue('b', 'k', 'v')
+      await store.close()
+      await assertEveryOperationRejects(store, 'closed')
+    })
+
+    test('§3.6 an iteration begun before close() rejects after it', async (store) => {
+      for (const key of ['k1', 'k2', 'k3']) await store.addValue('b', key, 'v')
+      await store.addValue('c', 'k', 'v')
+      const keys = store.keys('b')[Symbol.asyncIterator]()
+      const names = store.buckets()[Symbol.asyncIterator]()
+      assert.equal((await keys.next()).done, false)
+      assert.equal((await names.next()).done, false)
+      await store.close()
+      await assertRejectsWith(() => keys.next(), 'KV_NOT_OPEN', 'keys() next() after close()')
+      await assertRejectsWith(() => names.next(), 'KV_NOT_OPEN', 'buckets() next() after close()')
+    })
+
+    test('§3.6 writes rejected on a closed store are not written', async (store, session) => {
+      await store.close()
+      await assertRejectsWith(() => store.addValue('b', 'k', 'v'), 'KV_NOT_OPEN', 'addValue')
+      await assertRejectsWith(
+        () => store.addValueCompress('b', 'c', 'v'),
+        'KV_NOT_OPEN',
+        'addValueCompress',
+      )
+      await store.open()
+      assert.equal(await store.existsKey('b', 'k'), false)
+      assert.equal(await store.existsKey('b', 'c'), false)
+      assert.deepEqual(await collect(session.store.buckets()), [])
+    })
+
+    test('§3.6 open() is idempotent', async (store) => {
+      await store.open()
+      await store.addValue('b', 'k', 'v')
+      await store.open()
+      assert.equal(store.status, 'open')
+      await assertValue(store, 'b', 'k', text('v'))
+    })
+
+    test(
+      '§3.6 concurrent open() calls all resolve and leave the store open',
+      async (store) => {
+        await Promise.all([store.open(), store.open(), store.open()])
+        assert.equal(store.status, 'open')
+        await store.addValue('b', 'k', 'v')
+        await assertValue(store, 'b', 'k', text('v'))
+      },
+      { open: false },
+    )
+
+    test('§3.6 close() is idempotent', async (store) => {
+      await store.close()
+      await store.close()
+      assert.equal(store.status, 'closed')
+      await assertRejectsWith(
+        () => store.getValue('b', 'k'),
+        'KV_NOT_OPEN',
+        'getValue after two closes',
+      )
+    })
+
+    test(
+      '§3.6 closing a never-opened store succeeds',
+      async (store) => {
+        await store.close()
+        assert.equal(store.status, 'closed')
+      },
+      { open: false },
+    )
+
+    test('§3.6 concurrent close() calls all resolve and leave the store closed', async (store) => {
+      await store.addValue('b', 'k', 'v')
+      await Promise.all([store.close(), store.close(), store.close()])
+      assert.equal(store.status, 'closed')
+      await assertRejectsWith(() => store.getValue('b', 'k'), 'KV_NOT_OPEN', 'getValue after close')
+    })
+
+    test('§3.6 a closed store can be opened again', async (store) => {
+      for (let cycle = 0; cycle < 3; cycle++) {
+        await store.close()
+        await store.open()
+        assert.equal(store.status, 'open')
+        await store.addValue('b', `k${cycle}`, `v${cycle}`)
+        await assertValue(store, 'b', `k${cycle}`, text(`v${cycle}`))
+      }
+    })
+
+    test('§3.6 close() lets the operations in flight finish', async (store) => {
+      const writes = Array.from({ length: 50 }, (_, i) => store.addValue('b', `k${i}`, `v${i}`))
+      const closed = store.close()
+      const outcomes = await Promise.allSettled(writes)
+      await closed
+      const failed = outcomes.filter((outcome) => outcome.status === 'rejected')
+      assert.deepEqual(failed, [], 'writes started before close() must complete')
+    })
+
+    test('§3.6 open() and close() called alternately without waiting end in the last state asked for', async (store) => {
+      const calls = [store.close(), store.open(), store.close(), store.open()]
+      await Promise.all(calls)
+      assert.equal(store.status, 'open')
+      await store.addValue('b', 'k', 'v')
+      await assertValue(store, 'b', 'k', text('v'))
+    })
+  })
+}

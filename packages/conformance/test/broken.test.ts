@@ -1,0 +1,138 @@
+import { type KVStore, MemoryStore } from '@kv/core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  type ConformanceResult,
+  collectResults,
+  runConformance,
+  TargetDefaults,
+} from '../src/index.js'
+import { CommaJoinedStore } from './broken/comma-joined-store.js'
+import { EmptyIsMissingStore } from './broken/empty-is-missing-store.js'
+import { GarbageDecoderStore } from './broken/garbage-decoder-store.js'
+import { LossyConcurrentStore } from './broken/lossy-concurrent-store.js'
+
+const MODEL_TEST = `§3 ${TargetDefaults.modelRuns} random sequences of ${TargetDefaults.modelOps} operations agree with a reference model`
+
+/** Runs the whole suite against `create` in-process. */
+function runAgainst(name: string, create: () => KVStore): Promise<ConformanceResult[]> {
+  return collectResults(runConformance, { name, create })
+}
+
+const failedNames = (results: ConformanceResult[]): string[] =>
+  results.filter((r) => !r.passed && !r.skipped).map((r) => r.name)
+const passedNames = (results: ConformanceResult[]): string[] =>
+  results.filter((r) => r.passed).map((r) => r.name)
+
+describe('the suite has teeth: each deliberately broken store fails named tests', () => {
+  it('passes completely against MemoryStore through collectResults (the control)', async () => {
+    const results = await runAgainst('MemoryStore', () => new MemoryStore())
+    expect(failedNames(results)).toEqual([])
+    expect(results.length).toBeGreaterThan(100)
+  }, 120_000)
+
+  describe('a store that joins bucket and key with "," (as the Go framework does)', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('comma-joined', () => new CommaJoinedStore())
+    }, 120_000)
+
+    it('fails the §3.4 collision test for "," and the tests that list or drop buckets', () => {
+      expect(failedNames(results)).toEqual(
+        expect.arrayContaining([
+          '§3.4 bucket "a,b" key "c" and bucket "a" key "b,c" are different entries',
+          '§3 keys() lists only the keys of its bucket',
+          '§3 deleteBucket removes every key of that bucket and nothing else',
+          MODEL_TEST,
+        ]),
+      )
+    })
+
+    it('passes the collision test for separators it does not use', () => {
+      expect(passedNames(results)).toContain(
+        '§3.4 bucket "a_b" key "c" and bucket "a" key "b_c" are different entries',
+      )
+    })
+  })
+
+  describe('a store that treats an empty value as missing', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('empty-is-missing', () => new EmptyIsMissingStore())
+    }, 120_000)
+
+    it('fails the §3.2 empty value tests', () => {
+      expect(failedNames(results)).toEqual(
+        expect.arrayContaining([
+          '§3.2 an empty value is a real value',
+          '§3.2 an empty string value is a real value',
+          '§3.2 an empty value can be deleted and written again',
+          MODEL_TEST,
+        ]),
+      )
+    })
+
+    it('still passes the compressed empty value test (it stores 5 bytes, not 0)', () => {
+      expect(passedNames(results)).toContain(
+        '§3.2 an empty value stored with addValueCompress is a real value',
+      )
+    })
+  })
+
+  describe('a store whose decoder returns garbage on corrupt input', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('garbage-decoder', () => new GarbageDecoderStore())
+    }, 120_000)
+
+    it('fails every §3.5 corrupt-value test', () => {
+      const failed = failedNames(results)
+      expect(failed).toEqual(
+        expect.arrayContaining([
+          '§3.5 getCompressedValue on ff ff ff ff 00 rejects with KV_CORRUPT_VALUE',
+          '§3.5 getCompressedValue on random bytes rejects with KV_CORRUPT_VALUE',
+          '§3.5 getCompressedValue on a truncated valid encoding rejects with KV_CORRUPT_VALUE',
+          '§3.5 getCompressedValue on a match offset before the start of the output rejects with KV_CORRUPT_VALUE',
+          MODEL_TEST,
+        ]),
+      )
+      expect(failed.filter((name) => name.startsWith('§3.5 getCompressedValue on '))).toHaveLength(
+        9,
+      )
+    })
+
+    it('reports the missing rejection in the failure', () => {
+      const result = results.find(
+        (r) => r.name === '§3.5 getCompressedValue on ff ff ff ff 00 rejects with KV_CORRUPT_VALUE',
+      )
+      expect(String((result!.error as Error).message)).toMatch(
+        /expected a rejection with KV_CORRUPT_VALUE/,
+      )
+    })
+  })
+
+  describe('a store that loses writes made concurrently', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('lossy-concurrent', () => new LossyConcurrentStore())
+    }, 120_000)
+
+    it('fails the §3.6 concurrency tests', () => {
+      expect(failedNames(results)).toEqual(
+        expect.arrayContaining([
+          '§3.6 500 concurrent addValue calls of distinct keys are all kept',
+          '§3.6 200 concurrent addValueCompress calls of distinct keys are all kept',
+          '§3.6 concurrent mixed operations are safe and none is lost',
+        ]),
+      )
+    })
+
+    it('passes the sequential tests, including the model test', () => {
+      const passed = passedNames(results)
+      expect(passed).toContain('§3.3 addValue overwrites')
+      expect(passed).toContain(
+        '§3.4 bucket "a,b" key "c" and bucket "a" key "b,c" are different entries',
+      )
+      expect(passed).toContain(MODEL_TEST)
+    })
+  })
+})

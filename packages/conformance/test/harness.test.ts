@@ -1,0 +1,169 @@
+import { type KVStore, MemoryStore } from '@kv/core'
+import { describe, expect, it } from 'vitest'
+import {
+  binaryData,
+  type ConformanceTarget,
+  collectResults,
+  invalidInput,
+  persistence,
+  runConformance,
+} from '../src/index.js'
+import { EmptyIsMissingStore } from './broken/empty-is-missing-store.js'
+
+const OVER_LIMIT = "§3.7 a value over the backend's limit is rejected"
+
+/** A target that records every store it made and every destroy. */
+function counting(
+  create: () => KVStore,
+): ConformanceTarget & { created: KVStore[]; destroyed: KVStore[] } {
+  const created: KVStore[] = []
+  const destroyed: KVStore[] = []
+  return {
+    name: 'counting',
+    created,
+    destroyed,
+    create: () => {
+      const store = create()
+      created.push(store)
+      return store
+    },
+    reopen: (closed) => closed,
+    destroy: (store) => {
+      destroyed.push(store)
+    },
+    capabilities: { persistent: true },
+    modelRuns: 3,
+    modelOps: 50,
+  }
+}
+
+describe('the harness', () => {
+  it('gives every test its own store, and closes and destroys each once, also when tests fail', async () => {
+    for (const make of [
+      () => new MemoryStore({ persistAcrossClose: true }),
+      () => new EmptyIsMissingStore(),
+    ]) {
+      const target = counting(make)
+      const results = await collectResults(runConformance, target)
+      expect(results.length).toBeGreaterThan(100)
+      expect(new Set(target.created).size).toBe(target.created.length)
+      expect(target.destroyed).toEqual(target.created)
+      expect(target.created.every((store) => store.status === 'closed')).toBe(true)
+    }
+  }, 120_000)
+
+  it('skips the persistence tests, with the reason, for a target that is not persistent', async () => {
+    const results = await collectResults(persistence, {
+      name: 'memory',
+      create: () => new MemoryStore(),
+    })
+    expect(results.length).toBeGreaterThan(3)
+    for (const result of results) {
+      expect(result.skipped).toBe(true)
+      expect(result.skipReason).toMatch(/capabilities\.persistent/)
+    }
+  })
+
+  it('runs the same-object persistence tests but skips the reopen test when the target has no reopen()', async () => {
+    const results = await collectResults(persistence, {
+      name: 'memory',
+      create: () => new MemoryStore({ persistAcrossClose: true }),
+      capabilities: { persistent: true },
+    })
+    const skipped = results.filter((r) => r.skipped).map((r) => r.name)
+    expect(skipped).toEqual(['§3.6 a new store object over the same data shows the same data'])
+    expect(results.filter((r) => r.passed).length).toBe(results.length - 1)
+  })
+
+  it('catches a store that forgets on close when it claims to be persistent', async () => {
+    const results = await collectResults(persistence, {
+      name: 'forgetful',
+      create: () => new MemoryStore(),
+      capabilities: { persistent: true },
+    })
+    expect(results.filter((r) => !r.passed && !r.skipped).length).toBeGreaterThanOrEqual(4)
+  })
+
+  it('tests the value limit when it is small enough to allocate', async () => {
+    const results = await collectResults(invalidInput, {
+      name: 'small limit',
+      create: () => new MemoryStore({ maxValueBytes: 1000 }),
+    })
+    expect(results.find((r) => r.name === OVER_LIMIT)).toMatchObject({
+      passed: true,
+      skipped: false,
+    })
+    expect(results.every((r) => r.passed)).toBe(true)
+  })
+
+  it('catches a store that accepts values over the limit it states', async () => {
+    class Overpromising extends MemoryStore {
+      override get limits() {
+        return { maxValueBytes: 100 }
+      }
+    }
+    const results = await collectResults(invalidInput, {
+      name: 'overpromising',
+      create: () => new Overpromising(),
+    })
+    expect(results.find((r) => r.name === OVER_LIMIT)).toMatchObject({
+      passed: false,
+      skipped: false,
+    })
+  })
+
+  it('skips the over-limit case, with the reason, when the limit is too large to allocate', async () => {
+    const results = await collectResults(invalidInput, {
+      name: 'huge limit',
+      create: () => new MemoryStore({ maxValueBytes: 2 ** 31 }),
+    })
+    expect(results.find((r) => r.name === OVER_LIMIT)).toMatchObject({
+      skipped: true,
+      skipReason: expect.stringMatching(/128 MiB/),
+    })
+  })
+
+  it('skips the 1 MiB cases for a backend whose limit is smaller', async () => {
+    const results = await collectResults(binaryData, {
+      name: 'small',
+      create: () => new MemoryStore({ maxValueBytes: 4096 }),
+    })
+    expect(results.filter((r) => r.skipped).map((r) => r.name)).toEqual([
+      '§3.3 a large value (1 MiB) comes back byte-identical',
+    ])
+    expect(results.filter((r) => !r.passed && !r.skipped)).toEqual([])
+  })
+
+  it('fails a test that exceeds its timeout', async () => {
+    class Hanging extends MemoryStore {
+      override getValue(): Promise<Uint8Array | null> {
+        return new Promise(() => {})
+      }
+    }
+    const results = await collectResults(
+      runConformance,
+      { name: 'hanging', create: () => new Hanging(), timeout: 200 },
+      { filter: (name) => name === '§3.1 a missing key reads as null from getValue' },
+    )
+    expect(results).toHaveLength(1)
+    expect(String((results[0]!.error as Error).message)).toMatch(/timed out after 200 ms/)
+  })
+
+  it('names each result with its groups', async () => {
+    const results = await collectResults(
+      runConformance,
+      { name: 'memory', create: () => new MemoryStore() },
+      {
+        filter: (name) => name === '§3.2 an empty value is a real value',
+      },
+    )
+    expect(results).toEqual([
+      {
+        name: '§3.2 an empty value is a real value',
+        groups: ['memory', 'basic CRUD'],
+        passed: true,
+        skipped: false,
+      },
+    ])
+  })
+})

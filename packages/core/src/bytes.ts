@@ -1,0 +1,87 @@
+/**
+ * Byte helpers shared by core and the backends: the one place where strings become bytes.
+ *
+ * @module
+ */
+
+/** What the API accepts for a key or a value: bytes, or a string encoded as UTF-8. */
+export type BytesLike = Uint8Array | string
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** UTF-8 encoding of a well-formed string. */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text)
+}
+
+/** Decodes UTF-8 strictly: invalid bytes throw a `TypeError` instead of becoming U+FFFD. */
+export function fromUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes)
+}
+
+/**
+ * Number of bytes `text` takes in UTF-8, without allocating.
+ * Lone surrogates count as 3 bytes, as `TextEncoder` would write U+FFFD for them.
+ */
+export function utf8Length(text: string): number {
+  let length = text.length
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit < 0x80) continue
+    if (unit < 0x800) length += 1
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A surrogate pair: two UTF-16 units, four UTF-8 bytes.
+        length += 2
+        i++
+        continue
+      }
+      length += 2
+    } else length += 2
+  }
+  return length
+}
+
+/** Lexicographic comparison of two byte strings, as LevelDB and `keys()` order them. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!
+    if (d !== 0) return d
+  }
+  return a.length - b.length
+}
+
+/** True when `a` and `b` hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** True when `bytes` begins with `prefix`. */
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.length > bytes.length) return false
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false
+  return true
+}
+
+/**
+ * The smallest byte string greater than every string that starts with `prefix`, or `undefined`
+ * when there is none (the prefix is empty or all 0xFF). Used for exclusive range ends.
+ */
+export function prefixSuccessor(prefix: Uint8Array): Uint8Array | undefined {
+  let end = prefix.length
+  while (end > 0 && prefix[end - 1] === 0xff) end--
+  if (end === 0) return undefined
+  const next = prefix.slice(0, end)
+  next[end - 1]! += 1
+  return next
+}
+
+/** A copy of `bytes` that owns its memory (never a view into a larger buffer). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.slice()
+}

@@ -1,0 +1,10 @@
+export { configure, resetConfiguration } from './configure.js'
+export {
+  type ConfigSection,
+  type ConfigSections,
+  defineConfigSection,
+  isKnownTopLevelKey,
+  KNOWN_SECTIONS,
+  type KVConfig,
+} from './sections.js'
+export { configFilePath, dataDir, validateFile } from './source.js'

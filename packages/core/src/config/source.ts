@@ -1,0 +1,132 @@
+/**
+ * Where configuration comes from: the YAML file named by `KV_CONFIG`, else `./kv.yml` when it
+ * exists, else nothing (defaults); overridden key by key by `configure()`.
+ *
+ * The file is read on first use, never on import, so `configure()` may be called after a
+ * backend package has been imported.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { InvalidConfigError } from '../errors.js'
+
+type Sections = Record<string, unknown>
+
+interface FileConfig {
+  path: string | undefined
+  data: Sections
+}
+
+let file: FileConfig | undefined
+let programmatic: Sections | undefined
+
+/** The path of the configuration file in force, or `undefined` when there is none. */
+export function configFilePath(): string | undefined {
+  const fromEnv = process.env.KV_CONFIG
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv)
+  const local = resolve('kv.yml')
+  return existsSync(local) ? local : undefined
+}
+
+function loadFile(): FileConfig {
+  if (file !== undefined) return file
+  const path = configFilePath()
+  if (path === undefined) return (file = { path, data: {} })
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (cause) {
+    throw new InvalidConfigError(
+      `Cannot read the configuration file ${path}${process.env.KV_CONFIG ? ' (named by KV_CONFIG)' : ''}: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  let data: unknown
+  try {
+    data = parseYaml(text)
+  } catch (cause) {
+    throw new InvalidConfigError(
+      `The configuration file ${path} is not valid YAML: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    )
+  }
+  return (file = { path, data: checkTopLevel(data ?? {}, path) })
+}
+
+/** Checks that `config` is an object of known sections, each an object (or empty). */
+export function checkTopLevel(
+  config: unknown,
+  source: string,
+  isKnown?: (key: string) => boolean,
+): Sections {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new InvalidConfigError(
+      `Invalid configuration in ${source}: expected a mapping of sections`,
+    )
+  }
+  for (const [key, value] of Object.entries(config)) {
+    if (isKnown !== undefined && !isKnown(key)) {
+      throw new InvalidConfigError(
+        `Invalid configuration in ${source}: unknown key "${key}"; expected data_dir or a backend section such as badger, simple_kv or elastic`,
+        { key },
+      )
+    }
+    if (key === 'data_dir') {
+      if (typeof value !== 'string' || value === '') {
+        throw new InvalidConfigError(
+          `Invalid configuration in ${source}: "data_dir" must be a non-empty string`,
+          {
+            key,
+          },
+        )
+      }
+    } else if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+      throw new InvalidConfigError(
+        `Invalid configuration in ${source}: "${key}" must be a mapping of options`,
+        { key },
+      )
+    }
+  }
+  return config as Sections
+}
+
+/** Remembers `config` as the programmatic configuration (see `configure()`). */
+export function setProgrammatic(config: Sections | undefined): void {
+  programmatic = config
+}
+
+/** Forgets the file read so far and the programmatic configuration. */
+export function resetSource(): void {
+  file = undefined
+  programmatic = undefined
+}
+
+/** A description of where the configuration came from, for error messages. */
+export function configSource(): string {
+  const path = loadFile().path
+  if (programmatic !== undefined) return path ? `configure() and ${path}` : 'configure()'
+  return path ?? 'the defaults'
+}
+
+/** One section, merged: the file's keys overridden by `configure()`'s. */
+export function rawSection(name: string): Record<string, unknown> {
+  const fromFile = loadFile().data[name]
+  const fromCode = programmatic?.[name]
+  return { ...(fromFile as object | null), ...(fromCode as object | null | undefined) }
+}
+
+/** The data directory: `data_dir` from `configure()` or the file, else `./data`. */
+export function dataDir(): string {
+  const value = programmatic?.data_dir ?? loadFile().data.data_dir ?? 'data'
+  return resolve(value as string)
+}
+
+/** Validates the top level of the file now, so a bad file fails at first use with its name. */
+export function validateFile(isKnown: (key: string) => boolean): void {
+  const { path, data } = loadFile()
+  if (path !== undefined) checkTopLevel(data, path, isKnown)
+}

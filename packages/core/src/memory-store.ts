@@ -1,0 +1,85 @@
+/**
+ * `MemoryStore`: a small in-memory backend. Useful in application tests, and the reference the
+ * conformance suite is checked against. Nothing survives `close()` unless `persistAcrossClose`
+ * is set (then the data lives as long as the object, which lets the suite's persistence tests
+ * run against it).
+ *
+ * @module
+ */
+import { compareBytes } from './bytes.js'
+import { AbstractKVStore, type BaseConfig } from './store.js'
+import type { NormalizedKeysOptions } from './validate.js'
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions extends BaseConfig {
+  /** Largest value in bytes (default 64 MiB). */
+  maxValueBytes?: number
+  /** Keep the data when the store is closed and opened again (default false). */
+  persistAcrossClose?: boolean
+}
+
+/** The name {@link MemoryStore} uses when registered. */
+export const MEMORY_STORE_NAME = 'memory'
+
+// Keys are held as latin1 strings: one character per byte, so string order is byte order and
+// a Map lookup needs no custom hashing.
+const toId = (key: Uint8Array): string =>
+  Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1')
+const fromId = (id: string): Uint8Array => new Uint8Array(Buffer.from(id, 'latin1'))
+
+/** An in-memory store: buckets of keys in maps, values copied in and out. */
+export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
+  #buckets = new Map<string, Map<string, Uint8Array>>()
+  readonly #persist: boolean
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super(MEMORY_STORE_NAME, { options, maxValueBytes: options.maxValueBytes ?? 64 * 1024 * 1024 })
+    this.#persist = options.persistAcrossClose ?? false
+  }
+
+  protected async _open(): Promise<void> {}
+
+  protected async _close(): Promise<void> {
+    if (!this.#persist) this.#buckets = new Map()
+  }
+
+  protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
+    return this.#buckets.get(bucket)?.get(toId(key))?.slice() ?? null
+  }
+
+  protected override _has(bucket: string, key: Uint8Array): Promise<boolean> {
+    return Promise.resolve(this.#buckets.get(bucket)?.has(toId(key)) ?? false)
+  }
+
+  protected _put(bucket: string, key: Uint8Array, value: Uint8Array): void {
+    let entries = this.#buckets.get(bucket)
+    if (entries === undefined) this.#buckets.set(bucket, (entries = new Map()))
+    entries.set(toId(key), value.slice())
+  }
+
+  protected _delete(bucket: string, key: Uint8Array): void {
+    const entries = this.#buckets.get(bucket)
+    if (entries === undefined) return
+    entries.delete(toId(key))
+    if (entries.size === 0) this.#buckets.delete(bucket)
+  }
+
+  protected _deleteBucket(bucket: string): void {
+    this.#buckets.delete(bucket)
+  }
+
+  protected *_keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
+    const entries = this.#buckets.get(bucket)
+    if (entries === undefined) return
+    const wanted = prefix === undefined ? '' : toId(prefix)
+    const ids = [...entries.keys()].filter((id) => id.startsWith(wanted)).sort()
+    for (const id of ids) yield fromId(id)
+  }
+
+  protected *_buckets(): Iterable<string> {
+    const encoder = new TextEncoder()
+    const names = [...this.#buckets.keys()].map((name) => ({ name, bytes: encoder.encode(name) }))
+    names.sort((a, b) => compareBytes(a.bytes, b.bytes))
+    for (const { name } of names) yield name
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * The `KVStore` interface (SPEC §3) and {@link AbstractKVStore}, the seam every backend builds on.
+ *
+ * The public methods live here, once: they validate and normalise their arguments, check that
+ * the store is open, compress and decompress, track operations in flight so that `close()`
+ * never cuts one off, and bound `keys()` by its limit. A backend implements only the small
+ * protected surface (`_open`, `_close`, `_get`, `_put`, `_delete`, `_deleteBucket`, `_keys`,
+ * `_buckets`, and optionally `_has`), which receives arguments that are already valid bytes.
+ *
+ * @module
+ */
+import type { BytesLike } from './bytes.js'
+import type { ConfigSection } from './config/sections.js'
+import { BackendDisabledError, NotOpenError } from './errors.js'
+import { compress, decompress } from './lz4/index.js'
+import {
+  checkBucket,
+  checkKey,
+  checkKeysOptions,
+  checkValue,
+  checkValueSize,
+  type KeysOptions,
+  type NormalizedKeysOptions,
+} from './validate.js'
+
+/** Where a store is in its life. Operations are accepted only when it is `open`. */
+export type StoreStatus = 'closed' | 'opening' | 'open' | 'closing'
+
+/** A result that a backend may produce synchronously or asynchronously. */
+export type MaybePromise<T> = T | Promise<T>
+
+/** The limits a backend enforces beyond those every backend shares. */
+export interface StoreLimits {
+  /** The largest value, in bytes, that `addValue` accepts (for `addValueCompress`, after compression). */
+  readonly maxValueBytes: number
+}
+
+/** The API every backend offers (SPEC §3). Keys and values are bytes; strings are UTF-8. */
+export interface KVStore {
+  /** The name the backend registers under (`badger`, `simple_kv`, `elastic`, …). */
+  readonly name: string
+  /** Where the store is in its life. */
+  readonly status: StoreStatus
+  /** The backend's limits. */
+  readonly limits: StoreLimits
+  /** Opens the store. Idempotent; a closed store can be opened again. */
+  open(): Promise<void>
+  /** Closes the store after the operations in flight finish. Idempotent. */
+  close(): Promise<void>
+  /** The value under (`bucket`, `key`), or `null` when there is none. */
+  getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null>
+  /** The value stored by `addValueCompress`, decompressed; `null` when there is none. */
+  getCompressedValue(bucket: string, key: BytesLike): Promise<Uint8Array | null>
+  /** Stores `value` LZ4-compressed in the Go framework's layout (SPEC §4). */
+  addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void>
+  /** Stores `value`, replacing any value under the same key. */
+  addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void>
+  /** Whether (`bucket`, `key`) holds a value (an empty value counts). */
+  existsKey(bucket: string, key: BytesLike): Promise<boolean>
+  /** Removes the key; removing a missing key succeeds. */
+  deleteKey(bucket: string, key: BytesLike): Promise<void>
+  /** Removes every key of `bucket`; a missing bucket succeeds. */
+  deleteBucket(bucket: string): Promise<void>
+  /** The keys of `bucket` in ascending byte order, optionally only those with a prefix, at most `limit`. */
+  keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array>
+  /** The names of the buckets that hold at least one key, in ascending order of their UTF-8 bytes. */
+  buckets(): AsyncIterable<string>
+  /** False when the store's configuration says `enabled: false`. Reads the configuration. */
+  isEnabled?(): boolean
+}
+
+/** What a backend passes to {@link AbstractKVStore}'s constructor. */
+export interface StoreInit<Config> {
+  /** The backend's configuration section; the store reads it at `open()` unless `options` are given. */
+  section?: ConfigSection<Config> | undefined
+  /** Options given in code (`new SimpleKV({ path })`): validated now, the config file is not read. */
+  options?: unknown
+  /** The default largest value in bytes. */
+  maxValueBytes: number
+}
+
+/** Options that every backend's configuration has. */
+export interface BaseConfig {
+  enabled?: boolean
+}
+
+/**
+ * The base class of every backend. See the module comment for the division of labour.
+ *
+ * Contract for the protected methods:
+ * - Arguments are valid: `bucket` is a well-formed non-empty name of at most 255 UTF-8 bytes,
+ *   `key` at most 64 KiB, `value` within {@link StoreLimits.maxValueBytes}.
+ * - `key` and `value` may be the caller's buffers: copy them if you keep them after returning.
+ * - A returned value must be memory the caller may keep and modify.
+ * - They are called only while the store is open; `_close` is called after every call in flight
+ *   has settled.
+ */
+export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> implements KVStore {
+  readonly name: string
+  #status: StoreStatus = 'closed'
+  #lifecycle: Promise<void> = Promise.resolve()
+  /** Lifecycle changes requested and not yet settled (status changes only when they run). */
+  #transitions = 0
+  #pending = 0
+  #onIdle: (() => void) | undefined
+  readonly #section: ConfigSection<Config> | undefined
+  readonly #explicit: Config | undefined
+  #config: Config | undefined
+  /** The largest value this store accepts; a backend may lower or raise it in `_open`. */
+  protected maxValueBytes: number
+
+  protected constructor(name: string, init: StoreInit<Config>) {
+    this.name = name
+    this.#section = init.section
+    this.maxValueBytes = init.maxValueBytes
+    if (init.options !== undefined && init.section !== undefined) {
+      this.#explicit = init.section.parse(init.options, `the options of ${new.target.name}`)
+    } else {
+      this.#explicit = init.options as Config | undefined
+    }
+  }
+
+  get status(): StoreStatus {
+    return this.#status
+  }
+
+  get limits(): StoreLimits {
+    return { maxValueBytes: this.maxValueBytes }
+  }
+
+  /** The configuration in force, resolved at `open()`. */
+  protected get config(): Config {
+    if (this.#config === undefined) this.#config = this.#resolveConfig()
+    return this.#config
+  }
+
+  #resolveConfig(): Config {
+    return this.#explicit ?? this.#section?.resolve() ?? ({} as Config)
+  }
+
+  isEnabled(): boolean {
+    return this.#resolveConfig().enabled !== false
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  open(): Promise<void> {
+    // Only a fast path when nothing is queued: a close() requested before must run first.
+    if (this.#status === 'open' && this.#transitions === 0) return Promise.resolve()
+    return this.#transition(async () => {
+      if (this.#status === 'open') return
+      const config = this.#resolveConfig()
+      if (config.enabled === false) {
+        throw new BackendDisabledError(
+          `The ${this.name} backend is disabled by its configuration (${this.name}.enabled: false); set enabled: true to open it.`,
+        )
+      }
+      this.#config = config
+      this.#status = 'opening'
+      try {
+        await this._open()
+        this.#status = 'open'
+      } catch (error) {
+        this.#status = 'closed'
+        throw error
+      }
+    })
+  }
+
+  close(): Promise<void> {
+    return this.#transition(async () => {
+      if (this.#status !== 'open') return
+      this.#status = 'closing'
+      try {
+        if (this.#pending > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve))
+        await this._close()
+      } finally {
+        this.#status = 'closed'
+      }
+    })
+  }
+
+  /** Runs lifecycle changes one after another, whatever the previous one's outcome. */
+  #transition(change: () => Promise<void>): Promise<void> {
+    this.#transitions++
+    const next = this.#lifecycle.then(change, change).finally(() => this.#transitions--)
+    this.#lifecycle = next.catch(() => {})
+    return next
+  }
+
+  /** Waits for an `open()` requested before this call; throws unless the store is then open. */
+  async #ready(): Promise<void> {
+    if (this.#status !== 'closing' && this.#transitions > 0) await this.#lifecycle
+    if (this.#status !== 'open') {
+      throw new NotOpenError(
+        `The ${this.name} store is ${this.#status === 'closing' ? 'closing' : 'not open'}: call open() before using it.`,
+      )
+    }
+  }
+
+  #begin(): void {
+    this.#pending++
+  }
+
+  #end(): void {
+    if (--this.#pending === 0 && this.#onIdle !== undefined) {
+      const resolve = this.#onIdle
+      this.#onIdle = undefined
+      resolve()
+    }
+  }
+
+  // ---- operations --------------------------------------------------------------------------
+
+  async getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
+    const b = checkBucket(bucket)
+    const k = checkKey(key)
+    if (this.#status !== 'open') await this.#ready()
+    this.#begin()
+    try {
+      return await this._get(b, k)
+    } finally {
+      this.#end()
+    }
+  }
+
+  async getCompressedValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
+    const stored = await this.getValue(bucket, key)
+    return stored === null ? null : decompress(stored)
+  }
+
+  async addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
+    const b = checkBucket(bucket)
+    const k = checkKey(key)
+    const v = checkValue(value, this.maxValueBytes)
+    if (this.#status !== 'open') await this.#ready()
+    this.#begin()
+    try {
+      await this._put(b, k, v)
+    } finally {
+      this.#end()
+    }
+  }
+
+  async addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
+    const b = checkBucket(bucket)
+    const k = checkKey(key)
+    // The raw value is checked first so an oversized one fails before the work of compressing.
+    const raw = checkValue(value, this.maxValueBytes)
+    const stored = compress(raw)
+    checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
+    if (this.#status !== 'open') await this.#ready()
+    this.#begin()
+    try {
+      await this._put(b, k, stored)
+    } finally {
+      this.#end()
+    }
+  }
+
+  async existsKey(bucket: string, key: BytesLike): Promise<boolean> {
+    const b = checkBucket(bucket)
+    const k = checkKey(key)
+    if (this.#status !== 'open') await this.#ready()
+    this.#begin()
+    try {
+      return await this._has(b, k)
+    } finally {
+      this.#end()
+    }
+  }
+
+  async deleteKey(bucket: string, key: BytesLike): Promise<void> {
+    const b = checkBucket(bucket)
+    const k = checkKey(key)
+    if (this.#status !== 'open') await this.#ready()
+    this.#begin()
+    try {
+      await this._delete(b, k)
+    } finally {
+      this.#end()
+    }
+  }
+
+  async deleteBucket(bucket: string): Promise<void> {
+    const b = checkBucket(bucket)
+    if (this.#status !== 'open') await this.#ready()
+    this.#begin()
+    try {
+      await this._deleteBucket(b)
+    } finally {
+      this.#end()
+    }
+  }
+
+  keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
+    return this.#iterable(() => {
+      const b = checkBucket(bucket)
+      const o = checkKeysOptions(options)
+      return { source: o.limit === 0 ? [] : this._keys(b, o), limit: o.limit }
+    })
+  }
+
+  buckets(): AsyncIterable<string> {
+    return this.#iterable(() => ({ source: this._buckets(), limit: Number.POSITIVE_INFINITY }))
+  }
+
+  /**
+   * Wraps a backend's iterable: arguments are checked on the first `next()`, every `next()`
+   * checks that the store is open and counts as an operation in flight, and the limit is
+   * enforced here. An abandoned iterator does not keep `close()` waiting.
+   */
+  #iterable<T>(
+    start: () => { source: AsyncIterable<T> | Iterable<T>; limit: number },
+  ): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        let inner: AsyncIterator<T> | Iterator<T> | undefined
+        let remaining = Number.POSITIVE_INFINITY
+        let finished = false
+        const finish = async (): Promise<IteratorResult<T>> => {
+          if (!finished) {
+            finished = true
+            await inner?.return?.()
+          }
+          return { done: true, value: undefined }
+        }
+        return {
+          next: async (): Promise<IteratorResult<T>> => {
+            if (finished) return { done: true, value: undefined }
+            if (this.#status !== 'open') await this.#ready()
+            this.#begin()
+            try {
+              if (inner === undefined) {
+                const { source, limit } = start()
+                remaining = limit
+                inner =
+                  Symbol.asyncIterator in source
+                    ? source[Symbol.asyncIterator]()
+                    : (source as Iterable<T>)[Symbol.iterator]()
+              }
+              if (remaining <= 0) return await finish()
+              const result = await inner.next()
+              if (result.done) {
+                finished = true
+                return { done: true, value: undefined }
+              }
+              remaining--
+              return result
+            } catch (error) {
+              finished = true
+              throw error
+            } finally {
+              this.#end()
+            }
+          },
+          return: finish,
+        }
+      },
+    }
+  }
+
+  // ---- the backend's surface ---------------------------------------------------------------
+
+  /** Opens the engine. The configuration is available as `this.config`. */
+  protected abstract _open(): Promise<void>
+  /** Closes the engine, making everything acknowledged so far durable as configured. */
+  protected abstract _close(): Promise<void>
+  /** The stored bytes, or `null`. */
+  protected abstract _get(bucket: string, key: Uint8Array): MaybePromise<Uint8Array | null>
+  /** Stores `value`, replacing any previous one. Resolves once the write is as durable as configured. */
+  protected abstract _put(bucket: string, key: Uint8Array, value: Uint8Array): MaybePromise<void>
+  /** Removes the key; a missing key is not an error. */
+  protected abstract _delete(bucket: string, key: Uint8Array): MaybePromise<void>
+  /** Removes every key of the bucket; a missing bucket is not an error. */
+  protected abstract _deleteBucket(bucket: string): MaybePromise<void>
+  /** The bucket's keys with `options.prefix`, ascending; may ignore `options.limit` (core enforces it). */
+  protected abstract _keys(
+    bucket: string,
+    options: NormalizedKeysOptions,
+  ): AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+  /** Non-empty buckets, in ascending order of their UTF-8 bytes. */
+  protected abstract _buckets(): AsyncIterable<string> | Iterable<string>
+
+  /** Whether the key exists. Override when the engine can tell without reading the value. */
+  protected async _has(bucket: string, key: Uint8Array): Promise<boolean> {
+    return (await this._get(bucket, key)) !== null
+  }
+}

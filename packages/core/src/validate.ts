@@ -1,0 +1,150 @@
+/**
+ * Input validation for every public operation (SPEC §3, rule 7). Backends never re-check: the
+ * public methods of {@link AbstractKVStore} call these before any backend code runs, so a
+ * rejected call writes nothing.
+ *
+ * @module
+ */
+import { type BytesLike, utf8, utf8Length } from './bytes.js'
+import { InvalidArgumentError } from './errors.js'
+
+/** The limits of SPEC §3.7 that hold for every backend. */
+export const Limits = {
+  /** A bucket name is at most this many bytes of UTF-8. */
+  MAX_BUCKET_BYTES: 255,
+  /** A key is at most this many bytes (64 KiB). */
+  MAX_KEY_BYTES: 64 * 1024,
+} as const
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (value instanceof ArrayBuffer) return 'an ArrayBuffer (wrap it in a Uint8Array)'
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} (pass a Uint8Array)`
+  return typeof value === 'object'
+    ? `an object (${value.constructor?.name ?? 'Object'})`
+    : typeof value
+}
+
+/** Checks a bucket name and returns it unchanged. */
+export function checkBucket(bucket: unknown, argument = 'bucket'): string {
+  if (typeof bucket !== 'string') {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} must be a non-empty string, got ${describe(bucket)}`,
+    )
+  }
+  if (bucket.length === 0) {
+    throw new InvalidArgumentError(argument, `${argument} must be a non-empty string, got ""`)
+  }
+  // 85 UTF-16 units take at most 255 bytes, so short names skip the byte count.
+  if (bucket.length > 85 && utf8Length(bucket) > Limits.MAX_BUCKET_BYTES) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} must be at most ${Limits.MAX_BUCKET_BYTES} bytes of UTF-8, got ${utf8Length(bucket)}`,
+    )
+  }
+  if (!bucket.isWellFormed()) {
+    // A lone surrogate would be written as U+FFFD, so two different names would share a bucket.
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} must be well-formed Unicode (it contains a lone surrogate)`,
+    )
+  }
+  return bucket
+}
+
+/** Converts a key or value argument to bytes, rejecting anything that is neither bytes nor a string. */
+export function toBytes(input: unknown, argument: string): Uint8Array {
+  if (input instanceof Uint8Array) return input
+  if (typeof input === 'string') {
+    if (!input.isWellFormed()) {
+      throw new InvalidArgumentError(
+        argument,
+        `${argument} is a string with a lone surrogate, which has no UTF-8 encoding; pass bytes instead`,
+      )
+    }
+    return utf8(input)
+  }
+  throw new InvalidArgumentError(
+    argument,
+    `${argument} must be a Uint8Array or a string, got ${describe(input)}`,
+  )
+}
+
+/** Checks a key and returns its bytes. */
+export function checkKey(key: unknown, argument = 'key'): Uint8Array {
+  const bytes = toBytes(key, argument)
+  if (bytes.length > Limits.MAX_KEY_BYTES) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} must be at most ${Limits.MAX_KEY_BYTES} bytes (64 KiB), got ${bytes.length}`,
+    )
+  }
+  return bytes
+}
+
+/** Checks a value against the backend's limit and returns its bytes. */
+export function checkValue(value: unknown, maxBytes: number, argument = 'value'): Uint8Array {
+  const bytes = toBytes(value, argument)
+  checkValueSize(bytes.length, maxBytes, argument)
+  return bytes
+}
+
+/** Throws when `length` exceeds the backend's value limit. */
+export function checkValueSize(length: number, maxBytes: number, argument = 'value'): void {
+  if (length > maxBytes) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} is ${length} bytes, over this backend's limit of ${maxBytes} bytes`,
+    )
+  }
+}
+
+/** Options of `keys()`. */
+export interface KeysOptions {
+  /** Only keys that start with these bytes (a string is UTF-8). */
+  prefix?: BytesLike | undefined
+  /** At most this many keys (a non-negative integer). */
+  limit?: number | undefined
+}
+
+/** `keys()` options after validation. */
+export interface NormalizedKeysOptions {
+  prefix: Uint8Array | undefined
+  /** `Infinity` when no limit was given. */
+  limit: number
+}
+
+/** Checks the options of `keys()`. */
+export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
+  if (options === undefined || options === null)
+    return { prefix: undefined, limit: Number.POSITIVE_INFINITY }
+  if (typeof options !== 'object') {
+    throw new InvalidArgumentError('options', `options must be an object, got ${describe(options)}`)
+  }
+  const { prefix, limit } = options as KeysOptions
+  for (const name of Object.keys(options)) {
+    if (name !== 'prefix' && name !== 'limit') {
+      throw new InvalidArgumentError(
+        'options',
+        `options.${name} is not an option of keys(); use prefix or limit`,
+      )
+    }
+  }
+  if (
+    limit !== undefined &&
+    (typeof limit !== 'number' ||
+      !(Number.isInteger(limit) || limit === Number.POSITIVE_INFINITY) ||
+      limit < 0)
+  ) {
+    throw new InvalidArgumentError(
+      'options.limit',
+      `options.limit must be a non-negative integer, got ${String(limit)}`,
+    )
+  }
+  return {
+    prefix: prefix === undefined ? undefined : checkKey(prefix, 'options.prefix'),
+    limit: limit ?? Number.POSITIVE_INFINITY,
+  }
+}

@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import {
+  configFilePath,
+  configure,
+  dataDir,
+  defineConfigSection,
+  resetConfiguration,
+} from '../src/config/index.js'
+
+const section = defineConfigSection(
+  'simple_kv',
+  z.strictObject({
+    enabled: z.boolean().default(true),
+    path: z.string().optional(),
+    sync_writes: z.boolean().default(false),
+    snapshot_interval_ms: z.number().int().positive().default(10_000),
+  }),
+)
+
+let dir: string
+const cwd = process.cwd()
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kv-config-'))
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterEach(() => {
+  delete process.env.KV_CONFIG
+  process.chdir(cwd)
+  resetConfiguration()
+})
+
+const write = (name: string, text: string): string => {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+describe('configuration', () => {
+  it('applies the defaults when there is no file and no configure()', () => {
+    process.chdir(dir)
+    expect(configFilePath()).toBeUndefined()
+    expect(section.resolve()).toEqual({
+      enabled: true,
+      sync_writes: false,
+      snapshot_interval_ms: 10_000,
+    })
+    expect(dataDir()).toBe(join(dir, 'data'))
+  })
+
+  it('reads the file named by KV_CONFIG', () => {
+    process.env.KV_CONFIG = write('a.yml', 'data_dir: /srv/kv\nsimple_kv:\n  sync_writes: true\n')
+    expect(section.resolve().sync_writes).toBe(true)
+    expect(dataDir()).toBe('/srv/kv')
+  })
+
+  it('reads ./kv.yml when KV_CONFIG is not set', () => {
+    const sub = mkdtempSync(join(dir, 'cwd-'))
+    writeFileSync(join(sub, 'kv.yml'), 'simple_kv:\n  path: here\n')
+    process.chdir(sub)
+    expect(section.resolve().path).toBe('here')
+  })
+
+  it('accepts an empty section and sections of backends that are not installed', () => {
+    process.env.KV_CONFIG = write(
+      'b.yml',
+      'simple_kv:\nelastic:\n  index_name: x\nbadger:\n  path: y\n',
+    )
+    expect(section.resolve().enabled).toBe(true)
+  })
+
+  it('lets configure() override the file key by key', () => {
+    process.env.KV_CONFIG = write('c.yml', 'simple_kv:\n  sync_writes: true\n  path: from-file\n')
+    configure({ simple_kv: { path: 'from-code' } })
+    expect(section.resolve()).toMatchObject({ sync_writes: true, path: 'from-code' })
+  })
+
+  it('names an unknown key in a section', () => {
+    process.env.KV_CONFIG = write('d.yml', 'simple_kv:\n  sync_write: true\n')
+    expect(() => section.resolve()).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        key: 'simple_kv.sync_write',
+        message: expect.stringContaining('d.yml'),
+      }),
+    )
+  })
+
+  it('names a key with the wrong type', () => {
+    expect(() => configure({ simple_kv: { sync_writes: 'yes' } })).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        key: 'simple_kv.sync_writes',
+        message: expect.stringMatching(/"simple_kv.sync_writes": .*boolean/),
+      }),
+    )
+    expect(() => configure({ simple_kv: { snapshot_interval_ms: -1 } })).toThrow(
+      expect.objectContaining({ key: 'simple_kv.snapshot_interval_ms' }),
+    )
+  })
+
+  it('names an unknown top-level key, and a section that is not a mapping', () => {
+    expect(() => configure({ simpel_kv: {} })).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG', key: 'simpel_kv' }),
+    )
+    expect(() => configure({ simple_kv: 3 } as never)).toThrow(
+      expect.objectContaining({ key: 'simple_kv' }),
+    )
+    process.env.KV_CONFIG = write('e.yml', 'badgr:\n  path: x\n')
+    expect(() => section.resolve()).toThrow(
+      expect.objectContaining({ key: 'badgr', message: expect.stringContaining('e.yml') }),
+    )
+  })
+
+  it('leaves the previous configuration in force when configure() is rejected', () => {
+    configure({ simple_kv: { path: 'kept' } })
+    expect(() => configure({ simple_kv: { path: 1 } } as never)).toThrow()
+    expect(section.resolve().path).toBe('kept')
+  })
+
+  it('reports a missing KV_CONFIG file and invalid YAML with the path', () => {
+    process.env.KV_CONFIG = join(dir, 'missing.yml')
+    expect(() => section.resolve()).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        message: expect.stringMatching(/missing\.yml \(named by KV_CONFIG\)/),
+      }),
+    )
+    resetConfiguration()
+    process.env.KV_CONFIG = write('bad.yml', 'simple_kv: [unclosed\n')
+    expect(() => section.resolve()).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        message: expect.stringMatching(/not valid YAML/),
+      }),
+    )
+  })
+
+  it('validates options given in code with the section schema', () => {
+    expect(() => section.parse({ path: 3 }, 'the options of SimpleKV')).toThrow(
+      expect.objectContaining({
+        key: 'simple_kv.path',
+        message: expect.stringContaining('the options of SimpleKV'),
+      }),
+    )
+  })
+})

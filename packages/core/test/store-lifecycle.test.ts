@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest'
+import { AbstractKVStore } from '../src/store.js'
+import type { NormalizedKeysOptions } from '../src/validate.js'
+
+/** A store whose engine calls wait until the test releases them, to observe the base class. */
+class GatedStore extends AbstractKVStore {
+  readonly log: string[] = []
+  readonly data = new Map<string, Uint8Array>()
+  gate: Promise<void> = Promise.resolve()
+  failOpen = false
+
+  constructor() {
+    super('gated', { maxValueBytes: 16 })
+  }
+
+  protected async _open(): Promise<void> {
+    this.log.push('open:start')
+    await this.gate
+    if (this.failOpen) throw new Error('engine refused to open')
+    this.log.push('open:end')
+  }
+  protected async _close(): Promise<void> {
+    this.log.push('close')
+  }
+  protected async _get(_bucket: string, key: Uint8Array): Promise<Uint8Array | null> {
+    await this.gate
+    return this.data.get(String(key)) ?? null
+  }
+  protected async _put(_bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    await this.gate
+    this.log.push(`put:${String(key)}`)
+    this.data.set(String(key), value.slice())
+  }
+  protected _delete(): void {}
+  protected _deleteBucket(): void {}
+  protected *_keys(_bucket: string, _options: NormalizedKeysOptions): Iterable<Uint8Array> {
+    for (let i = 0; i < 10; i++) yield new Uint8Array([i])
+  }
+  protected *_buckets(): Iterable<string> {}
+}
+
+function gate(): { promise: Promise<void>; release: () => void } {
+  let release!: () => void
+  const promise = new Promise<void>((resolve) => (release = resolve))
+  return { promise, release }
+}
+
+describe('AbstractKVStore lifecycle', () => {
+  it('rejects every operation before open() with KV_NOT_OPEN', async () => {
+    const store = new GatedStore()
+    await expect(store.getValue('b', 'k')).rejects.toMatchObject({
+      code: 'KV_NOT_OPEN',
+      message: expect.stringMatching(/call open\(\)/),
+    })
+    await expect(store.addValue('b', 'k', 'v')).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+    await expect(store.keys('b')[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'KV_NOT_OPEN',
+    })
+  })
+
+  it('shares one engine open between concurrent open() calls', async () => {
+    const store = new GatedStore()
+    await Promise.all([store.open(), store.open(), store.open()])
+    expect(store.log.filter((entry) => entry === 'open:start')).toHaveLength(1)
+    expect(store.status).toBe('open')
+  })
+
+  it('lets an operation issued while opening wait for the open', async () => {
+    const store = new GatedStore()
+    const g = gate()
+    store.gate = g.promise
+    const opening = store.open()
+    const write = store.addValue('b', 'k', 'v')
+    g.release()
+    await opening
+    await write
+    expect(store.log).toEqual(['open:start', 'open:end', 'put:107'])
+  })
+
+  it('waits for operations in flight before closing the engine, and refuses new ones meanwhile', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const g = gate()
+    store.gate = g.promise
+    const write = store.addValue('b', 'k', 'v')
+    const closing = store.close()
+    await Promise.resolve()
+    expect(store.status).toBe('closing')
+    await expect(store.getValue('b', 'k')).rejects.toMatchObject({
+      code: 'KV_NOT_OPEN',
+      message: expect.stringMatching(/closing/),
+    })
+    g.release()
+    await write
+    await closing
+    expect(store.log.slice(-2)).toEqual(['put:107', 'close'])
+  })
+
+  it('does not let an abandoned iterator hold close() up, and fails its next call', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const iterator = store.keys('b')[Symbol.asyncIterator]()
+    expect((await iterator.next()).value).toEqual(new Uint8Array([0]))
+    await store.close()
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+  })
+
+  it('enforces the limit of keys() itself', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const seen: number[] = []
+    for await (const key of store.keys('b', { limit: 3 })) seen.push(key[0]!)
+    expect(seen).toEqual([0, 1, 2])
+  })
+
+  it('is closed after a failed open, and can be opened again', async () => {
+    const store = new GatedStore()
+    store.failOpen = true
+    await expect(store.open()).rejects.toThrow('engine refused to open')
+    expect(store.status).toBe('closed')
+    store.failOpen = false
+    await store.open()
+    expect(store.status).toBe('open')
+    await store.close()
+    await store.close()
+    await store.open()
+    expect(store.status).toBe('open')
+  })
+
+  it('checks the compressed size against the limit and writes nothing when over it', async () => {
+    const store = new GatedStore()
+    await store.open()
+    // 16 random-ish bytes do not compress: 4 + 1 + 16 bytes stored, over the limit of 16.
+    const incompressible = new Uint8Array(16).map((_, i) => (i * 97 + 13) & 0xff)
+    await expect(store.addValueCompress('b', 'k', incompressible)).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'value (compressed)',
+    })
+    expect(store.data.size).toBe(0)
+  })
+})

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest'
+import { checkBucket, checkKey, checkKeysOptions, checkValue, Limits } from '../src/validate.js'
+
+const codeOf = (fn: () => unknown): { code?: string; argument?: string; message: string } => {
+  try {
+    fn()
+  } catch (error) {
+    return error as { code?: string; argument?: string; message: string }
+  }
+  throw new Error('expected a throw')
+}
+
+describe('checkBucket', () => {
+  it('accepts names up to 255 UTF-8 bytes, counting multibyte characters by their bytes', () => {
+    expect(checkBucket('a'.repeat(255))).toHaveLength(255)
+    expect(checkBucket(`${'é'.repeat(127)}a`)).toBeTruthy() // 254 + 1 bytes
+    expect(codeOf(() => checkBucket('é'.repeat(128))).code).toBe('KV_INVALID_ARGUMENT') // 256 bytes
+    expect(codeOf(() => checkBucket('😀'.repeat(64))).code).toBe('KV_INVALID_ARGUMENT') // 256 bytes
+    expect(checkBucket(`${'😀'.repeat(63)}abc`)).toBeTruthy() // 252 + 3 bytes
+  })
+
+  it('rejects non-strings, the empty string and lone surrogates, naming the argument', () => {
+    for (const bad of [undefined, null, 1, {}, [], new Uint8Array(1), '']) {
+      const error = codeOf(() => checkBucket(bad))
+      expect(error.code).toBe('KV_INVALID_ARGUMENT')
+      expect(error.argument).toBe('bucket')
+      expect(error.message).toMatch(/^bucket must be a non-empty string/)
+    }
+    expect(codeOf(() => checkBucket('a\ud800')).message).toMatch(/lone surrogate/)
+  })
+
+  it('accepts NUL and control characters', () => {
+    expect(checkBucket('a\0b\u0001')).toBe('a\0b\u0001')
+  })
+})
+
+describe('checkKey', () => {
+  it('encodes strings as UTF-8 and passes bytes through', () => {
+    expect([...checkKey('é')]).toEqual([0xc3, 0xa9])
+    const bytes = new Uint8Array([0, 255])
+    expect(checkKey(bytes)).toBe(bytes)
+    expect(checkKey(Buffer.from([1]))).toBeInstanceOf(Uint8Array)
+  })
+
+  it('enforces 64 KiB', () => {
+    expect(checkKey(new Uint8Array(Limits.MAX_KEY_BYTES))).toHaveLength(65536)
+    const error = codeOf(() => checkKey(new Uint8Array(Limits.MAX_KEY_BYTES + 1)))
+    expect(error.code).toBe('KV_INVALID_ARGUMENT')
+    expect(error.message).toMatch(/key must be at most 65536 bytes/)
+  })
+
+  it('rejects other types with a hint', () => {
+    expect(codeOf(() => checkKey(new ArrayBuffer(2))).message).toMatch(
+      /ArrayBuffer \(wrap it in a Uint8Array\)/,
+    )
+    expect(codeOf(() => checkKey(new Uint16Array(2))).message).toMatch(/Uint16Array/)
+    expect(codeOf(() => checkKey(42)).message).toMatch(/got number/)
+    expect(codeOf(() => checkKey('\udc00')).message).toMatch(/lone surrogate/)
+  })
+})
+
+describe('checkValue', () => {
+  it('enforces the backend limit', () => {
+    expect(checkValue('abc', 3)).toHaveLength(3)
+    const error = codeOf(() => checkValue('abcd', 3))
+    expect(error.code).toBe('KV_INVALID_ARGUMENT')
+    expect(error.argument).toBe('value')
+    expect(error.message).toMatch(/4 bytes, over this backend's limit of 3 bytes/)
+  })
+})
+
+describe('checkKeysOptions', () => {
+  it('normalises defaults and prefixes', () => {
+    expect(checkKeysOptions(undefined)).toEqual({
+      prefix: undefined,
+      limit: Number.POSITIVE_INFINITY,
+    })
+    expect(checkKeysOptions({ prefix: 'a', limit: 0 })).toEqual({
+      prefix: new Uint8Array([97]),
+      limit: 0,
+    })
+  })
+
+  it('rejects bad limits, bad prefixes and unknown options', () => {
+    for (const limit of [-1, 1.5, Number.NaN, '3']) {
+      expect(codeOf(() => checkKeysOptions({ limit })).argument).toBe('options.limit')
+    }
+    expect(codeOf(() => checkKeysOptions({ prefix: 3 })).argument).toBe('options.prefix')
+    expect(codeOf(() => checkKeysOptions({ limt: 3 })).message).toMatch(
+      /options.limt is not an option/,
+    )
+    expect(codeOf(() => checkKeysOptions('x')).argument).toBe('options')
+  })
+})
