@@ -15,6 +15,7 @@ export const ErrorCode = {
   CORRUPT_STORE: 'KV_CORRUPT_STORE',
   LOCKED: 'KV_LOCKED',
   BACKEND_UNAVAILABLE: 'KV_BACKEND_UNAVAILABLE',
+  BACKEND_ERROR: 'KV_BACKEND_ERROR',
   BACKEND_DISABLED: 'KV_BACKEND_DISABLED',
   NO_BACKEND: 'KV_NO_BACKEND',
   DUPLICATE_BACKEND: 'KV_DUPLICATE_BACKEND',
@@ -101,6 +102,16 @@ export class LockedError extends KVError {
 export class BackendUnavailableError extends KVError {
   constructor(message: string, options?: KVErrorOptions) {
     super(ErrorCode.BACKEND_UNAVAILABLE, message, options)
+  }
+}
+
+/**
+ * The backend answered but refused or failed the operation for a reason that retrying the same
+ * request will not fix (an unexpected server error, a server that is not what was configured).
+ */
+export class BackendError extends KVError {
+  constructor(message: string, options?: KVErrorOptions) {
+    super(ErrorCode.BACKEND_ERROR, message, options)
   }
 }
 

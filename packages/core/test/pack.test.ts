@@ -20,10 +20,14 @@ beforeAll(() => {
   })
   const tarball = readdirSync(scratch).find((name) => name.endsWith('.tgz'))!
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true }))
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `./${tarball}`], {
-    cwd: scratch,
-    stdio: 'inherit',
-  })
+  execFileSync(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `./${tarball}`],
+    {
+      cwd: scratch,
+      stdio: 'inherit',
+    },
+  )
 }, 240_000)
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))

@@ -1,0 +1,91 @@
+/**
+ * The `elastic` configuration section (SPEC §5). Keys and defaults are documented in the package
+ * README; this schema is the single source of both.
+ *
+ * @module
+ */
+import { defineConfigSection, z } from '@kv/core'
+import { parseByteSize } from './byte-size.js'
+
+/** The index used when `index_name` is not set. */
+export const DEFAULT_INDEX_NAME = 'kv'
+/** Elasticsearch's default `http.max_content_length`: 100mb (104857600 bytes). */
+export const DEFAULT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024
+/** Default `batch_max_bytes`: 10mb. */
+export const DEFAULT_BATCH_MAX_BYTES = 10 * 1024 * 1024
+
+const byteSize = z
+  .union([z.number().int().positive(), z.string().min(1)])
+  .transform((value, context) => {
+    const bytes = parseByteSize(value)
+    if (bytes === undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: `expected a byte size such as 104857600 or "100mb", got ${JSON.stringify(value)}`,
+      })
+      return z.NEVER
+    }
+    return bytes
+  })
+
+const schema = z.strictObject({
+  /** `false` hides the backend from the registry and makes `open()` fail. */
+  enabled: z.boolean().default(true),
+  /** The cluster's URL, used when `endpoints` is empty. */
+  endpoint: z.string().min(1).default('http://localhost:9200'),
+  /** Several node URLs of one cluster; the client spreads requests over them. Overrides `endpoint`. */
+  endpoints: z.array(z.string().min(1)).default([]),
+  /** Basic authentication user (with `password`). */
+  username: z.string().default(''),
+  /** Basic authentication password. */
+  password: z.string().default(''),
+  /** API key: the encoded form (base64 of `id:api_key`) Elasticsearch returns as `encoded`. */
+  api_key: z.string().default(''),
+  /** Bearer (OAuth2 / service account) token. */
+  bearer_token: z.string().default(''),
+  /** PEM file of the CA that signed the cluster's certificate (for https endpoints). */
+  ca_file: z.string().default(''),
+  /** Verify the cluster's TLS certificate and host name. Turning it off is for testing only. */
+  tls_verify: z.boolean().default(true),
+  /** Longest time one operation may take, retries included, before it fails with KV_BACKEND_UNAVAILABLE. */
+  request_timeout_ms: z.number().int().positive().default(30_000),
+  /** Retries of a request after a connection failure or a 502/503/504, within the timeout. */
+  max_retries: z.number().int().min(0).default(3),
+  /** The index holding the store's documents; created with the documented mapping when missing. */
+  index_name: z.string().min(1).default(DEFAULT_INDEX_NAME),
+  /** `default`: collision-free ids; `infini`: the Go framework's ids, to share an index with it. */
+  id_scheme: z.enum(['default', 'infini']).default('default'),
+  /** The `refresh` parameter of writes: false (default), true or wait_for. */
+  refresh: z
+    .union([z.boolean(), z.enum(['true', 'false', 'wait_for'])])
+    .transform((value) =>
+      value === true || value === 'true' ? 'true' : value === 'wait_for' ? 'wait_for' : 'false',
+    )
+    .default('false'),
+  /** Refresh the index before keys/buckets/deleteBucket when this store wrote since the last refresh. */
+  refresh_before_listing: z.boolean().default(true),
+  /** The cluster's `http.max_content_length`; values are limited so that a request fits in it. */
+  max_content_length: byteSize.default(DEFAULT_MAX_CONTENT_LENGTH),
+  /** Most operations coalesced into one `_bulk` or `_mget` request. */
+  batch_max_ops: z.number().int().positive().default(1000),
+  /** Most bytes of documents coalesced into one `_bulk` request (a larger value goes alone). */
+  batch_max_bytes: byteSize.default(DEFAULT_BATCH_MAX_BYTES),
+  /** Hits or buckets fetched per request by keys() and buckets(). */
+  page_size: z.number().int().min(1).max(10_000).default(1000),
+})
+
+/** The `elastic` section with defaults applied. */
+export type ElasticKVConfig = z.output<typeof schema>
+
+/** Options of `new ElasticKV(options)` and of the `elastic` section: every key optional. */
+export type ElasticKVOptions = z.input<typeof schema>
+
+/** The `elastic` configuration section. */
+export const elasticSection = defineConfigSection('elastic', schema)
+
+declare module '@kv/core' {
+  interface ConfigSections {
+    /** The `@kv/elastic` backend (see its README). */
+    elastic?: ElasticKVOptions
+  }
+}

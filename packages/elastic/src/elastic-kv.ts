@@ -1,0 +1,451 @@
+/**
+ * `ElasticKV`: the `elastic` backend (SPEC §2, §6). Each entry is one document in one index; see
+ * document.ts for its shape and ids.ts for the id schemes. Reads and writes issued together are
+ * coalesced into one `_mget` / `_bulk`; keys(), buckets() and deleteBucket() go through search
+ * (`search_after`, a composite aggregation, delete-by-query) after refreshing what this store
+ * wrote.
+ *
+ * @module
+ */
+import {
+  AbstractKVStore,
+  InvalidConfigError,
+  type NormalizedKeysOptions,
+  NotSupportedError,
+} from '@kv/core'
+import type { Batcher } from './batcher.js'
+import { IdCollisionError } from './collision.js'
+import {
+  DEFAULT_MAX_CONTENT_LENGTH,
+  type ElasticKVConfig,
+  type ElasticKVOptions,
+  elasticSection,
+} from './config.js'
+import { Connection } from './connection.js'
+import {
+  buildSource,
+  decodeContent,
+  isOwner,
+  KEY_FIELDS,
+  keyFields,
+  keyFromHex,
+  ownerOf,
+  type StoredSource,
+  sourceBytes,
+} from './document.js'
+import { toKVError } from './errors.js'
+import { documentId, type IdScheme } from './ids.js'
+import { checkMapping, createIndexBody, type FieldMapping } from './mapping.js'
+import {
+  createBatchers,
+  type ReadItem,
+  type ReadResult,
+  type WriteItem,
+  type WriteResult,
+} from './operations.js'
+import { Refresher } from './refresher.js'
+
+/** The name `elastic` registers under. */
+export const ELASTIC = 'elastic'
+
+/**
+ * Bytes kept for everything in a request besides the base64 value: the bulk action line, the id,
+ * the bucket (at most 255 bytes, JSON-escaped) and the key's hex (at most 128 KiB).
+ */
+export const REQUEST_ENVELOPE_BYTES = 256 * 1024
+
+/** The largest value whose request fits in `maxContentLength` after base64 (4 bytes per 3). */
+export function maxValueBytesFor(maxContentLength: number): number {
+  return Math.max(0, Math.floor((maxContentLength - REQUEST_ENVELOPE_BYTES) / 4) * 3)
+}
+
+/** Attempts of a conditional write under `id_scheme: infini` before giving up on contention. */
+const CONDITIONAL_ATTEMPTS = 8
+const INFINI_OWNER_FIELDS = ['bucket', ...KEY_FIELDS]
+
+/** Everything that exists only while the store is open. */
+interface OpenState {
+  connection: Connection
+  index: string
+  scheme: IdScheme
+  reads: Batcher<ReadItem, ReadResult>
+  writes: Batcher<WriteItem, WriteResult>
+  refresher: Refresher
+}
+
+/**
+ * The Elasticsearch backend. `new ElasticKV({ endpoint, index_name, … })` bypasses the
+ * configuration file; importing `@kv/elastic` registers one configured from the `elastic` section.
+ */
+export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
+  #state: OpenState | undefined
+
+  /** @param options the `elastic` keys; when given, the configuration file is not read. */
+  constructor(options?: ElasticKVOptions) {
+    super(ELASTIC, {
+      section: elasticSection,
+      options,
+      maxValueBytes: maxValueBytesFor(DEFAULT_MAX_CONTENT_LENGTH),
+    })
+    // Explicit options are known now; the registered store reads its section only at open().
+    if (options !== undefined) this.maxValueBytes = maxValueBytesFor(this.config.max_content_length)
+  }
+
+  #open(): OpenState {
+    // Core calls the protected methods only while the store is open.
+    return this.#state!
+  }
+
+  protected async _open(): Promise<void> {
+    const config = this.config
+    const connection = await Connection.create(config)
+    const index = config.index_name
+    try {
+      await this.#checkCluster(connection)
+      await this.#ensureIndex(connection, index)
+    } catch (error) {
+      await connection.close().catch(() => {})
+      throw error
+    }
+    const envelope = config.max_content_length - REQUEST_ENVELOPE_BYTES
+    const { reads, writes } = createBatchers(connection, index, {
+      maxItems: config.batch_max_ops,
+      maxBytes: Math.max(1, Math.min(config.batch_max_bytes, envelope)),
+      refresh: config.refresh,
+    })
+    const refresher = new Refresher(async () => {
+      await connection.call(`refreshing index ${index}`, (options) =>
+        connection.client.indices.refresh({ index }, options),
+      )
+    })
+    // Another store (or process) may have written without a refresh yet: the first listing
+    // refreshes.
+    refresher.markDirty()
+    this.maxValueBytes = maxValueBytesFor(config.max_content_length)
+    this.#state = { connection, index, scheme: config.id_scheme, reads, writes, refresher }
+  }
+
+  protected async _close(): Promise<void> {
+    const state = this.#state
+    this.#state = undefined
+    if (state === undefined) return
+    // Make this store's writes searchable for whoever lists next. They are already durable, so a
+    // failure here (the cluster went away) does not fail close().
+    if (this.config.refresh === 'false') await state.refresher.ensureFresh().catch(() => {})
+    await state.connection.close()
+  }
+
+  /** Refuses clusters older than 8 (the 8.x client cannot talk to them) or newer than 9. */
+  async #checkCluster(connection: Connection): Promise<void> {
+    const info = await connection.call('connecting', (options) =>
+      connection.client.info({}, options),
+    )
+    const version = info.version?.number ?? ''
+    const major = Number.parseInt(version, 10)
+    if (!(major === 8 || major === 9)) {
+      throw new NotSupportedError(
+        `Elasticsearch at ${connection.where} is version ${version || 'unknown'}; @kv/elastic supports 8.x and 9.x clusters.`,
+      )
+    }
+  }
+
+  /** Creates the index when missing (a concurrent creator is fine) and checks its mapping. */
+  async #ensureIndex(connection: Connection, index: string): Promise<void> {
+    const { client } = connection
+    const exists = await connection.call(`checking index ${index}`, (options) =>
+      client.indices.exists({ index }, options),
+    )
+    if (!exists) {
+      await connection.call(`creating index ${index}`, (options) =>
+        client.indices
+          .create({ index, ...createIndexBody() }, options)
+          .catch((error: { body?: { error?: { type?: string; reason?: string } } }) => {
+            const type = error.body?.error?.type
+            if (type === 'resource_already_exists_exception') return undefined
+            if (type === 'invalid_index_name_exception') {
+              throw new InvalidConfigError(
+                `elastic.index_name: ${error.body?.error?.reason ?? `invalid index name [${index}]`}`,
+                {
+                  key: 'elastic.index_name',
+                },
+              )
+            }
+            throw error
+          }),
+      )
+    }
+    const mappings = await connection.call(`reading the mapping of index ${index}`, (options) =>
+      client.indices.getMapping({ index }, options),
+    )
+    for (const [name, entry] of Object.entries(mappings)) {
+      const properties = (entry.mappings?.properties ?? {}) as Record<string, FieldMapping>
+      const { problems, missing } = checkMapping(properties)
+      if (problems.length > 0) {
+        throw new InvalidConfigError(
+          `elastic.index_name: index [${name}] has a mapping kv cannot use: ${problems.join('; ')}. Choose another index_name, or create the index with the mapping in the @kv/elastic README.`,
+          { key: 'elastic.index_name' },
+        )
+      }
+      if (Object.keys(missing).length > 0) {
+        // An index created by the Go framework maps only `content`: add the fields kv needs.
+        await connection.call(`adding fields to the mapping of index ${name}`, (options) =>
+          client.indices.putMapping({ index: name, properties: missing as never }, options),
+        )
+      }
+    }
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async #read(id: string, source: true | string[]): Promise<ReadResult | undefined> {
+    const state = this.#open()
+    const result = await state.reads.add({ id, source })
+    if (result.error !== undefined) {
+      if (result.error.type === 'index_not_found_exception') return undefined
+      throw this.#itemError(undefined, result.error, `reading document ${id}`)
+    }
+    return result.found ? result : undefined
+  }
+
+  /** Whether a stored document is (`bucket`, `key`)'s; a Go-written one counts under `infini`. */
+  #accepts(source: StoredSource, bucket: string, key: Uint8Array): boolean {
+    const owner = ownerOf(source)
+    if (owner.kind === 'unknown') return this.#open().scheme === 'infini'
+    return isOwner(owner, bucket, key)
+  }
+
+  protected async _get(bucket: string, key: Uint8Array): Promise<Uint8Array | null> {
+    const { scheme, index } = this.#open()
+    const id = documentId(scheme, bucket, key)
+    const doc = await this.#read(id, true)
+    if (doc?._source === undefined || !this.#accepts(doc._source, bucket, key)) return null
+    return decodeContent(doc._source.content, () => `Document ${id} of index ${index}`)
+  }
+
+  protected override async _has(bucket: string, key: Uint8Array): Promise<boolean> {
+    const id = documentId(this.#open().scheme, bucket, key)
+    const doc = await this.#read(id, INFINI_OWNER_FIELDS)
+    return doc?._source !== undefined && this.#accepts(doc._source, bucket, key)
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  #itemError(status: number | undefined, error: { type?: string; reason?: string }, what: string) {
+    const { connection, index } = this.#open()
+    return toKVError(
+      { name: 'ResponseError', statusCode: status, body: { error } },
+      `${what} in index ${index}`,
+      connection.where,
+      connection.scrub,
+    )
+  }
+
+  /** Sends one write; returns its item result, or throws for a failure other than a 409. */
+  async #write(item: WriteItem): Promise<WriteResult> {
+    const state = this.#open()
+    const result = await state.writes.add(item)
+    if (result.status === 409 && item.ifSeqNo !== undefined) return result
+    if (result.status === 409 && item.op === 'create') return result
+    const ok =
+      result.error === undefined &&
+      (result.status < 300 || (item.op === 'delete' && result.status === 404))
+    if (!ok && !(item.op === 'delete' && result.error?.type === 'index_not_found_exception')) {
+      throw this.#itemError(
+        result.status,
+        result.error ?? {},
+        `${item.op === 'delete' ? 'deleting' : 'writing'} document ${item.id}`,
+      )
+    }
+    if (this.config.refresh === 'false') state.refresher.markDirty()
+    return result
+  }
+
+  /** The seq_no, primary term and owner of a stored document, for a conditional write. */
+  async #current(id: string) {
+    const doc = await this.#read(id, INFINI_OWNER_FIELDS)
+    if (doc === undefined) return undefined
+    return {
+      ifSeqNo: doc._seq_no!,
+      ifPrimaryTerm: doc._primary_term!,
+      owner: ownerOf(doc._source ?? {}),
+    }
+  }
+
+  protected async _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const { scheme } = this.#open()
+    const id = documentId(scheme, bucket, key)
+    const source = buildSource(bucket, key, value)
+    const bytes = sourceBytes(source)
+    if (scheme === 'default') {
+      await this.#write({ op: 'index', id, source, bytes })
+      return
+    }
+    // infini: never overwrite another entry that shares the id. Read the owner, then write only
+    // if the document is still the one read (if_seq_no), or still absent (create).
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#current(id)
+      if (
+        current !== undefined &&
+        current.owner.kind === 'entry' &&
+        !isOwner(current.owner, bucket, key)
+      ) {
+        throw new IdCollisionError(
+          id,
+          bucket,
+          key,
+          current.owner.bucket,
+          keyFromHex([current.owner.keyHex]),
+        )
+      }
+      const item: WriteItem =
+        current === undefined
+          ? { op: 'create', id, source, bytes }
+          : {
+              op: 'index',
+              id,
+              source,
+              bytes,
+              ifSeqNo: current.ifSeqNo,
+              ifPrimaryTerm: current.ifPrimaryTerm,
+            }
+      const result = await this.#write(item)
+      if (result.status !== 409) return
+      // The document changed since it was read. If it is now this key's (or a Go-written one),
+      // a concurrent write of the same key came after the read: this write is ordered just
+      // before it and is done. If it is absent, try again; another entry's is a collision.
+      const now = await this.#current(id)
+      if (now !== undefined && !(now.owner.kind === 'entry' && !isOwner(now.owner, bucket, key)))
+        return
+      if (attempt >= CONDITIONAL_ATTEMPTS)
+        throw this.#itemError(409, result.error ?? {}, `writing document ${id}`)
+    }
+  }
+
+  protected async _delete(bucket: string, key: Uint8Array): Promise<void> {
+    const { scheme } = this.#open()
+    const id = documentId(scheme, bucket, key)
+    if (scheme === 'default') {
+      await this.#write({ op: 'delete', id, bytes: 128 })
+      return
+    }
+    const current = await this.#current(id)
+    // Absent, or another entry's document: this key holds nothing to delete.
+    if (current === undefined) return
+    if (current.owner.kind === 'entry' && !isOwner(current.owner, bucket, key)) return
+    // Deleted only if unchanged since it was read. A 409 means a concurrent write came after the
+    // read: this delete is ordered just before it and is done.
+    await this.#write({
+      op: 'delete',
+      id,
+      bytes: 128,
+      ifSeqNo: current.ifSeqNo,
+      ifPrimaryTerm: current.ifPrimaryTerm,
+    })
+  }
+
+  // ---- listings ------------------------------------------------------------------------------
+
+  async #beforeListing(): Promise<void> {
+    if (this.config.refresh_before_listing) await this.#open().refresher.ensureFresh()
+  }
+
+  protected async _deleteBucket(bucket: string): Promise<void> {
+    await this.#beforeListing()
+    const { connection, index } = this.#open()
+    await connection.call(
+      `deleting bucket ${JSON.stringify(bucket)} from index ${index}`,
+      (options) =>
+        connection.client.deleteByQuery(
+          { index, query: { term: { bucket } }, conflicts: 'proceed', refresh: true },
+          options,
+        ),
+    )
+  }
+
+  protected async *_keys(
+    bucket: string,
+    { prefix, limit }: NormalizedKeysOptions,
+  ): AsyncIterable<Uint8Array> {
+    await this.#beforeListing()
+    const { connection, index } = this.#open()
+    const size = Math.min(this.config.page_size, limit)
+    const filter: unknown[] = [{ term: { bucket } }, ...prefixClauses(prefix)]
+    let after: string[] | undefined
+    for (;;) {
+      const response = await connection.call(
+        `listing keys of bucket ${JSON.stringify(bucket)} in index ${index}`,
+        (options) =>
+          connection.client.search(
+            {
+              index,
+              query: { bool: { filter: filter as never } },
+              sort: KEY_FIELDS.map((field) => ({ [field]: 'asc' as const })),
+              size,
+              _source: false,
+              track_total_hits: false,
+              ...(after === undefined ? {} : { search_after: after }),
+              filter_path: 'hits.hits.sort',
+            },
+            options,
+          ),
+      )
+      const hits = response.hits?.hits ?? []
+      for (const hit of hits) yield keyFromHex(hit.sort ?? [])
+      if (hits.length < size) return
+      after = hits[hits.length - 1]!.sort as string[]
+    }
+  }
+
+  protected async *_buckets(): AsyncIterable<string> {
+    await this.#beforeListing()
+    const { connection, index } = this.#open()
+    const size = this.config.page_size
+    let after: Record<string, string> | undefined
+    for (;;) {
+      const response = await connection.call(`listing buckets of index ${index}`, (options) =>
+        connection.client.search(
+          {
+            index,
+            size: 0,
+            track_total_hits: false,
+            aggs: {
+              buckets: {
+                composite: {
+                  size,
+                  sources: [{ bucket: { terms: { field: 'bucket' } } }],
+                  ...(after ? { after } : {}),
+                },
+              },
+            },
+            filter_path: 'aggregations.buckets.buckets.key',
+          },
+          options,
+        ),
+      )
+      const page =
+        (
+          response.aggregations?.buckets as
+            | { buckets?: Array<{ key: { bucket: string } }> }
+            | undefined
+        )?.buckets ?? []
+      for (const entry of page) yield entry.key.bucket
+      if (page.length < size) return
+      after = page[page.length - 1]!.key
+    }
+  }
+}
+
+/**
+ * Query clauses selecting keys that start with `prefix`: a `term` on every key field the prefix
+ * fills, a `prefix` on the field where it ends.
+ */
+function prefixClauses(prefix: Uint8Array | undefined): unknown[] {
+  if (prefix === undefined || prefix.length === 0) return []
+  const parts = keyFields(prefix)
+  const used = KEY_FIELDS.filter((field) => parts[field] !== '')
+  return used.map((field, i) =>
+    i < used.length - 1
+      ? { term: { [field]: parts[field] } }
+      : { prefix: { [field]: parts[field] } },
+  )
+}

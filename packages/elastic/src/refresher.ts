@@ -1,0 +1,44 @@
+/**
+ * Read-your-writes for listings without a refresh per write. Writes mark the index dirty;
+ * keys(), buckets() and deleteBucket() (which read through search, near-real-time) first refresh
+ * the index when it is dirty, or wait for a refresh already under way.
+ *
+ * @module
+ */
+
+/** Tracks whether this store wrote since its last refresh. */
+export class Refresher {
+  readonly #refresh: () => Promise<void>
+  #dirty = false
+  #running: Promise<void> | undefined
+
+  /** @param refresh sends one refresh request. */
+  constructor(refresh: () => Promise<void>) {
+    this.#refresh = refresh
+  }
+
+  /** Records an acknowledged write. */
+  markDirty(): void {
+    this.#dirty = true
+  }
+
+  /** Resolves once every write acknowledged before the call is searchable. */
+  async ensureFresh(): Promise<void> {
+    if (!this.#dirty) {
+      // A refresh under way may have started after the last write: wait for it too.
+      if (this.#running !== undefined) await this.#running
+      return
+    }
+    this.#dirty = false
+    const running = this.#refresh()
+    this.#running = running
+    try {
+      await running
+    } catch (error) {
+      this.#dirty = true
+      throw error
+    } finally {
+      if (this.#running === running) this.#running = undefined
+    }
+  }
+}

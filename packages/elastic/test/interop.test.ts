@@ -1,0 +1,200 @@
+/**
+ * Go INFINI framework interoperability (SPEC §6): under `id_scheme: infini` every entry of the
+ * fixture is written with exactly the Go framework's `_id` and `content`; documents inserted raw,
+ * as the Go framework writes them (only `content`), read back; the colliding pair behaves as the
+ * README says; an index created by the Go framework (mapping only `content`) is adopted.
+ */
+import { readFileSync } from 'node:fs'
+import type { Client } from '@elastic/elasticsearch'
+import { isKVError } from '@kv/core'
+import { type Standin, startStandin } from '@kv/es-standin'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ElasticKV, IdCollisionError } from '../src/index.js'
+import { adminClient, freshIndexName } from './targets.js'
+
+interface Line {
+  _id: string
+  bucket: string
+  key: string
+  value: string
+  content: string
+}
+
+const lines: Line[] = readFileSync(
+  new URL('./fixtures/infini-documents.jsonl', import.meta.url),
+  'utf8',
+)
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => JSON.parse(line) as Line)
+const b64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'))
+const collidingIds = new Set(
+  lines.map((line) => line._id).filter((id, i, all) => all.indexOf(id) !== i),
+)
+
+let standin: Standin
+let admin: Client
+
+beforeAll(async () => {
+  standin = await startStandin()
+  admin = adminClient({ endpoint: standin.url })
+})
+
+afterAll(async () => {
+  await admin.close()
+  await standin.close()
+})
+
+const openStore = async (index: string, scheme: 'infini' | 'default' = 'infini') => {
+  const store = new ElasticKV({ endpoint: standin.url, index_name: index, id_scheme: scheme })
+  await store.open()
+  return store
+}
+
+describe('id_scheme: infini writes the Go framework documents', () => {
+  it('has the fixture, including one colliding pair', () => {
+    expect(lines.length).toBeGreaterThanOrEqual(10)
+    expect(collidingIds.size).toBe(1)
+  })
+
+  for (const line of lines) {
+    const label = `bucket ${JSON.stringify(line.bucket)} key ${line.key || '(empty)'} → _id ${line._id}`
+    it(label, async () => {
+      const index = freshIndexName('interop')
+      const store = await openStore(index)
+      try {
+        await store.addValue(line.bucket, b64(line.key), b64(line.value))
+        const stored = await admin.get<{ content: string; bucket: string }>({ index, id: line._id })
+        expect(stored._id).toBe(line._id)
+        expect(stored._source?.content).toBe(line.content)
+        expect(stored._source?.bucket).toBe(line.bucket)
+        expect(await store.getValue(line.bucket, b64(line.key))).toEqual(b64(line.value))
+      } finally {
+        await store.close()
+      }
+    })
+  }
+})
+
+describe('documents written by the Go framework read back', () => {
+  it('reads every fixture document inserted raw with only content, by id', async () => {
+    const index = freshIndexName('raw')
+    // The Go framework's own mapping: content binary without doc values, nothing else.
+    await admin.indices.create({
+      index,
+      mappings: { properties: { content: { type: 'binary', doc_values: false } } },
+    })
+    const unique = lines.filter((line) => !collidingIds.has(line._id))
+    await admin.bulk({
+      refresh: true,
+      operations: unique.flatMap((line) => [
+        { index: { _index: index, _id: line._id } },
+        { content: line.content },
+      ]),
+    })
+    const store = await openStore(index)
+    try {
+      for (const line of unique) {
+        expect(await store.getValue(line.bucket, b64(line.key)), line._id).toEqual(b64(line.value))
+        expect(await store.existsKey(line.bucket, b64(line.key))).toBe(true)
+      }
+      // The store adopted the Go index: it added its keyword fields to the mapping.
+      const mapping = await admin.indices.getMapping({ index })
+      expect(mapping[index]?.mappings.properties?.bucket).toEqual({ type: 'keyword' })
+      // A raw document is not listed (it names no bucket) but can be overwritten and deleted.
+      const [first] = unique
+      await store.addValue(first!.bucket, b64(first!.key), 'from node')
+      expect(await store.getValue(first!.bucket, b64(first!.key))).toEqual(
+        new TextEncoder().encode('from node'),
+      )
+      await store.deleteKey(first!.bucket, b64(first!.key))
+      expect(await store.getValue(first!.bucket, b64(first!.key))).toBeNull()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('does not read a raw Go document under id_scheme: default (different ids)', async () => {
+    const index = freshIndexName('raw-default')
+    const [line] = lines
+    const store = await openStore(index, 'default')
+    try {
+      await admin.index({
+        index,
+        id: line!._id,
+        document: { content: line!.content },
+        refresh: true,
+      })
+      expect(await store.getValue(line!.bucket, b64(line!.key))).toBeNull()
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('the colliding pair (bucket "a_b" key "c", bucket "a" key "b_c")', () => {
+  const pair = lines.filter((line) => collidingIds.has(line._id))
+  const [first, second] = pair as [Line, Line]
+
+  it('keeps the first entry and refuses the second write with KV_NOT_SUPPORTED', async () => {
+    const store = await openStore(freshIndexName('collide'))
+    try {
+      await store.addValue(first.bucket, b64(first.key), b64(first.value))
+      const error = await store
+        .addValue(second.bucket, b64(second.key), b64(second.value))
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(IdCollisionError)
+      expect(isKVError(error, 'KV_NOT_SUPPORTED')).toBe(true)
+      expect((error as IdCollisionError).existingBucket).toBe(first.bucket)
+      expect((error as IdCollisionError).existingKey).toEqual(b64(first.key))
+      expect((error as Error).message).toContain(first._id)
+      // The other key reads as missing, never as the first entry's value.
+      expect(await store.getValue(second.bucket, b64(second.key))).toBeNull()
+      expect(await store.existsKey(second.bucket, b64(second.key))).toBe(false)
+      // Deleting it deletes nothing.
+      await store.deleteKey(second.bucket, b64(second.key))
+      expect(await store.getValue(first.bucket, b64(first.key))).toEqual(b64(first.value))
+      // Once the first is deleted, the second can be written.
+      await store.deleteKey(first.bucket, b64(first.key))
+      await store.addValue(second.bucket, b64(second.key), b64(second.value))
+      expect(await store.getValue(second.bucket, b64(second.key))).toEqual(b64(second.value))
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses only the colliding write of a coalesced batch', async () => {
+    const store = await openStore(freshIndexName('collide-batch'))
+    try {
+      await store.addValue(first.bucket, b64(first.key), b64(first.value))
+      standinCounts.reset()
+      const results = await Promise.allSettled([
+        store.addValue('x', 'one', '1'),
+        store.addValue(second.bucket, b64(second.key), b64(second.value)),
+        store.addValue('x', 'two', '2'),
+      ])
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      expect(await store.getValue('x', 'two')).toEqual(new TextEncoder().encode('2'))
+      expect(standinCounts.get().total).toBeLessThanOrEqual(3)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('under id_scheme: default both entries coexist', async () => {
+    const store = await openStore(freshIndexName('collide-default'), 'default')
+    try {
+      for (const line of pair) await store.addValue(line.bucket, b64(line.key), b64(line.value))
+      for (const line of pair)
+        expect(await store.getValue(line.bucket, b64(line.key))).toEqual(b64(line.value))
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+const standinCounts = {
+  reset: () => standin.resetCounts(),
+  get: () => standin.counts(),
+}

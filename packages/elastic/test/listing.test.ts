@@ -1,0 +1,122 @@
+/**
+ * keys(), buckets() and deleteBucket() at scale and at the edges: more than the 10 000-hit
+ * result window (search_after), pages of buckets (composite `after`), and keys long enough to
+ * span several key fields (up to 64 KiB), in byte order and by prefix.
+ */
+import { compareBytes } from '@kv/core'
+import { type Standin, startStandin } from '@kv/es-standin'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
+import { freshIndexName } from './targets.js'
+
+let standin: Standin
+beforeAll(async () => {
+  standin = await startStandin()
+})
+afterAll(async () => {
+  await standin.close()
+})
+
+async function withStore(
+  options: ElasticKVOptions,
+  body: (store: ElasticKV) => Promise<void>,
+): Promise<void> {
+  const store = new ElasticKV({
+    endpoint: standin.url,
+    index_name: freshIndexName('listing'),
+    ...options,
+  })
+  await store.open()
+  try {
+    await body(store)
+  } finally {
+    await store.close()
+  }
+}
+
+const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = []
+  for await (const item of iterable) out.push(item)
+  return out
+}
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+
+describe('beyond the 10 000-result window', () => {
+  it('lists, limits and deletes 10 050 keys of one bucket', async () => {
+    await withStore({ page_size: 5000 }, async (store) => {
+      const count = 10_050
+      const keys = Array.from({ length: count }, (_, i) => `k${String(i).padStart(6, '0')}`)
+      for (let i = 0; i < count; i += 1000) {
+        await Promise.all(keys.slice(i, i + 1000).map((key) => store.addValue('many', key, 'v')))
+      }
+      await store.addValue('other', 'k', 'v')
+      standin.resetCounts()
+      const listed = (await collect(store.keys('many'))).map((key) => new TextDecoder().decode(key))
+      expect(listed).toEqual(keys)
+      // Three pages of 5000: the third goes past the window with search_after.
+      expect(standin.counts().byEndpoint.search).toBe(3)
+      expect((await collect(store.keys('many', { limit: 7 }))).length).toBe(7)
+      expect((await collect(store.keys('many', { prefix: 'k0100' }))).length).toBe(50)
+      await store.deleteBucket('many')
+      expect(await collect(store.keys('many'))).toEqual([])
+      expect(await collect(store.buckets())).toEqual(['other'])
+    })
+  }, 120_000)
+})
+
+describe('buckets()', () => {
+  it('pages through buckets in UTF-8 byte order', async () => {
+    await withStore({ page_size: 2 }, async (store) => {
+      const names = ['b', 'a', '\uffff', '😀', 'a\0', 'ab', 'Z']
+      for (const name of names) await store.addValue(name, 'k', 'v')
+      const expected = [...names].sort((x, y) => compareBytes(Buffer.from(x), Buffer.from(y)))
+      standin.resetCounts()
+      expect(await collect(store.buckets())).toEqual(expected)
+      expect(standin.counts().byEndpoint.search).toBe(4)
+    })
+  })
+})
+
+describe('long keys', () => {
+  it('orders, reads and filters keys that span several key fields', async () => {
+    await withStore({ page_size: 3 }, async (store) => {
+      const base = (length: number, fill: number) => new Uint8Array(length).fill(fill)
+      const withTail = (length: number, tail: number[]) => {
+        const key = base(length + tail.length, 0x61)
+        key.set(tail, length)
+        return key
+      }
+      const keys = [
+        base(15_999, 0x61),
+        base(16_000, 0x61),
+        base(16_001, 0x61),
+        withTail(16_000, [0x00]),
+        withTail(16_000, [0xff]),
+        withTail(32_000, [0x62]),
+        base(65_536, 0x61),
+        withTail(65_535, [0x00]),
+        base(65_536, 0xff),
+        new Uint8Array(0),
+        new Uint8Array([0x61, 0x62]),
+      ]
+      for (const [i, key] of keys.entries()) await store.addValue('long', key, `v${i}`)
+      const sorted = [...keys].sort(compareBytes).map(hex)
+      expect((await collect(store.keys('long'))).map(hex)).toEqual(sorted)
+      for (const [i, key] of keys.entries())
+        expect(await store.getValue('long', key)).toEqual(new TextEncoder().encode(`v${i}`))
+      for (const prefix of [
+        base(16_000, 0x61),
+        base(16_001, 0x61),
+        base(40_000, 0x61),
+        base(65_536, 0x61),
+        new Uint8Array([0xff]),
+      ]) {
+        const expected = sorted.filter((key) => key.startsWith(hex(prefix)))
+        expect(
+          (await collect(store.keys('long', { prefix }))).map(hex),
+          `prefix of ${prefix.length} bytes`,
+        ).toEqual(expected)
+      }
+    })
+  })
+})

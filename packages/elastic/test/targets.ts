@@ -1,0 +1,48 @@
+/**
+ * Where the tests run: the stand-in server (always), and a real cluster when `KV_ELASTIC_URL` is
+ * set (with `KV_ELASTIC_USERNAME` / `KV_ELASTIC_PASSWORD` or `KV_ELASTIC_API_KEY`, and
+ * `KV_ELASTIC_CA_FILE` / `KV_ELASTIC_TLS_VERIFY=false` for TLS). Every store gets an index of its
+ * own, deleted afterwards.
+ */
+import { randomBytes } from 'node:crypto'
+import { Client } from '@elastic/elasticsearch'
+import type { ElasticKVOptions } from '../src/index.js'
+
+/** The real cluster named by the environment, if any. */
+export const realCluster: ElasticKVOptions | undefined = process.env.KV_ELASTIC_URL
+  ? {
+      endpoint: process.env.KV_ELASTIC_URL,
+      username: process.env.KV_ELASTIC_USERNAME ?? '',
+      password: process.env.KV_ELASTIC_PASSWORD ?? '',
+      api_key: process.env.KV_ELASTIC_API_KEY ?? '',
+      ca_file: process.env.KV_ELASTIC_CA_FILE ?? '',
+      tls_verify: process.env.KV_ELASTIC_TLS_VERIFY !== 'false',
+    }
+  : undefined
+
+/** Why the real-cluster tests are skipped. */
+export const REAL_CLUSTER_SKIP_REASON =
+  'KV_ELASTIC_URL is not set: no Elasticsearch cluster to test against (see the README, "Testing against a real cluster")'
+
+const run = randomBytes(3).toString('hex')
+let counter = 0
+
+/** A fresh index name for one store. */
+export function freshIndexName(label: string): string {
+  return `kv-test-${run}-${label}-${++counter}`
+}
+
+/** An admin client for seeding raw documents and deleting test indices. */
+export function adminClient(options: ElasticKVOptions): Client {
+  const auth = options.api_key
+    ? { apiKey: options.api_key }
+    : options.username
+      ? { username: options.username, password: options.password ?? '' }
+      : undefined
+  return new Client({
+    node: options.endpoint!,
+    ...(auth ? { auth } : {}),
+    ...(options.tls_verify === false ? { tls: { rejectUnauthorized: false } } : {}),
+    maxRetries: 0,
+  })
+}
