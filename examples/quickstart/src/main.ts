@@ -1,13 +1,12 @@
 /**
  * The seed's "Complete Example", in TypeScript: CRUD and compression through the package-level
- * functions of @kv/core, on the in-memory store until the default embedded backend lands.
+ * functions of @kv/core, on the default embedded backend. Importing the backend registers it;
+ * the store opens on first use and reads ./kv.yml (or KV_CONFIG) if there is one.
  *
  * Run it with `pnpm example` from the repository root.
  */
 import * as kv from '@kv/core'
-
-// Until @kv/badger lands, the example runs on core's in-memory store.
-kv.register(kv.MEMORY_STORE_NAME, new kv.MemoryStore())
+import '@kv/badger'
 
 const text = (bytes: Uint8Array | null): string =>
   new TextDecoder().decode(bytes ?? new Uint8Array())

@@ -18,7 +18,7 @@ it("prints the seed example's lines, twice in a row over the same data directory
   const cwd = mkdtempSync(join(tmpdir(), 'kv-example-'))
   try {
     const main = resolve(import.meta.dirname, '../src/main.ts')
-    for (let run = 0; run < 1; run++) {
+    for (let run = 0; run < 2; run++) {
       const output = execFileSync(process.execPath, [main], {
         cwd,
         encoding: 'utf8',

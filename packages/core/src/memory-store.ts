@@ -47,8 +47,8 @@ export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
     return this.#buckets.get(bucket)?.get(toId(key))?.slice() ?? null
   }
 
-  protected override _has(bucket: string, key: Uint8Array): Promise<boolean> {
-    return Promise.resolve(this.#buckets.get(bucket)?.has(toId(key)) ?? false)
+  protected override _has(bucket: string, key: Uint8Array): boolean {
+    return this.#buckets.get(bucket)?.has(toId(key)) ?? false
   }
 
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): void {

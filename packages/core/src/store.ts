@@ -211,86 +211,115 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   // ---- operations --------------------------------------------------------------------------
+  //
+  // The public methods are plain functions returning promises rather than `async` functions:
+  // when the backend answers synchronously (an in-memory index, LevelDB's getSync) the result is
+  // wrapped once, and nothing is left in flight for close() to wait for. Every throw, from
+  // validation or from the backend, becomes a rejection.
 
-  async getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
-    const b = checkBucket(bucket)
-    const k = checkKey(key)
-    if (this.#status !== 'open') await this.#ready()
-    this.#begin()
+  getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
     try {
-      return await this._get(b, k)
-    } finally {
-      this.#end()
+      const b = checkBucket(bucket)
+      const k = checkKey(key)
+      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(this._get(b, k)))
+      return this.#settle(this._get(b, k))
+    } catch (error) {
+      return Promise.reject(error)
     }
   }
 
-  async getCompressedValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
-    const stored = await this.getValue(bucket, key)
-    return stored === null ? null : decompress(stored)
+  getCompressedValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
+    return this.getValue(bucket, key).then((stored) =>
+      stored === null ? null : decompress(stored),
+    )
   }
 
-  async addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
-    const b = checkBucket(bucket)
-    const k = checkKey(key)
-    const v = checkValue(value, this.maxValueBytes)
-    if (this.#status !== 'open') await this.#ready()
-    this.#begin()
+  addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
     try {
-      await this._put(b, k, v)
-    } finally {
-      this.#end()
+      const b = checkBucket(bucket)
+      const k = checkKey(key)
+      const v = checkValue(value, this.maxValueBytes)
+      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(this._put(b, k, v)))
+      return this.#settle(this._put(b, k, v))
+    } catch (error) {
+      return Promise.reject(error)
     }
   }
 
-  async addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
-    const b = checkBucket(bucket)
-    const k = checkKey(key)
-    // The raw value is checked first so an oversized one fails before the work of compressing.
-    const raw = checkValue(value, this.maxValueBytes)
-    const stored = compress(raw)
-    checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
-    if (this.#status !== 'open') await this.#ready()
-    this.#begin()
+  addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
     try {
-      await this._put(b, k, stored)
-    } finally {
-      this.#end()
+      const b = checkBucket(bucket)
+      const k = checkKey(key)
+      // The raw value is checked first so an oversized one fails before the work of compressing.
+      const stored = compress(checkValue(value, this.maxValueBytes))
+      checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
+      if (this.#status !== 'open')
+        return this.#ready().then(() => this.#settle(this._put(b, k, stored)))
+      return this.#settle(this._put(b, k, stored))
+    } catch (error) {
+      return Promise.reject(error)
     }
   }
 
-  async existsKey(bucket: string, key: BytesLike): Promise<boolean> {
-    const b = checkBucket(bucket)
-    const k = checkKey(key)
-    if (this.#status !== 'open') await this.#ready()
-    this.#begin()
+  existsKey(bucket: string, key: BytesLike): Promise<boolean> {
     try {
-      return await this._has(b, k)
-    } finally {
-      this.#end()
+      const b = checkBucket(bucket)
+      const k = checkKey(key)
+      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(this._has(b, k)))
+      return this.#settle(this._has(b, k))
+    } catch (error) {
+      return Promise.reject(error)
     }
   }
 
-  async deleteKey(bucket: string, key: BytesLike): Promise<void> {
-    const b = checkBucket(bucket)
-    const k = checkKey(key)
-    if (this.#status !== 'open') await this.#ready()
-    this.#begin()
+  deleteKey(bucket: string, key: BytesLike): Promise<void> {
     try {
-      await this._delete(b, k)
-    } finally {
-      this.#end()
+      const b = checkBucket(bucket)
+      const k = checkKey(key)
+      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(this._delete(b, k)))
+      return this.#settle(this._delete(b, k))
+    } catch (error) {
+      return Promise.reject(error)
     }
   }
 
-  async deleteBucket(bucket: string): Promise<void> {
-    const b = checkBucket(bucket)
-    if (this.#status !== 'open') await this.#ready()
-    this.#begin()
+  deleteBucket(bucket: string): Promise<void> {
     try {
-      await this._deleteBucket(b)
-    } finally {
-      this.#end()
+      const b = checkBucket(bucket)
+      return this.operation(() => this._deleteBucket(b))
+    } catch (error) {
+      return Promise.reject(error)
     }
+  }
+
+  /**
+   * Runs `work` as an operation of this store: it waits for an `open()` in progress, rejects
+   * with `KV_NOT_OPEN` unless the store is open, and counts as in flight so that `close()` waits
+   * for it. For a backend's own extra methods (`stats()`, maintenance).
+   */
+  protected operation<T>(work: () => MaybePromise<T>): Promise<T> {
+    try {
+      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(work()))
+      return this.#settle(work())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** A promise of the backend's result; an asynchronous one counts as in flight until it settles. */
+  #settle<T>(result: MaybePromise<T>): Promise<T> {
+    if (!(result instanceof Promise)) return Promise.resolve(result)
+    this.#begin()
+    return result.then(
+      (value) => {
+        this.#end()
+        return value
+      },
+      (error: unknown) => {
+        this.#end()
+        throw error
+      },
+    )
   }
 
   keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
@@ -383,7 +412,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   protected abstract _buckets(): AsyncIterable<string> | Iterable<string>
 
   /** Whether the key exists. Override when the engine can tell without reading the value. */
-  protected async _has(bucket: string, key: Uint8Array): Promise<boolean> {
-    return (await this._get(bucket, key)) !== null
+  protected _has(bucket: string, key: Uint8Array): MaybePromise<boolean> {
+    const value = this._get(bucket, key)
+    return value instanceof Promise ? value.then((found) => found !== null) : value !== null
   }
 }

@@ -1,0 +1,186 @@
+/**
+ * {@link BadgerKV}: the `badger` backend, on LevelDB (classic-level) or memory-level.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import {
+  AbstractKVStore,
+  dataDir,
+  InvalidArgumentError,
+  InvalidConfigError,
+  type NormalizedKeysOptions,
+} from '@kv/core'
+import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.js'
+import { openClassic, openMemory } from './engine.js'
+import { GcTracker } from './gc.js'
+import type { Layout } from './layout.js'
+import { PerBucket } from './per-bucket.js'
+import { SingleKeyspace } from './single-keyspace.js'
+import { type BadgerStats, type StatsOptions, TopKeys } from './stats.js'
+
+/** The name the backend registers under. */
+export const BADGER = 'badger'
+
+/**
+ * The `badger` backend: LevelDB through classic-level, one database for every bucket
+ * (`single_bucket_mode: true`) or one per bucket; memory-level when `memory_mode: true`.
+ *
+ * Without options it reads the `badger:` section of the configuration at `open()`; with options
+ * (`new BadgerKV({ path })`) those are validated at once and the configuration file is not read.
+ */
+export class BadgerKV extends AbstractKVStore<BadgerConfig> {
+  #layout: Layout | undefined
+  #path: string | undefined
+  readonly #gc = new GcTracker()
+  /** Whether writes are counted for `value_log_gc` (off in memory mode, where it has nothing to do). */
+  #trackGc = false
+  #gcTimer: NodeJS.Timeout | undefined
+
+  constructor(options?: BadgerOptions) {
+    super(BADGER, { section: badgerSection, options, maxValueBytes: 64 * 1024 * 1024 })
+  }
+
+  /** The directory of the database in force, once open (`undefined` in memory mode). */
+  get path(): string | undefined {
+    return this.#path
+  }
+
+  protected async _open(): Promise<void> {
+    const config = this.config
+    this.maxValueBytes = config.max_value_bytes
+    if (config.memory_mode) {
+      this.#path = undefined
+      this.#layout = new SingleKeyspace(await openMemory(), {
+        syncWrites: false,
+        syncReads: config.sync_reads,
+      })
+    } else {
+      const path = resolve(config.path ?? join(dataDir(), 'badger'))
+      checkLayoutOnDisk(path, config.single_bucket_mode)
+      await mkdir(path, { recursive: true })
+      this.#layout = config.single_bucket_mode
+        ? new SingleKeyspace(await openClassic(path, config), {
+            syncWrites: config.sync_writes,
+            syncReads: config.sync_reads,
+          })
+        : await PerBucket.open(path, config)
+      this.#path = path
+    }
+    this.#trackGc = !config.memory_mode
+    if (config.value_log_gc_enabled && this.#trackGc) {
+      this.#gcTimer = setInterval(
+        () => this.#gcPass(),
+        config.value_log_gc_interval_in_seconds * 1000,
+      )
+      this.#gcTimer.unref()
+    }
+  }
+
+  protected async _close(): Promise<void> {
+    clearInterval(this.#gcTimer)
+    this.#gcTimer = undefined
+    const layout = this.#layout!
+    this.#layout = undefined
+    await layout.close()
+  }
+
+  protected _get(bucket: string, key: Uint8Array) {
+    return this.#layout!.get(bucket, key)
+  }
+
+  protected override _has(bucket: string, key: Uint8Array) {
+    return this.#layout!.has(bucket, key)
+  }
+
+  protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    if (this.#trackGc) this.#gc.record(bucket, false)
+    return this.#layout!.put(bucket, key, value)
+  }
+
+  protected _delete(bucket: string, key: Uint8Array): Promise<void> {
+    if (this.#trackGc) this.#gc.record(bucket, true)
+    return this.#layout!.del(bucket, key)
+  }
+
+  protected async _deleteBucket(bucket: string): Promise<void> {
+    await this.#layout!.deleteBucket(bucket)
+    this.#gc.forget(bucket)
+  }
+
+  protected _keys(bucket: string, { prefix }: NormalizedKeysOptions): AsyncIterable<Uint8Array> {
+    return this.#layout!.keys(bucket, prefix)
+  }
+
+  protected _buckets(): AsyncIterable<string> {
+    return this.#layout!.buckets()
+  }
+
+  /**
+   * Per-bucket key counts and sizes, and the keys with the largest values. Reads every entry
+   * once (without filling LevelDB's cache), so it takes time proportional to the data.
+   * `close()` waits for a `stats()` in progress.
+   */
+  stats(options: StatsOptions = {}): Promise<BadgerStats> {
+    const top = options.top ?? 10
+    if (!Number.isInteger(top) || top < 0) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          'options.top',
+          `options.top must be a non-negative integer, got ${String(top)}`,
+        ),
+      )
+    }
+    return this.operation(async () => {
+      const topKeys = new TopKeys(top)
+      const buckets = await this.#layout!.stats(topKeys)
+      const config = this.config
+      return {
+        mode: config.memory_mode ? 'memory' : config.single_bucket_mode ? 'single' : 'per-bucket',
+        path: this.#path,
+        buckets,
+        topKeys: topKeys.list(),
+        totalKeys: buckets.reduce((sum, b) => sum + b.keys, 0),
+        totalBytes: buckets.reduce((sum, b) => sum + b.keyBytes + b.valueBytes, 0),
+      }
+    })
+  }
+
+  /**
+   * Runs one `value_log_gc` pass now: compacts the buckets in which at least
+   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns them.
+   * Works whether or not periodic passes are enabled; does nothing in memory mode. `close()`
+   * waits for a pass in progress.
+   */
+  runGc(): Promise<string[]> {
+    return this.operation(async () => {
+      const due = this.#gc.take(this.config.value_log_gc_discard_ratio)
+      for (const bucket of due) await this.#layout!.compact(bucket)
+      return due
+    })
+  }
+
+  #gcPass(): void {
+    if (this.status !== 'open') return
+    // A failed pass is retried by the next one; the operations themselves report I/O errors.
+    this.runGc().catch(() => {})
+  }
+}
+
+/** Refuses to open a directory that holds a store of the other layout. */
+function checkLayoutOnDisk(path: string, singleBucketMode: boolean): void {
+  if (singleBucketMode && existsSync(join(path, 'buckets'))) {
+    throw new InvalidConfigError(
+      `badger.path ${path} holds a per-bucket store (it was written with single_bucket_mode: false); set single_bucket_mode: false or choose another path.`,
+      { key: 'badger.single_bucket_mode' },
+    )
+  }
+  if (!singleBucketMode && existsSync(join(path, 'CURRENT'))) {
+    throw new InvalidConfigError(
+      `badger.path ${path} holds a single-bucket store (it was written with single_bucket_mode: true); set single_bucket_mode: true or choose another path.`,
+      { key: 'badger.single_bucket_mode' },
+    )
+  }
+}

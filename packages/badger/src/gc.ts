@@ -1,0 +1,43 @@
+/**
+ * What `value_log_gc_*` does on LevelDB. Badger rewrites a value-log file once at least
+ * `value_log_gc_discard_ratio` of it is garbage; LevelDB has no value log, but deletes leave
+ * tombstones (and the deleted values) in its tables until a compaction reaches them, which for a
+ * range that is no longer written to may be never. So every `value_log_gc_interval_in_seconds`
+ * a pass compacts the range of each bucket in which at least `value_log_gc_discard_ratio` of the
+ * writes since the previous pass were deletes. (`deleteBucket` compacts at once and needs no pass.)
+ *
+ * @module
+ */
+
+interface Counts {
+  writes: number
+  deletes: number
+}
+
+/** Counts writes and deletes per bucket between two passes. */
+export class GcTracker {
+  #counts = new Map<string, Counts>()
+
+  /** Records one put (`deleted` false) or delete (`deleted` true) in `bucket`. */
+  record(bucket: string, deleted: boolean): void {
+    let counts = this.#counts.get(bucket)
+    if (counts === undefined) this.#counts.set(bucket, (counts = { writes: 0, deletes: 0 }))
+    counts.writes++
+    if (deleted) counts.deletes++
+  }
+
+  /** Forgets a bucket (it was deleted and compacted). */
+  forget(bucket: string): void {
+    this.#counts.delete(bucket)
+  }
+
+  /** The buckets due for compaction, and starts counting afresh. */
+  take(discardRatio: number): string[] {
+    const due: string[] = []
+    for (const [bucket, { writes, deletes }] of this.#counts) {
+      if (deletes > 0 && deletes / writes >= discardRatio) due.push(bucket)
+    }
+    this.#counts = new Map()
+    return due
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * One bucket's keys inside one database: the whole database in per-bucket mode, or the range of
+ * the bucket's composite keys (`encodeKey` from @kv/core) in single-bucket and memory mode.
+ *
+ * @module
+ */
+import { encodeKey, keyRange, type MaybePromise, prefixSuccessor } from '@kv/core'
+import type { LevelDb } from './engine.js'
+import type { WriteQueue } from './write-queue.js'
+
+/** How many keys `keys()` reads from LevelDB at a time. */
+const KEYS_PAGE = 256
+
+/** What a partition shares with the others of its database. */
+export interface PartitionContext {
+  db: LevelDb
+  queue: WriteQueue
+  /** memory-level: reads return the stored buffers themselves, so copy them out. */
+  inMemory: boolean
+  /** Read with `db.getSync()` instead of the thread pool (the `sync_reads` option). */
+  syncReads: boolean
+}
+
+/**
+ * One buffer reused for composite keys that are consumed during the call: `getSync` reads the
+ * key synchronously, and so do the writes of {@link WriteQueue} (classic-level copies key and
+ * value into its native request or batch before returning; memory mode copies in the queue). So
+ * the composite key need not be a fresh allocation each time. The write-queue tests check that
+ * nothing keeps a key past the call.
+ */
+let scratch = new Uint8Array(1024)
+
+function scratchKey(prefix: Uint8Array, key: Uint8Array): Uint8Array {
+  const length = prefix.length + key.length
+  if (length > scratch.length) scratch = new Uint8Array(Math.max(length, scratch.length * 2))
+  scratch.set(prefix, 0)
+  scratch.set(key, prefix.length)
+  return scratch.subarray(0, length)
+}
+
+/**
+ * A returned buffer as a plain `Uint8Array` the caller owns. classic-level hands out one
+ * standalone Buffer per value or key, so a view suffices; should a buffer ever share its memory,
+ * it is copied.
+ */
+function own(bytes: Uint8Array, start = 0): Uint8Array {
+  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength)
+    return bytes.slice(start)
+  return new Uint8Array(bytes.buffer, start, bytes.byteLength - start)
+}
+
+/** One bucket's key range. */
+export class Partition {
+  readonly #ctx: PartitionContext
+  /** The bucket's encoded prefix; empty when the partition is a whole database. */
+  readonly prefix: Uint8Array
+  /** Bounds of the partition (`lt` undefined: to the end of the database). */
+  readonly gte: Uint8Array
+  readonly lt: Uint8Array | undefined
+
+  constructor(ctx: PartitionContext, bucket: string | undefined) {
+    this.#ctx = ctx
+    if (bucket === undefined) {
+      this.prefix = new Uint8Array(0)
+      this.gte = this.prefix
+      this.lt = undefined
+    } else {
+      const { gte, lt } = keyRange(bucket)
+      this.prefix = gte
+      this.gte = gte
+      this.lt = lt
+    }
+  }
+
+  /** The database key of `key`: a fresh buffer (the caller's may change after we return). */
+  #dbKey(key: Uint8Array): Uint8Array {
+    return this.prefix.length > 0 ? encodeKey(this.prefix, key) : key.slice()
+  }
+
+  /** The value copied into memory the caller owns, or `null`. */
+  #out(value: Uint8Array | undefined): Uint8Array | null {
+    if (value === undefined) return null
+    return this.#ctx.inMemory ? value.slice() : own(value)
+  }
+
+  get(key: Uint8Array): MaybePromise<Uint8Array | null> {
+    const { db, syncReads } = this.#ctx
+    if (syncReads) {
+      // getSync reads the key during the call: no copy of a per-bucket key, no fresh composite key.
+      return this.#out(db.getSync(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key))
+    }
+    return db.get(this.#dbKey(key)).then((value) => this.#out(value))
+  }
+
+  has(key: Uint8Array): MaybePromise<boolean> {
+    const { db, syncReads } = this.#ctx
+    if (syncReads) {
+      return db.getSync(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key) !== undefined
+    }
+    return db.has(this.#dbKey(key))
+  }
+
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.#ctx.queue.put(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key, value)
+  }
+
+  del(key: Uint8Array): Promise<void> {
+    return this.#ctx.queue.del(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key)
+  }
+
+  /**
+   * Deletes every key of the partition, in order with the writes around it. `before` runs first
+   * in the same exclusive slot (after every earlier write is in the memtable).
+   */
+  clear(before?: () => Promise<void>): Promise<void> {
+    const { db, queue } = this.#ctx
+    const range = this.lt === undefined ? { gte: this.gte } : { gte: this.gte, lt: this.lt }
+    return queue.exclusive(async () => {
+      await before?.()
+      await db.clear(range)
+    })
+  }
+
+  /** Whether the partition holds no key. */
+  async isEmpty(): Promise<boolean> {
+    const page = await this.#ctx.db.keys({ ...this.#bounds(this.gte, true), limit: 1 }).all()
+    return page.length === 0
+  }
+
+  /**
+   * The keys that start with `keyPrefix`, ascending, read a page at a time so that an abandoned
+   * iteration holds no LevelDB iterator open.
+   */
+  async *keys(keyPrefix: Uint8Array | undefined): AsyncGenerator<Uint8Array> {
+    const { db, inMemory } = this.#ctx
+    let from = keyPrefix && keyPrefix.length > 0 ? encodeKey(this.prefix, keyPrefix) : this.gte
+    const end = keyPrefix && keyPrefix.length > 0 ? prefixSuccessor(from) : this.lt
+    const strip = this.prefix.length
+    let inclusive = true
+    for (;;) {
+      const range = this.#bounds(from, inclusive, end)
+      const page = await db.keys({ ...range, limit: KEYS_PAGE }).all()
+      for (const key of page) yield inMemory ? key.slice(strip) : own(key, strip)
+      if (page.length < KEYS_PAGE) return
+      from = page[page.length - 1]!
+      inclusive = false
+    }
+  }
+
+  #bounds(from: Uint8Array, inclusive: boolean, end: Uint8Array | undefined = this.lt) {
+    const lower = inclusive ? { gte: from } : { gt: from }
+    return end === undefined ? lower : { ...lower, lt: end }
+  }
+}

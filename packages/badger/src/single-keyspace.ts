@@ -1,0 +1,125 @@
+/**
+ * Single-bucket mode (and memory mode): one database, every key stored under its bucket's
+ * prefix in @kv/core's composite encoding, which no bucket or key can make ambiguous.
+ *
+ * @module
+ */
+import { afterBucket, decodeBucket } from '@kv/core'
+import type { Engine } from './engine.js'
+import type { Layout } from './layout.js'
+import { Partition, type PartitionContext } from './partition.js'
+import { type BucketStats, scanRange, type TopKeys } from './stats.js'
+import { WriteQueue } from './write-queue.js'
+
+/** Bucket prefixes are kept for this many buckets (the cache is emptied when it is full). */
+const PARTITION_CACHE = 4096
+
+/**
+ * A range that holds no key (every composite key starts with a non-empty bucket name, and one
+ * that starts with NUL is encoded `00 FF …`): compacting it only flushes the memtable.
+ */
+const EMPTY_RANGE: [Uint8Array, Uint8Array] = [new Uint8Array([0]), new Uint8Array([0, 0])]
+
+/** Every bucket in one database. */
+export class SingleKeyspace implements Layout {
+  readonly #engine: Engine
+  readonly #ctx: PartitionContext
+  #partitions = new Map<string, Partition>()
+  #lastBucket: string | undefined
+  #lastPartition: Partition | undefined
+
+  constructor(engine: Engine, options: { syncWrites: boolean; syncReads: boolean }) {
+    this.#engine = engine
+    this.#ctx = {
+      db: engine.db,
+      queue: new WriteQueue(engine.db, { sync: options.syncWrites, copy: engine.inMemory }),
+      inMemory: engine.inMemory,
+      syncReads: options.syncReads,
+    }
+  }
+
+  #partition(bucket: string): Partition {
+    // Consecutive operations on one bucket are the common case: skip the map lookup.
+    if (bucket === this.#lastBucket) return this.#lastPartition!
+    let partition = this.#partitions.get(bucket)
+    if (partition === undefined) {
+      if (this.#partitions.size >= PARTITION_CACHE) this.#partitions = new Map()
+      partition = new Partition(this.#ctx, bucket)
+      this.#partitions.set(bucket, partition)
+    }
+    this.#lastBucket = bucket
+    this.#lastPartition = partition
+    return partition
+  }
+
+  get(bucket: string, key: Uint8Array) {
+    return this.#partition(bucket).get(key)
+  }
+
+  has(bucket: string, key: Uint8Array) {
+    return this.#partition(bucket).has(key)
+  }
+
+  put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.#partition(bucket).put(key, value)
+  }
+
+  del(bucket: string, key: Uint8Array): Promise<void> {
+    return this.#partition(bucket).del(key)
+  }
+
+  /**
+   * Deletes the bucket's range, then compacts it so the space is freed. The memtable is flushed
+   * first: puts and their tombstones flushed into the same table would stay there (LevelDB only
+   * drops a tombstone when it is compacted into the level that holds the data it hides).
+   */
+  async deleteBucket(bucket: string): Promise<void> {
+    const { db, inMemory } = this.#engine
+    await this.#partition(bucket).clear(
+      inMemory ? undefined : () => db.compactRange(...EMPTY_RANGE),
+    )
+    await this.compact(bucket)
+  }
+
+  async compact(bucket: string): Promise<void> {
+    if (this.#engine.inMemory) return // memory-level frees deleted entries at once
+    const { gte, lt } = this.#partition(bucket)
+    await this.#engine.db.compactRange(gte, lt!)
+  }
+
+  keys(bucket: string, prefix: Uint8Array | undefined): AsyncIterable<Uint8Array> {
+    return this.#partition(bucket).keys(prefix)
+  }
+
+  /** Seeks from bucket to bucket: one LevelDB seek per bucket, whatever it holds. */
+  async *buckets(): AsyncGenerator<string> {
+    const { db } = this.#engine
+    let from: Uint8Array | undefined
+    for (;;) {
+      const page = await db.keys(from === undefined ? { limit: 1 } : { gte: from, limit: 1 }).all()
+      const first = page[0]
+      if (first === undefined) return
+      const bucket = decodeBucket(first)
+      yield bucket
+      from = afterBucket(bucket)
+    }
+  }
+
+  async stats(top: TopKeys): Promise<BucketStats[]> {
+    const result: BucketStats[] = []
+    for await (const bucket of this.buckets()) {
+      const { gte, lt, prefix } = this.#partition(bucket)
+      const counts = await scanRange(this.#engine.db, { gte, lt }, prefix.length, bucket, top)
+      const approximateDiskBytes = this.#engine.inMemory
+        ? undefined
+        : await this.#engine.db.approximateSize(gte, lt!)
+      if (counts.keys > 0) result.push({ bucket, ...counts, approximateDiskBytes })
+    }
+    return result
+  }
+
+  async close(): Promise<void> {
+    await this.#ctx.queue.drain()
+    await this.#engine.db.close()
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * `stats()`: per-bucket key counts and sizes, and the keys with the largest values (what the Go
+ * framework serves as `/badger/stats`; `kv stats` prints it).
+ *
+ * @module
+ */
+import type { LevelDb } from './engine.js'
+
+/** One bucket's figures. */
+export interface BucketStats {
+  /** The bucket's name. */
+  bucket: string
+  /** How many keys it holds. */
+  keys: number
+  /** Sum of its keys' lengths in bytes. */
+  keyBytes: number
+  /** Sum of its values' lengths in bytes (as stored: LZ4 bytes for compressed entries). */
+  valueBytes: number
+  /**
+   * LevelDB's estimate of the file space the bucket's range takes (after Snappy, excluding what
+   * is still only in the write-ahead log); `undefined` in memory mode.
+   */
+  approximateDiskBytes: number | undefined
+}
+
+/** One of the largest values. */
+export interface TopKey {
+  bucket: string
+  key: Uint8Array
+  /** Length of the stored value in bytes. */
+  valueBytes: number
+}
+
+/** What {@link BadgerKV.stats} returns. */
+export interface BadgerStats {
+  /** `single` (one LevelDB), `per-bucket` (one LevelDB per bucket) or `memory` (memory-level). */
+  mode: 'single' | 'per-bucket' | 'memory'
+  /** The database directory; `undefined` in memory mode. */
+  path: string | undefined
+  /** Non-empty buckets in ascending order of their UTF-8 bytes. */
+  buckets: BucketStats[]
+  /** The keys with the largest values, largest first. */
+  topKeys: TopKey[]
+  /** Totals over every bucket. */
+  totalKeys: number
+  totalBytes: number
+}
+
+/** Options of {@link BadgerKV.stats}. */
+export interface StatsOptions {
+  /** How many of the largest values to list (default 10). */
+  top?: number
+}
+
+/** Keeps the `size` largest entries seen (ties: the first seen stays). */
+export class TopKeys {
+  readonly #size: number
+  readonly #items: TopKey[] = []
+
+  constructor(size: number) {
+    this.#size = size
+  }
+
+  /** The smallest value size that would still enter the list. */
+  get threshold(): number {
+    if (this.#size === 0) return Number.POSITIVE_INFINITY
+    return this.#items.length < this.#size ? 0 : this.#items[this.#items.length - 1]!.valueBytes + 1
+  }
+
+  offer(bucket: string, key: Uint8Array, valueBytes: number): void {
+    if (this.#size === 0 || valueBytes < this.threshold) return
+    const items = this.#items
+    let i = items.length
+    while (i > 0 && items[i - 1]!.valueBytes < valueBytes) i--
+    items.splice(i, 0, { bucket, key: new Uint8Array(key), valueBytes })
+    if (items.length > this.#size) items.pop()
+  }
+
+  list(): TopKey[] {
+    return [...this.#items]
+  }
+}
+
+const PAGE = 512
+
+/**
+ * Reads every entry of `[gte, lt)` once (without filling LevelDB's cache) and counts it; keys are
+ * reported without their first `strip` bytes (the bucket prefix).
+ */
+export async function scanRange(
+  db: LevelDb,
+  range: { gte: Uint8Array; lt?: Uint8Array | undefined },
+  strip: number,
+  bucket: string,
+  top: TopKeys,
+): Promise<Omit<BucketStats, 'bucket' | 'approximateDiskBytes'>> {
+  const options = range.lt === undefined ? { gte: range.gte } : { gte: range.gte, lt: range.lt }
+  const iterator = db.iterator({ ...options, fillCache: false })
+  let keys = 0
+  let keyBytes = 0
+  let valueBytes = 0
+  try {
+    for (;;) {
+      // nextv may return fewer than asked before the end; only an empty page is the end.
+      const entries = await iterator.nextv(PAGE)
+      if (entries.length === 0) break
+      for (const [key, value] of entries) {
+        keys++
+        keyBytes += key.length - strip
+        valueBytes += value.length
+        if (value.length >= top.threshold) top.offer(bucket, key.subarray(strip), value.length)
+      }
+    }
+  } finally {
+    await iterator.close()
+  }
+  return { keys, keyBytes, valueBytes }
+}

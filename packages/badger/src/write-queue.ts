@@ -1,0 +1,248 @@
+/**
+ * Group commit for one LevelDB: writes issued together go out as one batch.
+ *
+ * - A write that finds the queue idle goes out at once as a single `put`/`del`, so one awaited
+ *   write after another costs what a raw classic-level write costs.
+ * - Any other write joins the open chained batch. classic-level copies key and value into its
+ *   native batch there and then, so callers may reuse their buffers as soon as the call returns.
+ * - The open batch is written on `process.nextTick`, that is after every promise continuation
+ *   queued so far has run: 64 writers that resume together all join one batch. After a batch of
+ *   several writes the queue stays in batching mode for that tick, so the writers it releases form
+ *   the next batch rather than one of them going out alone.
+ * - Up to {@link MAX_IN_FLIGHT} writes or batches are in flight, so that the JavaScript work of
+ *   the writers a batch released overlaps the writing of the next batch: a batch that has
+ *   reached {@link EARLY_BATCH} writes goes out within the tick when the others in flight share
+ *   no key with it (by a 32-bit hash of each key; a collision only costs the overlap). Two writes
+ *   of the same key are therefore never in flight together, and every key's writes reach LevelDB
+ *   in the order they were issued. `sync_writes` costs one fsync per batch, not one per write.
+ *
+ * Each caller's promise settles when its write or batch is written, with its error if it fails;
+ * a read issued after a write resolved therefore sees it.
+ *
+ * Work that must not interleave with writes (clearing a bucket's range) is queued with
+ * {@link WriteQueue.exclusive}: it runs alone, after every write issued before it and before any
+ * issued after it.
+ *
+ * @module
+ */
+import type { LevelDb } from './engine.js'
+
+/** How many writes or batches may be in flight at once. */
+export const MAX_IN_FLIGHT = 2
+/** A batch this large goes out within the tick when another is in flight (see the module comment). */
+export const EARLY_BATCH = 32
+
+type ChainedBatch = ReturnType<LevelDb['batch']>
+
+interface BatchItem {
+  kind: 'batch'
+  batch: ChainedBatch
+  /** How many writes the batch holds. */
+  writes: number
+  /** Settles when the batch is written: every caller of the batch waits on this one promise. */
+  done: Promise<void>
+  resolve: () => void
+  reject: (error: unknown) => void
+  hashes: Set<number>
+}
+
+interface TaskItem {
+  kind: 'task'
+  run: () => Promise<void>
+}
+
+type Item = BatchItem | TaskItem
+
+/** FNV-1a: a cheap 32-bit hash of a key, to tell batches that share no key. */
+function hashKey(key: Uint8Array): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key[i]!, 0x01000193)
+  return hash >>> 0
+}
+
+/** The coalescing write queue of one database. */
+export class WriteQueue {
+  readonly #db: LevelDb
+  readonly #writeOptions: { sync: boolean }
+  /** Copy keys and values before handing them over (memory-level keeps what it is given). */
+  readonly #copy: boolean
+  /** Queued batches and tasks, oldest first. */
+  #items: Item[] = []
+  /** The batch still accepting writes: the last item, when it is a batch not yet written. */
+  #open: BatchItem | undefined
+  /** Key hashes of what is in flight: a single write's hash, or a batch's set of hashes. */
+  #inFlight: (number | Set<number>)[] = []
+  #taskRunning = false
+  #scheduled = false
+  #idle: (() => void)[] = []
+
+  constructor(db: LevelDb, options: { sync: boolean; copy: boolean }) {
+    this.#db = db
+    this.#writeOptions = { sync: options.sync }
+    this.#copy = options.copy
+  }
+
+  /** Stores `value` under `key` (raw database keys). Resolves when it is written. */
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    const k = this.#copy ? key.slice() : key
+    const v = this.#copy ? value.slice() : value
+    if (this.#isIdle()) return this.#single(k, this.#db.put(k, v, this.#writeOptions))
+    const item = this.#openBatch()
+    item.batch.put(k, v)
+    return this.#join(item, k)
+  }
+
+  /** Deletes `key`. Resolves when the delete is written. */
+  del(key: Uint8Array): Promise<void> {
+    const k = this.#copy ? key.slice() : key
+    if (this.#isIdle()) return this.#single(k, this.#db.del(k, this.#writeOptions))
+    const item = this.#openBatch()
+    item.batch.del(k)
+    return this.#join(item, k)
+  }
+
+  /** Runs `task` alone, after the writes issued before it and before those issued after it. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#open = undefined
+      this.#items.push({ kind: 'task', run: () => task().then(resolve, reject) })
+      this.#schedule()
+    })
+  }
+
+  /** Resolves once every write and task queued so far has finished. */
+  drain(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
+  }
+
+  #isIdle(): boolean {
+    return (
+      this.#inFlight.length === 0 &&
+      !this.#taskRunning &&
+      !this.#scheduled &&
+      this.#items.length === 0
+    )
+  }
+
+  /** Tracks a write that went out alone (only one can be in flight: it goes out when idle). */
+  #single(key: Uint8Array, write: Promise<void>): Promise<void> {
+    this.#singleHash = hashKey(key)
+    this.#inFlight.push(this.#singleHash)
+    return write.then(this.#singleDone, this.#singleFailed)
+  }
+
+  #singleHash = 0
+  readonly #singleDone = (): void => this.#finished(this.#singleHash, 1)
+  readonly #singleFailed = (error: unknown): never => {
+    this.#finished(this.#singleHash, 1)
+    throw error
+  }
+
+  #openBatch(): BatchItem {
+    let item = this.#open
+    if (item === undefined) {
+      const { promise, resolve, reject } = Promise.withResolvers<void>()
+      // A failed batch rejects every caller's await; none of them may count as unhandled here.
+      promise.catch(() => {})
+      item = {
+        kind: 'batch',
+        batch: this.#db.batch(),
+        writes: 0,
+        done: promise,
+        resolve,
+        reject,
+        hashes: new Set(),
+      }
+      this.#items.push(item)
+      this.#open = item
+      this.#schedule()
+    }
+    return item
+  }
+
+  #join(item: BatchItem, key: Uint8Array): Promise<void> {
+    item.hashes.add(hashKey(key))
+    if (++item.writes === EARLY_BATCH) this.#dispatch(false)
+    return item.done
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    process.nextTick(this.#endOfTick)
+  }
+
+  readonly #endOfTick = (): void => {
+    this.#scheduled = false
+    this.#dispatch(true)
+  }
+
+  /**
+   * Sends out what may go now, oldest first. `endOfTick`: the open batch is complete for this
+   * tick; otherwise only a batch of {@link EARLY_BATCH} or more goes out alongside another.
+   */
+  #dispatch(endOfTick: boolean): void {
+    while (this.#items.length > 0 && !this.#taskRunning) {
+      const head = this.#items[0]!
+      if (this.#inFlight.length > 0) {
+        if (head.kind === 'task' || this.#inFlight.length >= MAX_IN_FLIGHT) break
+        if (!endOfTick && head.writes < EARLY_BATCH) break
+        if (this.#sharesKey(head.hashes)) break
+      }
+      this.#items.shift()
+      if (head === this.#open) this.#open = undefined
+      if (head.kind === 'task') this.#runTask(head)
+      else this.#write(head)
+    }
+    if (this.#isIdle()) this.#notifyIdle()
+  }
+
+  #sharesKey(hashes: Set<number>): boolean {
+    for (const flying of this.#inFlight) {
+      if (typeof flying === 'number') {
+        if (hashes.has(flying)) return true
+        continue
+      }
+      const [small, large] = flying.size < hashes.size ? [flying, hashes] : [hashes, flying]
+      for (const hash of small) if (large.has(hash)) return true
+    }
+    return false
+  }
+
+  #write({ batch, writes, resolve, reject, hashes }: BatchItem): void {
+    this.#inFlight.push(hashes)
+    batch.write(this.#writeOptions).then(
+      () => {
+        resolve()
+        this.#finished(hashes, writes)
+      },
+      (error: unknown) => {
+        reject(error)
+        this.#finished(hashes, writes)
+      },
+    )
+  }
+
+  #runTask(item: TaskItem): void {
+    this.#taskRunning = true
+    const done = () => {
+      this.#taskRunning = false
+      this.#finished(undefined, 0)
+    }
+    item.run().then(done, done)
+  }
+
+  /** After a write, batch or task: lets the next go, or with nothing queued, becomes idle. */
+  #finished(flight: number | Set<number> | undefined, writers: number): void {
+    if (flight !== undefined) this.#inFlight.splice(this.#inFlight.indexOf(flight), 1)
+    // After a batch, stay in batching mode until the writers it released have queued again.
+    if (writers > 1) this.#schedule()
+    if (this.#items.length > 0) this.#dispatch(!this.#scheduled)
+    else if (this.#isIdle()) this.#notifyIdle()
+  }
+
+  #notifyIdle(): void {
+    if (this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve()
+  }
+}

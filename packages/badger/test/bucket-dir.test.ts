@@ -1,0 +1,136 @@
+import { readdir, readFile, realpath } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bucketDirName, isBucketDirName, MAX_HEX_NAME_BYTES } from '../src/bucket-dir.js'
+import { BadgerKV } from '../src/index.js'
+import { removeDir, tempDir } from './helpers/temp.js'
+
+/** Names that break naive directory naming: traversal, separators, case, normalisation, length, controls. */
+const tricky: Record<string, string> = {
+  dotdot: '..',
+  dot: '.',
+  traversal: '../x',
+  deepTraversal: '../../../../etc/passwd',
+  slash: 'a/b',
+  backslash: 'a\\b',
+  absolute: '/tmp',
+  lower: 'bucket',
+  upper: 'BUCKET',
+  mixed: 'Bucket',
+  nfc: 'caf\u00e9',
+  nfd: 'cafe\u0301',
+  nul: 'a\u0000b',
+  nulOnly: '\u0000',
+  control: '\u0001\u001f\u007f',
+  newline: 'line\nbreak',
+  windowsReserved: 'CON',
+  windowsReservedLower: 'con',
+  trailingDot: 'name.',
+  trailingSpace: 'name ',
+  colon: 'c:d',
+  max: 'x'.repeat(255),
+  maxMinusOne: 'x'.repeat(254),
+  maxMultibyte: `${'\u{1F600}'.repeat(63)}abc`, // 63 x 4 + 3 = 255 bytes
+  hexBoundary: 'y'.repeat(MAX_HEX_NAME_BYTES),
+  hexBoundaryPlusOne: 'y'.repeat(MAX_HEX_NAME_BYTES + 1),
+  looksDerived: 'b-61',
+}
+const names = Object.values(tricky)
+
+describe('bucketDirName', () => {
+  it('gives every name its own directory, also on a case-insensitive file system', () => {
+    const dirs = names.map(bucketDirName)
+    expect(new Set(dirs).size).toBe(names.length)
+    // A case-insensitive (or case-folding, normalising) file system sees these as distinct too.
+    expect(new Set(dirs.map((d) => d.toLowerCase().normalize('NFC'))).size).toBe(names.length)
+    expect(new Set(dirs.map((d) => d.toUpperCase())).size).toBe(names.length)
+  })
+
+  it('is one path component of lowercase letters, digits and "-", at most 255 bytes', () => {
+    for (const name of names) {
+      const dir = bucketDirName(name)
+      expect(dir).toMatch(/^[a-z0-9-]+$/)
+      expect(Buffer.byteLength(dir)).toBeLessThanOrEqual(255)
+      expect(dir).not.toBe('.')
+      expect(dir).not.toBe('..')
+      expect(isBucketDirName(dir)).toBe(true)
+    }
+  })
+
+  it('spells short names out in hex and hashes long ones', () => {
+    expect(bucketDirName('a')).toBe('b-61')
+    expect(bucketDirName('..')).toBe('b-2e2e')
+    expect(bucketDirName(tricky.hexBoundary!)).toBe(`b-${'79'.repeat(MAX_HEX_NAME_BYTES)}`)
+    expect(bucketDirName(tricky.hexBoundaryPlusOne!)).toMatch(/^h-[0-9a-f]{64}$/)
+  })
+
+  it('is deterministic', () => {
+    for (const name of names) expect(bucketDirName(name)).toBe(bucketDirName(name))
+  })
+
+  it('recognises only its own shapes', () => {
+    for (const other of [
+      'meta',
+      'b-',
+      'b-6',
+      'b-6G',
+      'B-61',
+      'h-00',
+      `h-${'0'.repeat(63)}`,
+      '..',
+    ]) {
+      expect(isBucketDirName(other)).toBe(false)
+    }
+  })
+})
+
+describe('per-bucket mode on disk', () => {
+  let path: string
+  beforeEach(async () => {
+    path = await tempDir('dirs')
+  })
+  afterEach(async () => {
+    await removeDir(path)
+  })
+
+  it('keeps every tricky bucket in its own directory inside path, and lists them back', async () => {
+    const store = new BadgerKV({ path, single_bucket_mode: false })
+    await store.open()
+    try {
+      for (const [label, name] of Object.entries(tricky)) await store.addValue(name, 'key', label)
+      for (const [label, name] of Object.entries(tricky)) {
+        expect(new TextDecoder().decode((await store.getValue(name, 'key'))!)).toBe(label)
+      }
+      const listed: string[] = []
+      for await (const bucket of store.buckets()) listed.push(bucket)
+      expect(listed.sort()).toEqual([...names].sort())
+    } finally {
+      await store.close()
+    }
+
+    // Every directory is a direct child of path/buckets, and its name file holds the bucket.
+    const root = await realpath(join(path, 'buckets'))
+    const dirs = await readdir(root)
+    expect(dirs.length).toBe(names.length)
+    for (const dir of dirs) {
+      const real = await realpath(join(root, dir))
+      expect(relative(root, real).includes(sep)).toBe(false)
+      const name = new TextDecoder().decode(await readFile(join(real, 'name')))
+      expect(bucketDirName(name)).toBe(dir)
+    }
+    // Nothing was created outside path.
+    expect((await readdir(path)).sort()).toEqual(['buckets', 'meta'])
+
+    // And a new store over the same directory sees the same buckets.
+    const again = new BadgerKV({ path, single_bucket_mode: false })
+    await again.open()
+    try {
+      const listed: string[] = []
+      for await (const bucket of again.buckets()) listed.push(bucket)
+      expect(listed.sort()).toEqual([...names].sort())
+      expect(new TextDecoder().decode((await again.getValue(tricky.nfd!, 'key'))!)).toBe('nfd')
+    } finally {
+      await again.close()
+    }
+  }, 60_000)
+})

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto'
+import { isKVError } from '@kv/core'
+import { describe, expect, it } from 'vitest'
+import { GcTracker } from '../src/gc.js'
+import { BadgerKV, type BadgerOptions } from '../src/index.js'
+import { diskUsage } from './helpers/disk.js'
+import { removeDir, tempDir } from './helpers/temp.js'
+
+describe('GcTracker', () => {
+  it('reports the buckets where deletes reach the discard ratio, then starts afresh', () => {
+    const gc = new GcTracker()
+    for (let i = 0; i < 10; i++) gc.record('mostly-deleted', i < 6)
+    for (let i = 0; i < 10; i++) gc.record('half', i < 5)
+    for (let i = 0; i < 10; i++) gc.record('few', i < 2)
+    for (let i = 0; i < 10; i++) gc.record('no-deletes', false)
+    gc.record('forgotten', true)
+    gc.forget('forgotten')
+    expect(gc.take(0.5).sort()).toEqual(['half', 'mostly-deleted'])
+    expect(gc.take(0.5)).toEqual([])
+  })
+})
+
+/** Writes 4 MiB of incompressible values and gets them into tables (opening turns the log into one). */
+async function fillAndFlush(store: BadgerKV, bucket: string): Promise<void> {
+  await Promise.all(
+    Array.from({ length: 1024 }, (_, i) => store.addValue(bucket, `k${i}`, randomBytes(4096))),
+  )
+  await store.close()
+  await store.open()
+}
+
+describe.each([
+  ['single_bucket_mode: true', { single_bucket_mode: true }],
+  ['single_bucket_mode: false', { single_bucket_mode: false }],
+] as [string, BadgerOptions][])('value_log_gc (%s)', (_name, options) => {
+  it('a pass compacts a bucket whose writes were mostly deletes, freeing their space', async () => {
+    const path = await tempDir('gc')
+    const store = new BadgerKV({ ...options, path, value_log_gc_enabled: false })
+    await store.open()
+    try {
+      await fillAndFlush(store, 'g')
+      await store.addValue('kept', 'k', 'v')
+      for (let i = 0; i < 1024; i++) await store.deleteKey('g', `k${i}`)
+      const before = await diskUsage(path)
+      expect(before).toBeGreaterThan(4 * 1024 * 1024)
+      expect(await store.runGc()).toEqual(['g'])
+      const after = await diskUsage(path)
+      expect(after).toBeLessThan(before / 4)
+      expect(await store.existsKey('kept', 'k')).toBe(true)
+      expect(await store.runGc()).toEqual([])
+    } finally {
+      await store.close()
+      await removeDir(path)
+    }
+  }, 60_000)
+
+  it('runs by itself every value_log_gc_interval_in_seconds', async () => {
+    const path = await tempDir('gc')
+    const store = new BadgerKV({ ...options, path, value_log_gc_interval_in_seconds: 1 })
+    await store.open()
+    try {
+      await fillAndFlush(store, 'g')
+      for (let i = 0; i < 1024; i++) await store.deleteKey('g', `k${i}`)
+      const before = await diskUsage(path)
+      let after = before
+      for (let waited = 0; waited < 30_000 && after > before / 4; waited += 250) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        after = await diskUsage(path)
+      }
+      expect(after).toBeLessThan(before / 4)
+    } finally {
+      await store.close()
+      await removeDir(path)
+    }
+  }, 60_000)
+
+  it('runGc on a closed store is KV_NOT_OPEN', async () => {
+    const store = new BadgerKV({ ...options, path: '/nonexistent/never-opened' })
+    expect(isKVError(await store.runGc().catch((e: unknown) => e), 'KV_NOT_OPEN')).toBe(true)
+  })
+})

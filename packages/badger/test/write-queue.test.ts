@@ -1,0 +1,198 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type BadgerConfig, badgerSchema } from '../src/config.js'
+import { type Engine, openClassic, openMemory } from '../src/engine.js'
+import { EARLY_BATCH, WriteQueue } from '../src/write-queue.js'
+import { prng } from './fixtures/crash-plan.mjs'
+import { removeDir, tempDir } from './helpers/temp.js'
+
+const config: BadgerConfig = badgerSchema.parse({})
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (value: Uint8Array | undefined) =>
+  value === undefined ? undefined : new TextDecoder().decode(value)
+
+describe.each(['classic-level', 'memory-level'])('WriteQueue on %s', (engineName) => {
+  let path: string
+  let engine: Engine
+  let queue: WriteQueue
+  let counts: { put: number; del: number; batches: number[] }
+
+  beforeEach(async () => {
+    path = await tempDir('queue')
+    engine = engineName === 'classic-level' ? await openClassic(path, config) : await openMemory()
+    queue = new WriteQueue(engine.db, { sync: false, copy: engine.inMemory })
+    counts = { put: 0, del: 0, batches: [] }
+    // Count what reaches the database (the methods stay the real ones).
+    const db = engine.db as unknown as Record<string, (...args: unknown[]) => unknown>
+    for (const name of ['put', 'del'] as const) {
+      const original = db[name]!.bind(db)
+      db[name] = (...args: unknown[]) => {
+        counts[name]++
+        return original(...args)
+      }
+    }
+    const originalBatch = db.batch!.bind(db)
+    db.batch = (...args: unknown[]) => {
+      const batch = originalBatch(...args) as {
+        write: (...a: unknown[]) => Promise<void>
+        length: number
+      }
+      const write = batch.write.bind(batch)
+      batch.write = (...a: unknown[]) => {
+        counts.batches.push(batch.length)
+        return write(...a)
+      }
+      return batch
+    }
+  })
+  afterEach(async () => {
+    await queue.drain()
+    await engine.db.close()
+    await removeDir(path)
+  })
+
+  it('sends one awaited write after another out alone, as a raw write', async () => {
+    for (let i = 0; i < 20; i++) await queue.put(bytes(`k${i}`), bytes('v'))
+    for (let i = 0; i < 10; i++) await queue.del(bytes(`k${i}`))
+    expect(counts).toEqual({ put: 20, del: 10, batches: [] })
+  })
+
+  it('coalesces writes issued together into batches', async () => {
+    const writes = Array.from({ length: 200 }, (_, i) => queue.put(bytes(`k${i}`), bytes(`v${i}`)))
+    await Promise.all(writes)
+    // The first goes out at once; the rest in at most a few batches.
+    expect(counts.put).toBe(1)
+    expect(counts.batches.length).toBeGreaterThan(0)
+    expect(counts.batches.length).toBeLessThanOrEqual(3)
+    expect(counts.batches.reduce((a, b) => a + b, 0)).toBe(199)
+    for (let i = 0; i < 200; i++) expect(text(engine.db.getSync(bytes(`k${i}`)))).toBe(`v${i}`)
+  })
+
+  it('writers released together by a batch form the next batch together', async () => {
+    const writers = 64
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < 20; i++) await queue.put(bytes(`w${w}-${i}`), bytes('v'))
+      }),
+    )
+    const writes = counts.put + counts.batches.reduce((a, b) => a + b, 0)
+    expect(writes).toBe(writers * 20)
+    // Far fewer database writes than calls: on average a dozen or more writes per batch.
+    expect(counts.put + counts.batches.length).toBeLessThan((writers * 20) / 12)
+    expect(Math.max(...counts.batches)).toBeGreaterThanOrEqual(EARLY_BATCH)
+  })
+
+  it('keeps the order of writes to the same key, whatever the batching', async () => {
+    const random = prng(12345)
+    const model = new Map<string, string | undefined>()
+    for (let round = 0; round < 30; round++) {
+      const burst: Promise<void>[] = []
+      const size = 1 + Math.floor(random() * 120)
+      for (let i = 0; i < size; i++) {
+        const key = `k${Math.floor(random() * 8)}`
+        if (random() < 0.3) {
+          burst.push(queue.del(bytes(key)))
+          model.set(key, undefined)
+        } else {
+          const value = `r${round}-${i}`
+          burst.push(queue.put(bytes(key), bytes(value)))
+          model.set(key, value)
+        }
+      }
+      // Some bursts are awaited, some overlap with the next.
+      if (random() < 0.5) await Promise.all(burst)
+    }
+    await queue.drain()
+    for (const [key, value] of model) expect(text(engine.db.getSync(bytes(key))), key).toBe(value)
+  })
+
+  it('lets callers reuse their buffers as soon as the call returns', async () => {
+    const key = bytes('reused-key')
+    const value = bytes('original')
+    const first = queue.put(key, value)
+    key.fill(0x7a)
+    value.fill(0x7a)
+    const keys = Array.from({ length: 40 }, (_, i) => bytes(`k${i}`))
+    const values = Array.from({ length: 40 }, () => bytes('value'))
+    const rest = keys.map((k, i) => queue.put(k, values[i]!))
+    for (const b of [...keys, ...values]) b.fill(0x7a)
+    await Promise.all([first, ...rest])
+    expect(text(engine.db.getSync(bytes('reused-key')))).toBe('original')
+    for (let i = 0; i < 40; i++) expect(text(engine.db.getSync(bytes(`k${i}`)))).toBe('value')
+  })
+
+  it('routes a failed batch write to every caller in it, and goes on afterwards', async () => {
+    const db = engine.db as unknown as {
+      batch: (...args: unknown[]) => { write: () => Promise<void> }
+    }
+    const working = db.batch
+    db.batch = (...args: unknown[]) => {
+      const batch = working(...args)
+      batch.write = () => Promise.reject(new Error('simulated I/O error'))
+      return batch
+    }
+    const writes = Array.from({ length: 10 }, (_, i) => queue.put(bytes(`k${i}`), bytes('v')))
+    const results = await Promise.allSettled(writes)
+    // The first went out alone and succeeded; the nine batched with it all see the error.
+    expect(results[0]!.status).toBe('fulfilled')
+    for (const r of results.slice(1)) {
+      expect(r.status).toBe('rejected')
+      expect(((r as PromiseRejectedResult).reason as Error).message).toBe('simulated I/O error')
+    }
+    db.batch = working
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => queue.put(bytes(`k${i}`), bytes('again'))),
+    )
+    for (let i = 0; i < 10; i++) expect(text(engine.db.getSync(bytes(`k${i}`)))).toBe('again')
+  })
+
+  it('runs exclusive work after the writes before it and before the writes after it', async () => {
+    const before = Array.from({ length: 50 }, (_, i) => queue.put(bytes(`b${i}`), bytes('v')))
+    let seen: number | undefined
+    const task = queue.exclusive(async () => {
+      seen = (await engine.db.keys().all()).length
+    })
+    const after = Array.from({ length: 50 }, (_, i) => queue.put(bytes(`a${i}`), bytes('v')))
+    await Promise.all([...before, task, ...after])
+    expect(seen).toBe(50)
+    expect((await engine.db.keys().all()).length).toBe(100)
+  })
+
+  it('drain() waits for everything queued', async () => {
+    for (let i = 0; i < 100; i++) void queue.put(bytes(`k${i}`), bytes('v'))
+    await queue.drain()
+    expect((await engine.db.keys().all()).length).toBe(100)
+  })
+})
+
+describe('WriteQueue with exclusive work running', () => {
+  it('holds back a write issued while the work runs, even when nothing else is queued', async () => {
+    const path = await tempDir('queue')
+    const engine = await openClassic(path, config)
+    const queue = new WriteQueue(engine.db, { sync: false, copy: false })
+    try {
+      await queue.put(bytes('before'), bytes('v'))
+      let release!: () => void
+      let started!: () => void
+      const running = new Promise<void>((resolve) => (started = resolve))
+      const task = queue.exclusive(async () => {
+        started()
+        await new Promise<void>((resolve) => (release = resolve))
+        // Still nothing of the later write may be visible while the work runs.
+        expect(engine.db.getSync(bytes('after'))).toBeUndefined()
+        await engine.db.clear()
+      })
+      await running
+      const later = queue.put(bytes('after'), bytes('v'))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      release()
+      await Promise.all([task, later])
+      // The clear ran before the write issued after it was queued.
+      expect(text(engine.db.getSync(bytes('after')))).toBe('v')
+      expect(engine.db.getSync(bytes('before'))).toBeUndefined()
+    } finally {
+      await queue.drain()
+      await engine.db.close()
+      await removeDir(path)
+    }
+  })
+})
