@@ -1,17 +1,9 @@
 // Deterministic benchmark inputs: the same bytes on every run and every machine, so numbers
 // from different runs compare.
 
-/** mulberry32: a small seeded PRNG; quality is plenty for making test data. */
-export function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from '@kv/test-helpers'
+
+export { prng }
 
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'kv', 'store', 'bucket', 'value', 'index', 'node']
 const STATUSES = ['active', 'idle', 'banned', 'pending']

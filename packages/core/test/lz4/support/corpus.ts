@@ -4,17 +4,9 @@
  * end-of-block rules forbid it.
  */
 
-/** mulberry32: a small seeded PRNG, so every run tests the same bytes. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from '@kv/test-helpers'
+
+export { prng }
 
 /** A function making `n` bytes of one shape from a seed. */
 export type Shape = (n: number, seed: number) => Uint8Array
