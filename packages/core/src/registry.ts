@@ -11,13 +11,13 @@ import {
   InvalidArgumentError,
   NoBackendError,
 } from './errors.js'
+import { state } from './shared-state.js'
 import type { KVStore } from './store.js'
 import type { KeysOptions } from './validate.js'
 
 // Insertion order is registration order; the active store is the latest enabled one unless
-// use() chose one.
-const registered = new Map<string, KVStore>()
-let chosen: string | undefined
+// use() chose one. Shared by every copy of @kv/core in the process (see shared-state.ts).
+const { registered } = state
 
 const enabled = (store: KVStore): boolean => store.isEnabled?.() ?? true
 
@@ -35,12 +35,12 @@ export function register(name: string, store: KVStore): void {
     )
   }
   registered.set(name, store)
-  chosen = undefined
+  state.chosen = undefined
 }
 
 /** Removes a registered store (it is not closed). Returns whether it was registered. */
 export function unregister(name: string): boolean {
-  if (chosen === name) chosen = undefined
+  if (state.chosen === name) state.chosen = undefined
   return registered.delete(name)
 }
 
@@ -52,7 +52,7 @@ export function use(name: string): KVStore {
       `The ${name} backend is disabled by its configuration (${name}.enabled: false).`,
     )
   }
-  chosen = name
+  state.chosen = name
   return store
 }
 
@@ -78,7 +78,7 @@ export function stores(): string[] {
  * configuration does not say `enabled: false`. Throws `KV_NO_BACKEND` when there is none.
  */
 export function activeStore(): KVStore {
-  if (chosen !== undefined) return registered.get(chosen)!
+  if (state.chosen !== undefined) return registered.get(state.chosen)!
   const names = [...registered.keys()].reverse()
   for (const name of names) {
     const store = registered.get(name)!

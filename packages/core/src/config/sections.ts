@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod'
 import { InvalidConfigError } from '../errors.js'
+import { state } from '../shared-state.js'
 import { configSource, rawSection, validateFile } from './source.js'
 
 /**
@@ -33,7 +34,7 @@ export interface ConfigSection<T> {
   resolve(): T
 }
 
-const schemas = new Map<string, z.ZodType>()
+const { schemas } = state
 
 /** Section names that a config file may hold even when their backend package is not installed. */
 export const KNOWN_SECTIONS: readonly string[] = ['badger', 'simple_kv', 'elastic']

@@ -11,16 +11,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { InvalidConfigError } from '../errors.js'
+import { type FileConfig, state } from '../shared-state.js'
 
 type Sections = Record<string, unknown>
-
-interface FileConfig {
-  path: string | undefined
-  data: Sections
-}
-
-let file: FileConfig | undefined
-let programmatic: Sections | undefined
 
 /** The path of the configuration file in force, or `undefined` when there is none. */
 export function configFilePath(): string | undefined {
@@ -31,9 +24,9 @@ export function configFilePath(): string | undefined {
 }
 
 function loadFile(): FileConfig {
-  if (file !== undefined) return file
+  if (state.file !== undefined) return state.file
   const path = configFilePath()
-  if (path === undefined) return (file = { path, data: {} })
+  if (path === undefined) return (state.file = { path, data: {} })
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -54,7 +47,7 @@ function loadFile(): FileConfig {
       },
     )
   }
-  return (file = { path, data: checkTopLevel(data ?? {}, path) })
+  return (state.file = { path, data: checkTopLevel(data ?? {}, path) })
 }
 
 /** Checks that `config` is an object of known sections, each an object (or empty). */
@@ -96,32 +89,32 @@ export function checkTopLevel(
 
 /** Remembers `config` as the programmatic configuration (see `configure()`). */
 export function setProgrammatic(config: Sections | undefined): void {
-  programmatic = config
+  state.programmatic = config
 }
 
 /** Forgets the file read so far and the programmatic configuration. */
 export function resetSource(): void {
-  file = undefined
-  programmatic = undefined
+  state.file = undefined
+  state.programmatic = undefined
 }
 
 /** A description of where the configuration came from, for error messages. */
 export function configSource(): string {
   const path = loadFile().path
-  if (programmatic !== undefined) return path ? `configure() and ${path}` : 'configure()'
+  if (state.programmatic !== undefined) return path ? `configure() and ${path}` : 'configure()'
   return path ?? 'the defaults'
 }
 
 /** One section, merged: the file's keys overridden by `configure()`'s. */
 export function rawSection(name: string): Record<string, unknown> {
   const fromFile = loadFile().data[name]
-  const fromCode = programmatic?.[name]
+  const fromCode = state.programmatic?.[name]
   return { ...(fromFile as object | null), ...(fromCode as object | null | undefined) }
 }
 
 /** The data directory: `data_dir` from `configure()` or the file, else `./data`. */
 export function dataDir(): string {
-  const value = programmatic?.data_dir ?? loadFile().data.data_dir ?? 'data'
+  const value = state.programmatic?.data_dir ?? loadFile().data.data_dir ?? 'data'
   return resolve(value as string)
 }
 

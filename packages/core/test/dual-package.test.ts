@@ -1,0 +1,37 @@
+/**
+ * A process may load both builds of @kv/core (one dependency `import`s it, another `require`s
+ * it). They must share one registry and one configuration, or a backend registered through one
+ * build would be invisible to the package-level functions of the other.
+ */
+import { createRequire } from 'node:module'
+import { afterAll, expect, it } from 'vitest'
+
+const require = createRequire(import.meta.url)
+const esm = await import('../dist/index.js')
+const cjs = require('../dist/index.cjs') as typeof esm
+
+afterAll(async () => {
+  await esm.close()
+  for (const name of esm.stores()) esm.unregister(name)
+  esm.resetConfiguration()
+})
+
+it('shares the registry between the ESM and CommonJS builds', async () => {
+  expect(cjs.register).not.toBe(esm.register) // really two module instances
+  cjs.register('from-cjs', new cjs.MemoryStore())
+  expect(esm.stores()).toEqual(['from-cjs'])
+  await esm.addValue('b', 'k', 'v')
+  expect(await cjs.getValue('b', 'k')).toEqual(new Uint8Array([0x76]))
+  expect(() => esm.register('from-cjs', new esm.MemoryStore())).toThrow(
+    expect.objectContaining({ code: 'KV_DUPLICATE_BACKEND' }),
+  )
+})
+
+it('shares the configuration between the two builds', () => {
+  const section = cjs.defineConfigSection(
+    'dual_test',
+    cjs.z.strictObject({ path: cjs.z.string().default('unset') }),
+  )
+  esm.configure({ dual_test: { path: 'set through esm' } })
+  expect(section.resolve().path).toBe('set through esm')
+})
