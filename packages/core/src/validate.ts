@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BytesLike, utf8, utf8Length } from './bytes.js'
+import { asciiBytes, type BytesLike, utf8, utf8Length } from './bytes.js'
 import { InvalidArgumentError } from './errors.js'
 
 /** The limits of SPEC §3.7 that hold for every backend. */
@@ -58,6 +58,9 @@ export function checkBucket(bucket: unknown, argument = 'bucket'): string {
 export function toBytes(input: unknown, argument: string): Uint8Array {
   if (input instanceof Uint8Array) return input
   if (typeof input === 'string') {
+    // An ASCII string is well-formed, so the common case needs no second scan.
+    const ascii = asciiBytes(input)
+    if (ascii !== undefined) return ascii
     if (!input.isWellFormed()) {
       throw new InvalidArgumentError(
         argument,

@@ -92,3 +92,22 @@ describe('checkKeysOptions', () => {
     expect(codeOf(() => checkKeysOptions('x')).argument).toBe('options')
   })
 })
+
+describe('string encoding', () => {
+  it('encodes ASCII, non-ASCII and long strings exactly as TextEncoder does', () => {
+    const encoder = new TextEncoder()
+    const samples = [
+      '',
+      'a',
+      'session-abc-123',
+      '\u007f',
+      'é',
+      'aé',
+      'x'.repeat(64),
+      'x'.repeat(65),
+      `${'y'.repeat(63)}😀`,
+      '\0\u0001',
+    ]
+    for (const sample of samples) expect([...checkKey(sample)]).toEqual([...encoder.encode(sample)])
+  })
+})

@@ -1,0 +1,150 @@
+/**
+ * `kv export FILE`: writes every entry (or those of some buckets) to a portable NDJSON file
+ * (see export-format.ts), streaming: memory stays constant whatever the store's size.
+ *
+ * A file is written under a temporary name and renamed when complete (export-file.ts).
+ *
+ * @module
+ */
+import type { KVStore } from '@kv/core'
+import type { Command } from 'commander'
+import { type Act, concurrencyOption, examples } from '../action.js'
+import { countBucket, countEntries, total } from '../count.js'
+import { ExportFile } from '../export-file.js'
+import { entryLine, headerLine, trailerLine } from '../export-format.js'
+import { Interrupt } from '../interrupt.js'
+import { count, LineWriter, write } from '../output.js'
+import type { Progress } from '../progress.js'
+import type { Session } from '../session.js'
+import { OrderedWindow } from '../window.js'
+
+interface ExportOptions {
+  bucket?: string[]
+  concurrency: number
+}
+
+interface Read {
+  bucket: string
+  key: Uint8Array
+  value: Uint8Array | null
+}
+
+/** Writes the entries of `buckets` (all when undefined) to `out`; returns entries and buckets written. */
+async function writeEntries(
+  store: KVStore,
+  out: LineWriter,
+  options: ExportOptions,
+  progress: Progress,
+  interrupt: Interrupt,
+): Promise<{ entries: number; buckets: number }> {
+  const window = new OrderedWindow<Read>(options.concurrency)
+  const wanted = options.bucket === undefined ? undefined : new Set(options.bucket)
+  let entries = 0
+  let buckets = 0
+  const emit = async (read: Read): Promise<void> => {
+    progress.advance(1)
+    // A key deleted between listing and reading is not exported.
+    if (read.value === null) return
+    await out.write(`${entryLine(read.bucket, read.key, read.value)}\n`)
+    entries++
+  }
+  try {
+    for await (const bucket of store.buckets()) {
+      if (wanted !== undefined && !wanted.has(bucket)) continue
+      buckets++
+      for await (const key of store.keys(bucket)) {
+        if (interrupt.requested) break
+        const read = store.getValue(bucket, key).then((value) => ({ bucket, key, value }))
+        const oldest = await window.push(read)
+        if (oldest !== undefined) await emit(oldest.value)
+      }
+      if (interrupt.requested) break
+    }
+    for await (const read of window.drain()) await emit(read)
+  } catch (error) {
+    await window.settle()
+    throw error
+  }
+  return { entries, buckets }
+}
+
+async function runExport(session: Session, file: string, options: ExportOptions): Promise<void> {
+  const store = await session.store()
+  const toStdout = file === '-'
+  const started = performance.now()
+  const interrupt = new Interrupt(() =>
+    process.stderr.write(
+      'kv export: stopping; finishing the reads in flight (Ctrl-C again to force)\n',
+    ),
+  )
+  const progress = session.progress('export')
+  let target: ExportFile | undefined
+  try {
+    let expected: number | undefined
+    if (session.options.progress !== false) {
+      const stop = (): boolean => interrupt.requested
+      expected = 0
+      if (options.bucket === undefined) expected = total(await countEntries(store, stop))
+      else
+        for (const name of new Set(options.bucket)) expected += await countBucket(store, name, stop)
+    }
+    if (!toStdout) target = await ExportFile.create(file)
+    const out = new LineWriter(target?.stream ?? process.stdout)
+    await out.write(`${headerLine(store.name)}\n`)
+    await progress.start(expected)
+    const written = await writeEntries(store, out, options, progress, interrupt)
+    progress.stop()
+    if (interrupt.requested) {
+      throw interrupt.error(
+        `export stopped after ${count(written.entries)} entries${toStdout ? '' : `; ${file} was not written`}. Run the command again.`,
+      )
+    }
+    await out.write(`${trailerLine(written.entries)}\n`)
+    await out.flush()
+    await target?.commit()
+    const seconds = (performance.now() - started) / 1000
+    const summary = {
+      file,
+      backend: store.name,
+      entries: written.entries,
+      buckets: written.buckets,
+      seconds,
+    }
+    const report = toStdout ? process.stderr : process.stdout
+    await write(
+      report,
+      session.json
+        ? `${JSON.stringify(summary)}\n`
+        : `kv export: wrote ${count(written.entries)} entries from ${count(written.buckets)} buckets of ${store.name} to ${toStdout ? 'stdout' : file} in ${seconds.toFixed(1)}s\n`,
+    )
+  } catch (error) {
+    progress.stop()
+    await target?.abort()
+    throw error
+  } finally {
+    interrupt.dispose()
+  }
+}
+
+/** Adds `export` to `program`. */
+export function registerExport(program: Command, act: Act): void {
+  program
+    .command('export')
+    .description('write every entry to FILE in the portable kv export format (NDJSON)')
+    .argument('<file>', 'the file to write, or - for stdout')
+    .option('--bucket <name...>', 'only these buckets')
+    .addOption(concurrencyOption(64))
+    .addHelpText(
+      'after',
+      examples(
+        'kv export backup.ndjson',
+        'kv --backend simple_kv export - | gzip > backup.ndjson.gz',
+        'kv export sessions.ndjson --bucket sessions',
+        '',
+        'FILE appears only when the export is complete (it is written as FILE.<pid>.partial first).',
+      ),
+    )
+    .action(
+      act((session, file: string, options: ExportOptions) => runExport(session, file, options)),
+    )
+}

@@ -1,0 +1,183 @@
+/**
+ * `kv migrate --from NAME --to NAME`: copies every bucket from one backend to another, then
+ * verifies. Both backends are loaded in this process; each reads its section of the same
+ * configuration file, unless `--from-config`/`--to-config` give it another file.
+ *
+ * @module
+ */
+import { isKVError } from '@kv/core'
+import { type Command, Option } from 'commander'
+import { type Act, concurrencyOption, examples } from '../action.js'
+import { backendName } from '../backends.js'
+import { countEntries, total } from '../count.js'
+import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
+import { Interrupt } from '../interrupt.js'
+import { formatKey } from '../keys.js'
+import { CopyFailure, type CopyResult, copyAll, type Verification, verify } from '../migrate.js'
+import { count, printJson, printLine } from '../output.js'
+import type { Session } from '../session.js'
+
+interface MigrateOptions {
+  from: string
+  to: string
+  fromConfig?: string
+  toConfig?: string
+  verify: boolean
+  verifyValues?: boolean
+  concurrency: number
+}
+
+function describeCheck(verification: Verification): string[] {
+  const lines: string[] = []
+  let entries = 0
+  for (const check of verification.buckets) {
+    entries += check.source
+    const problems: string[] = []
+    if (check.target < check.source)
+      problems.push(`${count(check.source - check.target)} keys missing`)
+    if ((check.missing ?? 0) > 0) problems.push(`${count(check.missing!)} keys missing`)
+    if ((check.different ?? 0) > 0) problems.push(`${count(check.different!)} values differ`)
+    if (check.target > check.source) {
+      problems.push(
+        `${count(check.target - check.source)} more keys in the target (there before the migration?)`,
+      )
+    }
+    if (problems.length > 0) {
+      lines.push(
+        `  bucket ${check.bucket}: source ${count(check.source)}, target ${count(check.target)}: ${problems.join(', ')}`,
+      )
+    }
+  }
+  const what = verification.mode === 'values' ? 'counts and values' : 'counts'
+  const n = verification.buckets.length
+  lines.unshift(
+    verification.ok
+      ? `kv migrate: verified ${what}: all ${count(entries)} entries of ${count(n)} buckets are in the target`
+      : `kv migrate: verification FAILED (${what}) in ${count(n)} buckets:`,
+  )
+  return lines
+}
+
+async function runMigrate(session: Session, options: MigrateOptions): Promise<void> {
+  const from = backendName(options.from)
+  const to = backendName(options.to)
+  if (from === to && (options.fromConfig ?? '') === (options.toConfig ?? '')) {
+    throw new CliError(
+      ExitCode.USAGE,
+      `--from and --to are the same store (${from}); to migrate between two ${from} stores, give one of them another configuration with --from-config or --to-config`,
+    )
+  }
+  const source = await session.storeNamed(from, options.fromConfig)
+  const target = await session.storeNamed(to, options.toConfig)
+  const interrupt = new Interrupt(() =>
+    process.stderr.write(
+      'kv migrate: stopping; finishing the writes in flight (Ctrl-C again to force)\n',
+    ),
+  )
+  const started = performance.now()
+  const progress = session.progress('migrate')
+  let copy: CopyResult | undefined
+  try {
+    let expected: number | undefined
+    if (session.options.progress !== false) {
+      process.stderr.write(`kv migrate: counting the entries of ${from}\n`)
+      expected = total(await countEntries(source, () => interrupt.requested))
+      process.stderr.write(`kv migrate: copying ${count(expected)} entries from ${from} to ${to}\n`)
+    }
+    await progress.start(expected)
+    copy = await copyAll(source, target, options.concurrency, progress, interrupt)
+    progress.stop()
+    const seconds = (performance.now() - started) / 1000
+    if (copy.interrupted) {
+      throw interrupt.error(
+        `copied ${count(copy.copied)}${expected === undefined ? '' : ` of ${count(expected)}`} entries; run the same command again to finish (migrate overwrites, so re-running is safe)`,
+      )
+    }
+    let verification: Verification | undefined
+    if (options.verify) {
+      const check = session.progress(options.verifyValues ? 'verify values' : 'verify counts')
+      await check.start(options.verifyValues ? copy.copied : undefined)
+      verification = await verify(
+        source,
+        target,
+        options.verifyValues === true,
+        options.concurrency,
+        check,
+        interrupt,
+      )
+      check.stop()
+      if (verification.interrupted) {
+        throw interrupt.error(
+          'the copy is complete but the verification was interrupted; run the command again to verify',
+        )
+      }
+    }
+    const rate = seconds > 0 ? copy.copied / seconds : 0
+    if (session.json) {
+      await printJson({
+        from,
+        to,
+        copied: copy.copied,
+        buckets: copy.buckets,
+        seconds,
+        rate,
+        verification: verification ?? null,
+      })
+    } else {
+      await printLine(
+        `kv migrate: copied ${count(copy.copied)} entries in ${count(copy.buckets)} buckets from ${from} to ${to} in ${seconds.toFixed(1)}s (${count(Math.round(rate))} entries/s)`,
+      )
+      await printLine(
+        verification === undefined
+          ? 'kv migrate: not verified (--no-verify)'
+          : describeCheck(verification).join('\n'),
+      )
+    }
+    if (verification !== undefined && !verification.ok) {
+      throw new CliError(
+        ExitCode.VERIFY_FAILED,
+        'migrate: the target does not hold every entry of the source (see above); run the command again to copy what is missing',
+      )
+    }
+  } catch (error) {
+    progress.stop()
+    if (error instanceof CopyFailure) {
+      const key = formatKey(error.key, 'utf8')
+      const side = isKVError(error.cause) ? '' : ' (unexpected)'
+      throw new CliError(
+        exitCodeFor(error.cause),
+        `migrate failed on bucket "${error.bucket}" key "${key}"${side}: ${(error.cause as Error).message}; run the command again to resume`,
+        { cause: error.cause },
+      )
+    }
+    throw error
+  } finally {
+    interrupt.dispose()
+  }
+}
+
+/** Adds `migrate` to `program`. */
+export function registerMigrate(program: Command, act: Act): void {
+  program
+    .command('migrate')
+    .description('copy every bucket from one backend to another, then verify the counts')
+    .requiredOption('--from <name>', 'source backend: badger, simple_kv or elastic')
+    .requiredOption('--to <name>', 'target backend: badger, simple_kv or elastic')
+    .option('--from-config <file>', "configure the source from this file's section instead")
+    .option('--to-config <file>', "configure the target from this file's section instead")
+    .option('--verify-values', 'also compare every value (reads both stores again)')
+    .addOption(new Option('--no-verify', 'skip the verification'))
+    .addOption(concurrencyOption(256))
+    .addHelpText(
+      'after',
+      examples(
+        'kv migrate --from simple_kv --to badger',
+        'kv migrate --from badger --to elastic --verify-values',
+        'kv migrate --from simple_kv --to simple_kv --to-config new-kv.yml   # move to another path',
+        '',
+        'Re-running is safe (writes overwrite): after Ctrl-C (exit 130), run the same command again.',
+        'Exit 7 when the verification finds an entry of the source missing from the target.',
+      ),
+    )
+    .action(act((session, options: MigrateOptions) => runMigrate(session, options)))
+}

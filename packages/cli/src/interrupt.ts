@@ -1,0 +1,53 @@
+/**
+ * Stopping long work cleanly. While a long command runs, the first Ctrl-C (SIGINT) or SIGTERM
+ * asks it to stop: it issues no new writes, waits for those in flight, closes the stores and
+ * exits with 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once.
+ *
+ * @module
+ */
+import { CliError, ExitCode } from './exit-codes.js'
+
+/** A stop request, checked by long loops between steps. */
+export class Interrupt {
+  #signal: 'SIGINT' | 'SIGTERM' | undefined
+  readonly #listeners = new Map<NodeJS.Signals, () => void>()
+  readonly #onStop: (() => void) | undefined
+
+  /** Starts listening for SIGINT and SIGTERM; `onStop` runs on the first one (to print a note). */
+  constructor(onStop?: () => void) {
+    this.#onStop = onStop
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const listener = (): void => this.#receive(signal)
+      this.#listeners.set(signal, listener)
+      process.on(signal, listener)
+    }
+  }
+
+  #receive(signal: 'SIGINT' | 'SIGTERM'): void {
+    if (this.#signal !== undefined) {
+      process.stderr.write('kv: second interrupt, exiting without waiting\n')
+      process.exit(signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED)
+    }
+    this.#signal = signal
+    this.#onStop?.()
+  }
+
+  /** Whether a stop was requested. */
+  get requested(): boolean {
+    return this.#signal !== undefined
+  }
+
+  /** The error to end with once the work has stopped: exit 130 or 143 with `message`. */
+  error(message: string): CliError {
+    return new CliError(
+      this.#signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED,
+      `interrupted: ${message}`,
+    )
+  }
+
+  /** Stops listening; the default signal behaviour comes back. */
+  dispose(): void {
+    for (const [signal, listener] of this.#listeners) process.off(signal, listener)
+    this.#listeners.clear()
+  }
+}

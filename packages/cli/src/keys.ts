@@ -1,0 +1,45 @@
+/**
+ * How keys are written on the command line and printed: UTF-8 text by default, or hex or base64
+ * for binary keys (`--key-encoding`).
+ *
+ * @module
+ */
+import { fromBase64, toBase64 } from './base64.js'
+import { CliError, ExitCode } from './exit-codes.js'
+
+/** The encodings `--key-encoding` accepts. */
+export const KEY_ENCODINGS = ['utf8', 'hex', 'base64'] as const
+
+/** One of {@link KEY_ENCODINGS}. */
+export type KeyEncoding = (typeof KEY_ENCODINGS)[number]
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/
+
+/** The bytes of a key (or prefix) given on the command line in `encoding`. */
+export function parseKey(text: string, encoding: KeyEncoding, what = 'KEY'): Uint8Array {
+  if (encoding === 'utf8') return Buffer.from(text, 'utf8')
+  const bytes =
+    encoding === 'hex' ? (HEX.test(text) ? Buffer.from(text, 'hex') : undefined) : fromBase64(text)
+  if (bytes === undefined) {
+    throw new CliError(ExitCode.INVALID_INPUT, `${what} "${text}" is not valid ${encoding}`)
+  }
+  return bytes
+}
+
+/** A key printed in `encoding` (UTF-8 text prints invalid sequences as U+FFFD). */
+export function formatKey(key: Uint8Array, encoding: KeyEncoding): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString(encoding)
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The key as JSON: always base64 (`key`), plus `keyText` when it is valid UTF-8. */
+export function keyJson(key: Uint8Array): { key: string; keyText?: string } {
+  const json: { key: string; keyText?: string } = { key: toBase64(key) }
+  try {
+    json.keyText = strictUtf8.decode(key)
+  } catch {
+    // Not UTF-8: base64 only.
+  }
+  return json
+}

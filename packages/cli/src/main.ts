@@ -1,0 +1,61 @@
+/**
+ * Running the `kv` command: parse, run, report an error with its exit code.
+ *
+ * @module
+ */
+import { isKVError } from '@kv/core'
+import { CommanderError } from 'commander'
+import { actions, type Outcome } from './action.js'
+import { ExitCode, exitCodeFor } from './exit-codes.js'
+import { write } from './output.js'
+import { createProgram } from './program.js'
+
+const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help'])
+
+function message(error: unknown): string {
+  if (error instanceof Error) {
+    const code = isKVError(error) ? ` [${error.code}]` : ''
+    return `${error.message}${code}`
+  }
+  return String(error)
+}
+
+/** Runs `kv` with `argv` (the arguments after the program name); resolves the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const outcome: Outcome = { exitCode: ExitCode.OK }
+  const program = createProgram(actions(outcome))
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true })
+      return ExitCode.USAGE
+    }
+    await program.parseAsync(argv, { from: 'user' })
+    return outcome.exitCode
+  } catch (error) {
+    // The reader of our output went away (`kv ls | head`): nothing more to say, and no one to
+    // say it to. The exit code is the shell's for a command ended by SIGPIPE.
+    if ((error as { code?: unknown }).code === 'EPIPE') return ExitCode.BROKEN_PIPE
+    if (error instanceof CommanderError) {
+      // Commander has printed its message (or the help) already.
+      return HELP_CODES.has(error.code) && error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE
+    }
+    const exitCode = exitCodeFor(error)
+    const text = message(error)
+    if (argv.includes('--json')) {
+      const code = isKVError(error) ? error.code : undefined
+      await write(
+        process.stderr,
+        `${JSON.stringify({ error: { message: text, exitCode, ...(code ? { code } : {}) } })}\n`,
+      )
+    } else {
+      await write(
+        process.stderr,
+        `kv: ${exitCode === ExitCode.UNEXPECTED ? 'unexpected error: ' : ''}${text}\n`,
+      )
+      if (exitCode === ExitCode.UNEXPECTED && error instanceof Error && process.env.KV_DEBUG) {
+        await write(process.stderr, `${error.stack}\n`)
+      }
+    }
+    return exitCode
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * get, put, del, exists against the real stores, through the built executable.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ALL_BYTES, BACKENDS, type Workspace, workspace } from './helpers.js'
+
+describe.each(BACKENDS)('single-key commands on %s', (backend) => {
+  let ws: Workspace
+  const kv = (args: string[], input?: Buffer | string) =>
+    ws.kv(['--backend', backend, ...args], { input })
+
+  beforeAll(async () => {
+    ws = await workspace()
+  })
+  afterAll(async () => {
+    await ws.cleanup()
+  })
+
+  it('puts a value from the argument and gets it back byte-exact, without a newline', async () => {
+    expect((await kv(['put', 'demo', 'hello', 'world'])).code).toBe(0)
+    const got = await kv(['get', 'demo', 'hello'])
+    expect(got.code).toBe(0)
+    expect(got.stdout).toEqual(Buffer.from('world'))
+  })
+
+  it('round-trips all 256 byte values through stdin and stdout', async () => {
+    const value = Buffer.concat([
+      ALL_BYTES,
+      ALL_BYTES.reverse(),
+      Buffer.from([0, 0, 0xff, 0x0a, 0x0d]),
+    ])
+    const put = await kv(['put', 'bin', 'all-bytes', '-'], value)
+    expect(put.stderr).toBe('')
+    expect(put.code).toBe(0)
+    const got = await kv(['get', 'bin', 'all-bytes'])
+    expect(got.code).toBe(0)
+    expect(Buffer.compare(got.stdout, value)).toBe(0)
+  })
+
+  it('stores an empty value from stdin as a real, empty value', async () => {
+    expect((await kv(['put', 'bin', 'empty', '-'], Buffer.alloc(0))).code).toBe(0)
+    const got = await kv(['get', 'bin', 'empty'])
+    expect(got.code).toBe(0)
+    expect(got.stdout.length).toBe(0)
+    expect((await kv(['exists', 'bin', 'empty'])).out).toBe('true\n')
+  })
+
+  it('reads the value from --file byte for byte', async () => {
+    const content = Buffer.concat([ALL_BYTES, Buffer.alloc(100_000, 0xab)])
+    const path = await ws.file('value.bin', content)
+    expect((await kv(['put', 'files', 'big', '--file', path])).code).toBe(0)
+    expect(Buffer.compare((await kv(['get', 'files', 'big'])).stdout, content)).toBe(0)
+  })
+
+  it('uses the compressed pair with --compressed (stored as LZ4, read back decompressed)', async () => {
+    const text = 'compress me '.repeat(1000)
+    expect((await kv(['put', '--compressed', 'z', 'doc', text])).code).toBe(0)
+    const decompressed = await kv(['get', '--compressed', 'z', 'doc'])
+    expect(decompressed.out).toBe(text)
+    const stored = await kv(['get', 'z', 'doc'])
+    // The Go layout: 4-byte little-endian uncompressed length, then the LZ4 block.
+    expect(stored.stdout.readUInt32LE(0)).toBe(text.length)
+    expect(stored.stdout.length).toBeLessThan(text.length)
+  })
+
+  it('exits 6 with a clear message when --compressed reads a value that is not LZ4', async () => {
+    await kv(['put', 'z', 'plain', 'not lz4 at all'])
+    const got = await kv(['get', '--compressed', 'z', 'plain'])
+    expect(got.code).toBe(6)
+    expect(got.stderr).toMatch(/KV_CORRUPT_VALUE/)
+    expect(got.stdout.length).toBe(0)
+  })
+
+  it('prints structured output with --json, bytes as base64', async () => {
+    await kv(['put', 'demo', 'bytes', '-'], Buffer.from([0, 1, 2, 0xff]))
+    const got = await kv(['--json', 'get', 'demo', 'bytes'])
+    expect(got.code).toBe(0)
+    expect(JSON.parse(got.out)).toEqual({
+      bucket: 'demo',
+      key: Buffer.from('bytes').toString('base64'),
+      keyText: 'bytes',
+      found: true,
+      bytes: 4,
+      value: 'AAEC/w==',
+    })
+    const put = await kv(['put', '--json', 'demo', 'k2', 'v2'])
+    expect(JSON.parse(put.out)).toMatchObject({
+      bucket: 'demo',
+      keyText: 'k2',
+      bytes: 2,
+      compressed: false,
+    })
+    const exists = await kv(['exists', '--json', 'demo', 'k2'])
+    expect(JSON.parse(exists.out)).toMatchObject({ exists: true })
+    const missing = await kv(['get', '--json', 'demo', 'nope'])
+    expect(missing.code).toBe(3)
+    expect(JSON.parse(missing.out)).toMatchObject({ bucket: 'demo', keyText: 'nope', found: false })
+  })
+
+  it('get of a missing key exits 3 with a message on stderr and nothing on stdout', async () => {
+    const got = await kv(['get', 'demo', 'missing'])
+    expect(got.code).toBe(3)
+    expect(got.stdout.length).toBe(0)
+    expect(got.stderr).toMatch(/not found: key "missing" in bucket "demo"/)
+  })
+
+  it('exists prints true (exit 0) or false (exit 3)', async () => {
+    await kv(['put', 'demo', 'here', 'x'])
+    const yes = await kv(['exists', 'demo', 'here'])
+    expect([yes.code, yes.out]).toEqual([0, 'true\n'])
+    const no = await kv(['exists', 'demo', 'absent'])
+    expect([no.code, no.out]).toEqual([3, 'false\n'])
+  })
+
+  it('del removes a key and succeeds on a missing one', async () => {
+    await kv(['put', 'demo', 'gone', 'x'])
+    expect((await kv(['del', 'demo', 'gone'])).code).toBe(0)
+    expect((await kv(['exists', 'demo', 'gone'])).code).toBe(3)
+    expect((await kv(['delete', 'demo', 'gone'])).code).toBe(0)
+    const json = await kv(['del', '--json', 'demo', 'gone'])
+    expect(JSON.parse(json.out)).toMatchObject({ deleted: true })
+  })
+
+  it('takes binary keys in hex and base64 with --key-encoding', async () => {
+    expect((await kv(['put', '-k', 'hex', 'keys', '00ff0a', 'binary key'])).code).toBe(0)
+    expect(
+      (await kv(['get', '-k', 'base64', 'keys', Buffer.from([0, 0xff, 0x0a]).toString('base64')]))
+        .out,
+    ).toBe('binary key')
+    const bad = await kv(['get', '-k', 'hex', 'keys', 'xyz'])
+    expect(bad.code).toBe(4)
+    expect(bad.stderr).toMatch(/not valid hex/)
+  })
+
+  it('rejects a bad bucket or an oversized key with exit 4 naming the rule, writing nothing', async () => {
+    const empty = await kv(['put', '', 'k', 'v'])
+    expect(empty.code).toBe(4)
+    expect(empty.stderr).toMatch(/KV_INVALID_ARGUMENT/)
+    const longKey = 'k'.repeat(64 * 1024 + 1)
+    const big = await kv([
+      'put',
+      'demo',
+      '-k',
+      'base64',
+      Buffer.from(longKey).toString('base64'),
+      'v',
+    ])
+    expect(big.code).toBe(4)
+    expect(big.stderr).toMatch(/key/)
+  })
+
+  it('exits 2 for usage errors: a missing value, both VALUE and --file, an unknown option', async () => {
+    const noValue = await kv(['put', 'demo', 'k'])
+    expect(noValue.code).toBe(2)
+    expect(noValue.stderr).toMatch(/missing VALUE/)
+    const both = await kv(['put', 'demo', 'k', 'v', '--file', 'x'])
+    expect(both.code).toBe(2)
+    const unknown = await kv(['get', '--nope', 'demo', 'k'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/unknown option/)
+    const missingFile = await kv(['put', 'demo', 'k', '--file', 'does-not-exist'])
+    expect(missingFile.code).toBe(4)
+    expect(missingFile.stderr).toMatch(/cannot read the value file/)
+  })
+})

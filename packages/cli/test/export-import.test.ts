@@ -1,0 +1,258 @@
+/**
+ * export and import: the portable format, byte-identical round trips between backends, and the
+ * validation of every line.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ALL_BYTES, BACKENDS, exportFile, generated, type Workspace, workspace } from './helpers.js'
+
+const OTHER: Record<string, string> = { simple_kv: 'badger', badger: 'simple_kv' }
+
+/** Entries that exercise the format: binary keys and values, empty value, odd bucket names. */
+function tricky(): { b: string; k: Buffer; v: Buffer }[] {
+  return [
+    { b: 'bin', k: ALL_BYTES, v: Buffer.concat([ALL_BYTES, ALL_BYTES]) },
+    { b: 'bin', k: Buffer.from([0]), v: Buffer.alloc(0) },
+    { b: 'bin', k: Buffer.from([0xff, 0xfe]), v: Buffer.from([0xc3, 0x28]) }, // invalid UTF-8
+    { b: 'a,b', k: Buffer.from('c'), v: Buffer.from('comma bucket') },
+    { b: 'a', k: Buffer.from('b,c'), v: Buffer.from('comma key') },
+    { b: 'ünïcødé 🪣', k: Buffer.from('ключ'), v: Buffer.from('значение') },
+    { b: 'nl\nbucket', k: Buffer.from('line\nbreak'), v: Buffer.from('\r\n\n') },
+    ...generated(500, 2),
+  ]
+}
+
+/** The entry lines of an export, sorted, without the header (it carries a date and the source). */
+async function entryLines(path: string): Promise<string[]> {
+  const lines = (await readFile(path, 'utf8')).trimEnd().split('\n')
+  return lines.slice(1, -1).sort()
+}
+
+describe.each(BACKENDS)('export from %s, import into the other backend', (from) => {
+  const to = OTHER[from]!
+  let ws: Workspace
+
+  beforeAll(async () => {
+    ws = await workspace()
+    const seed = await ws.file('seed.ndjson', exportFile(tricky()))
+    const imported = await ws.kv(['--backend', from, 'import', seed])
+    expect(imported.code, imported.stderr).toBe(0)
+    const compressed = await ws.kv([
+      '--backend',
+      from,
+      'put',
+      '--compressed',
+      'z',
+      'doc',
+      'lz4 '.repeat(300),
+    ])
+    expect(compressed.code).toBe(0)
+  })
+  afterAll(async () => {
+    await ws.cleanup()
+  })
+
+  it('writes the documented format: header, one line per entry, trailer with the count', async () => {
+    const out = await ws.kv(['--backend', from, 'export', 'out.ndjson'])
+    expect(out.code, out.stderr).toBe(0)
+    expect(out.out).toMatch(/wrote 508 entries from 8 buckets/)
+    const lines = (await readFile(`${ws.dir}/out.ndjson`, 'utf8')).split('\n')
+    expect(lines.pop()).toBe('')
+    const header = JSON.parse(lines[0]!)
+    expect(header).toMatchObject({ format: 'kv-export', version: 1, source: from })
+    expect(Number.isNaN(Date.parse(header.created))).toBe(false)
+    expect(JSON.parse(lines.at(-1)!)).toEqual({ end: true, entries: 508 })
+    const first = JSON.parse(lines[1]!)
+    expect(Object.keys(first).sort()).toEqual(['b', 'k', 'v'])
+    // No partial file is left behind.
+    expect((await readdir(ws.dir)).filter((name) => name.includes('partial'))).toEqual([])
+  })
+
+  it(`imports into ${to} with byte-identical keys and values`, async () => {
+    await ws.kv(['--backend', from, 'export', 'a.ndjson'])
+    const imported = await ws.kv(['--backend', to, 'import', 'a.ndjson'])
+    expect(imported.code, imported.stderr).toBe(0)
+    expect(imported.out).toMatch(/wrote 508 entries/)
+    const back = await ws.kv(['--backend', to, 'export', 'b.ndjson'])
+    expect(back.code).toBe(0)
+    expect(await entryLines(`${ws.dir}/b.ndjson`)).toEqual(await entryLines(`${ws.dir}/a.ndjson`))
+    // Spot checks through get: all bytes, the empty value, and the compressed entry.
+    const all = await ws.kv(['--backend', to, 'get', '-k', 'hex', 'bin', ALL_BYTES.toString('hex')])
+    expect(Buffer.compare(all.stdout, Buffer.concat([ALL_BYTES, ALL_BYTES]))).toBe(0)
+    const empty = await ws.kv(['--backend', to, 'get', '-k', 'hex', 'bin', '00'])
+    expect([empty.code, empty.stdout.length]).toEqual([0, 0])
+    const doc = await ws.kv(['--backend', to, 'get', '--compressed', 'z', 'doc'])
+    expect(doc.out).toBe('lz4 '.repeat(300))
+  })
+
+  it('streams through stdout and stdin with -', async () => {
+    const out = await ws.kv(['--backend', from, 'export', '-', '--bucket', 'bin', 'a,b'])
+    expect(out.code, out.stderr).toBe(0)
+    expect(out.stderr).toMatch(/wrote 4 entries from 2 buckets of .* to stdout/)
+    const lines = out.out.trimEnd().split('\n')
+    expect(lines).toHaveLength(6)
+    const target = await workspace()
+    try {
+      const imported = await target.kv(['--backend', to, 'import', '-'], { input: out.stdout })
+      expect(imported.code, imported.stderr).toBe(0)
+      expect((await target.kv(['--backend', to, 'buckets'])).out).toBe('a,b\nbin\n')
+      const value = await target.kv(['--backend', to, 'get', '-k', 'hex', 'bin', 'fffe'])
+      expect(value.stdout).toEqual(Buffer.from([0xc3, 0x28]))
+    } finally {
+      await target.cleanup()
+    }
+  })
+
+  it('re-running an import is idempotent', async () => {
+    await ws.kv(['--backend', from, 'export', 'c.ndjson'])
+    const target = await workspace()
+    try {
+      for (let i = 0; i < 2; i++) {
+        const imported = await target.kv(['--backend', to, 'import', `${ws.dir}/c.ndjson`])
+        expect(imported.code, imported.stderr).toBe(0)
+      }
+      const stats = JSON.parse((await target.kv(['--backend', to, 'stats', '--json'])).out)
+      expect(stats.entries).toBe(508)
+    } finally {
+      await target.cleanup()
+    }
+  })
+})
+
+describe.each(BACKENDS)('import validation on %s', (backend) => {
+  let ws: Workspace
+  // Each import goes to its own bucket, so no case sees another's entries.
+  let bucket = 'v'
+  const good = (i: number): string =>
+    JSON.stringify({
+      b: bucket,
+      k: Buffer.from(`k${i}`).toString('base64'),
+      v: Buffer.from(`v${i}`).toString('base64'),
+    })
+  const header = JSON.stringify({ format: 'kv-export', version: 1 })
+  const trailer = (n: number): string => JSON.stringify({ end: true, entries: n })
+
+  beforeAll(async () => {
+    ws = await workspace()
+  })
+  afterAll(async () => {
+    await ws.cleanup()
+  })
+
+  let imports = 0
+  /** Imports the lines `build()` makes (in a fresh bucket); returns the result and the keys then present. */
+  async function importLines(build: () => string[]) {
+    bucket = `v${++imports}`
+    const file = await ws.file(`${bucket}.ndjson`, `${build().join('\n')}\n`)
+    const result = await ws.kv(['--backend', backend, 'import', file])
+    const keys = (await ws.kv(['--backend', backend, 'ls', bucket])).out.split('\n').filter(Boolean)
+    return { result, keys }
+  }
+
+  const cases: [string, string, RegExp][] = [
+    ['bad JSON', '{"b":"x","k":', /line 4: not valid JSON/],
+    ['a missing field', JSON.stringify({ b: 'x', k: 'azk=' }), /line 4: missing field "v"/],
+    [
+      'bad base64',
+      JSON.stringify({ b: 'x', k: 'not base64!', v: 'AA==' }),
+      /line 4: field "k" is not valid base64/,
+    ],
+    [
+      'a field of the wrong type',
+      JSON.stringify({ b: 'x', k: 'azk=', v: 7 }),
+      /line 4: field "v" must be a string/,
+    ],
+    ['an empty bucket', JSON.stringify({ b: '', k: 'azk=', v: 'AA==' }), /line 4: .*bucket/],
+    ['an empty line', '', /line 4: empty line/],
+    ['a JSON array', '[1,2]', /line 4: expected a JSON object/],
+  ]
+
+  it.each(cases)(
+    'stops at %s, naming the line; earlier lines are kept, later ones not written',
+    async (_name, bad, message) => {
+      const { result, keys } = await importLines(() => [
+        header,
+        good(1),
+        good(2),
+        bad,
+        good(3),
+        trailer(3),
+      ])
+      expect(result.code).toBe(4)
+      expect(result.stderr).toMatch(message)
+      expect(result.stderr).toMatch(/2 entries before it were written/)
+      expect(keys).toEqual(['k1', 'k2'])
+    },
+  )
+
+  it('refuses a newer format version on line 1 and writes nothing', async () => {
+    const { result, keys } = await importLines(() => [
+      JSON.stringify({ format: 'kv-export', version: 2 }),
+      good(1),
+      trailer(1),
+    ])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(
+      /line 1: the file is in export format version 2, newer than this kv reads \(1\): upgrade @kv\/cli/,
+    )
+    expect(keys).toEqual([])
+  })
+
+  it('refuses a file that is not an export', async () => {
+    const { result } = await importLines(() => [good(1), good(2)])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/line 1: not a kv export file/)
+  })
+
+  it('reports a truncated file (no trailer) at the line after the last', async () => {
+    const { result, keys } = await importLines(() => [header, good(1), good(2)])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/line 4: the file ends without its trailer line/)
+    expect(keys).toEqual(['k1', 'k2'])
+  })
+
+  it('reports a trailer whose count does not match', async () => {
+    const { result } = await importLines(() => [header, good(1), trailer(5)])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/line 3: the trailer says 5 entries but the file holds 1/)
+  })
+
+  it('reports a line after the trailer', async () => {
+    const { result } = await importLines(() => [header, good(1), trailer(1), good(2)])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/line 4: unexpected line after the trailer/)
+  })
+
+  async function importDry(build: () => string[]) {
+    bucket = `v${++imports}`
+    const file = await ws.file(`${bucket}.ndjson`, `${build().join('\n')}\n`)
+    const result = await ws.kv(['--backend', backend, 'import', '--dry-run', file])
+    const keys = (await ws.kv(['--backend', backend, 'ls', bucket])).out.split('\n').filter(Boolean)
+    return { result, keys }
+  }
+
+  it('--dry-run checks every line and writes nothing', async () => {
+    const ok = await importDry(() => [header, good(1), good(2), trailer(2)])
+    expect(ok.result.code, ok.result.stderr).toBe(0)
+    expect(ok.result.out).toMatch(/is valid: 2 entries \(nothing written/)
+    expect(ok.keys).toEqual([])
+    const bad = await importDry(() => [header, good(1), '{', trailer(1)])
+    expect(bad.result.code).toBe(4)
+    expect(bad.result.stderr).toMatch(/line 3: not valid JSON.*nothing was written/)
+    expect(bad.keys).toEqual([])
+  })
+
+  it('accepts CRLF line ends and a last line without a newline', async () => {
+    bucket = 'crlf'
+    const file = await ws.file('crlf.ndjson', [header, good(1), trailer(1)].join('\r\n'))
+    const result = await ws.kv(['--backend', backend, 'import', file])
+    expect(result.code, result.stderr).toBe(0)
+    expect((await ws.kv(['--backend', backend, 'get', 'crlf', 'k1'])).out).toBe('v1')
+  })
+
+  it('exits 4 when the file cannot be read', async () => {
+    const result = await ws.kv(['--backend', backend, 'import', 'no-such-file.ndjson'])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/cannot read no-such-file.ndjson/)
+  })
+})

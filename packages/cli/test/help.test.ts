@@ -1,0 +1,69 @@
+/**
+ * --help on every command, with examples; usage errors exit 2. No store is opened.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Workspace, workspace } from './helpers.js'
+
+const COMMANDS = [
+  'get',
+  'put',
+  'del',
+  'exists',
+  'ls',
+  'buckets',
+  'stats',
+  'export',
+  'import',
+  'migrate',
+]
+
+describe('help and usage', () => {
+  let ws: Workspace
+  beforeAll(async () => {
+    ws = await workspace()
+  })
+  afterAll(async () => {
+    await ws.cleanup()
+  })
+
+  it('shows the commands, global options, examples and exit codes with kv --help', async () => {
+    const help = await ws.kv(['--help'])
+    expect(help.code).toBe(0)
+    for (const command of COMMANDS) expect(help.out).toMatch(new RegExp(`^  ${command}\\b`, 'm'))
+    for (const option of ['--config', '--backend', '--json', '--no-progress'])
+      expect(help.out).toContain(option)
+    expect(help.out).toContain('Examples:')
+    expect(help.out).toMatch(/Exit codes: 0 ok/)
+  })
+
+  it.each(COMMANDS)('kv %s --help shows usage and examples', async (command) => {
+    const help = await ws.kv([command, '--help'])
+    expect(help.code).toBe(0)
+    expect(help.out).toContain(`Usage: kv ${command}`)
+    expect(help.out).toMatch(/Examples:\n {2}kv /)
+  })
+
+  it('exits 2 with usage for no command, an unknown command, a missing argument or an unknown backend', async () => {
+    expect((await ws.kv([])).code).toBe(2)
+    const unknown = await ws.kv(['frobnicate'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/)
+    const missing = await ws.kv(['get', 'only-bucket'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/missing required argument 'key'/)
+    const backend = await ws.kv(['--backend', 'nonexistent', 'get', 'b', 'k'])
+    expect(backend.code).toBe(2)
+    expect(backend.stderr).toMatch(
+      /unknown backend "nonexistent"; kv knows elastic, simple_kv, badger/,
+    )
+    const migrate = await ws.kv(['migrate', '--from', 'badger'])
+    expect(migrate.code).toBe(2)
+    expect(migrate.stderr).toMatch(/--to/)
+  })
+
+  it('prints the version with -V', async () => {
+    const version = await ws.kv(['-V'])
+    expect(version.code).toBe(0)
+    expect(version.out).toMatch(/^\d+\.\d+\.\d+/)
+  })
+})

@@ -1,0 +1,169 @@
+/**
+ * Pieces of the CLI tested in-process: the concurrency windows, migrate's verification
+ * (with a target that really misses entries), exit codes, key encodings, progress formatting.
+ */
+import {
+  CorruptStoreError,
+  InvalidConfigError,
+  LockedError,
+  MemoryStore,
+  NotOpenError,
+} from '@kv/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CliError, ExitCode, exitCodeFor } from '../src/exit-codes.js'
+import { Interrupt } from '../src/interrupt.js'
+import { formatKey, keyJson, parseKey } from '../src/keys.js'
+import { copyAll, verify } from '../src/migrate.js'
+import { duration, Progress } from '../src/progress.js'
+import { OrderedWindow, WriteWindow } from '../src/window.js'
+
+const quiet = () => new Progress({ label: 'test', mode: 'off' })
+
+describe('WriteWindow', () => {
+  it('never has more than `size` operations in flight, and drains them all', async () => {
+    const window = new WriteWindow(3)
+    let inFlight = 0
+    let peak = 0
+    let done = 0
+    for (let i = 0; i < 20; i++) {
+      const wait = window.add(async () => {
+        peak = Math.max(peak, ++inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        inFlight--
+        done++
+      })
+      if (wait) await wait
+    }
+    await window.drain()
+    expect(peak).toBe(3)
+    expect(done).toBe(20)
+  })
+
+  it('rethrows the first failure (as onError made it) and starts nothing after it', async () => {
+    const window = new WriteWindow(2)
+    let started = 0
+    const fail = async () => {
+      started++
+      throw new Error('boom')
+    }
+    window.add(
+      fail,
+      (error) => new CliError(ExitCode.UNEXPECTED, `tagged ${(error as Error).message}`),
+    )
+    await window.settle()
+    expect(() => window.add(async () => void started++)).toThrow(/tagged boom/)
+    await expect(window.drain()).rejects.toThrow(/tagged boom/)
+    expect(started).toBe(1)
+  })
+})
+
+describe('OrderedWindow', () => {
+  it('returns results in the order the operations started', async () => {
+    const window = new OrderedWindow<number>(3)
+    const out: number[] = []
+    for (let i = 0; i < 10; i++) {
+      const delay = (10 - i) % 4
+      const result = await window.push(
+        new Promise((resolve) => setTimeout(() => resolve(i), delay)),
+      )
+      if (result) out.push(result.value)
+    }
+    for await (const value of window.drain()) out.push(value)
+    expect(out).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+  })
+})
+
+describe('copyAll and verify', () => {
+  let interrupt: Interrupt | undefined
+  afterEach(() => interrupt?.dispose())
+
+  async function stores() {
+    const source = new MemoryStore()
+    const target = new MemoryStore()
+    await source.open()
+    await target.open()
+    for (let i = 0; i < 50; i++) await source.addValue(`b${i % 3}`, `k${i}`, `v${i}`)
+    return { source, target }
+  }
+
+  it('copies everything and the verification agrees, counts and values', async () => {
+    const { source, target } = await stores()
+    interrupt = new Interrupt()
+    const copied = await copyAll(source, target, 8, quiet(), interrupt)
+    expect(copied).toEqual({ copied: 50, buckets: 3, interrupted: false })
+    const result = await verify(source, target, true, 8, quiet(), interrupt)
+    expect(result.ok).toBe(true)
+    expect(
+      result.buckets.map((b) => [b.bucket, b.source, b.target, b.missing, b.different]),
+    ).toEqual([
+      ['b0', 17, 17, 0, 0],
+      ['b1', 17, 17, 0, 0],
+      ['b2', 16, 16, 0, 0],
+    ])
+  })
+
+  it('finds missing keys by count, and different values with value checks', async () => {
+    const { source, target } = await stores()
+    interrupt = new Interrupt()
+    await copyAll(source, target, 8, quiet(), interrupt)
+    await target.deleteKey('b1', 'k1')
+    await target.addValue('b2', 'k2', 'changed')
+    const counts = await verify(source, target, false, 8, quiet(), interrupt)
+    expect(counts.ok).toBe(false)
+    expect(counts.buckets.find((b) => b.bucket === 'b1')).toMatchObject({ source: 17, target: 16 })
+    // Same count, different value: only the value check sees it.
+    await target.deleteKey('b2', 'k2')
+    await target.addValue('b2', 'k2', 'changed')
+    await target.addValue('b1', 'k1', 'v1')
+    expect((await verify(source, target, false, 8, quiet(), interrupt)).ok).toBe(true)
+    const values = await verify(source, target, true, 8, quiet(), interrupt)
+    expect(values.ok).toBe(false)
+    expect(values.buckets.find((b) => b.bucket === 'b2')).toMatchObject({
+      missing: 0,
+      different: 1,
+    })
+  })
+
+  it('stops at an interrupt after the writes in flight', async () => {
+    const { source, target } = await stores()
+    interrupt = new Interrupt()
+    process.emit('SIGINT')
+    const result = await copyAll(source, target, 4, quiet(), interrupt)
+    expect(result.interrupted).toBe(true)
+    expect(result.copied).toBe(0)
+    expect(interrupt.error('x').exitCode).toBe(130)
+  })
+})
+
+describe('exit codes', () => {
+  it('maps kv error codes to the documented classes', () => {
+    expect(exitCodeFor(new InvalidConfigError('x'))).toBe(4)
+    expect(exitCodeFor(new LockedError('x'))).toBe(5)
+    expect(exitCodeFor(new CorruptStoreError('x'))).toBe(6)
+    expect(exitCodeFor(new NotOpenError())).toBe(1)
+    expect(exitCodeFor(new Error('x'))).toBe(1)
+    expect(exitCodeFor(new CliError(ExitCode.VERIFY_FAILED, 'x'))).toBe(7)
+  })
+})
+
+describe('keys', () => {
+  it('parses and prints utf8, hex and base64', () => {
+    expect(parseKey('héllo', 'utf8')).toEqual(Buffer.from('héllo'))
+    expect(parseKey('00ff', 'hex')).toEqual(Buffer.from([0, 255]))
+    expect(parseKey('AP8=', 'base64')).toEqual(Buffer.from([0, 255]))
+    expect(() => parseKey('0f0', 'hex')).toThrow(/not valid hex/)
+    expect(() => parseKey('AP8', 'base64')).toThrow(/not valid base64/)
+    expect(formatKey(Buffer.from([0, 255]), 'hex')).toBe('00ff')
+    expect(keyJson(Buffer.from([0xff]))).toEqual({ key: '/w==' })
+    expect(keyJson(Buffer.from('a'))).toEqual({ key: 'YQ==', keyText: 'a' })
+  })
+})
+
+describe('progress', () => {
+  it('formats durations', () => {
+    expect(duration(5.4)).toBe('5s')
+    expect(duration(65)).toBe('1m05s')
+    expect(duration(3720)).toBe('1h02m')
+    expect(duration(Number.NaN)).toBe('?')
+  })
+})

@@ -1,0 +1,96 @@
+/**
+ * Ctrl-C during export and import: the command stops after the work in flight, says how far it
+ * got, exits 130, and a re-run finishes the job. (migrate's interruption is in migrate.test.ts.)
+ */
+import { readdir } from 'node:fs/promises'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { exportFile, finish, generated, start, type Workspace, workspace } from './helpers.js'
+
+/** Resolves when `child` has written something matching `pattern` on stderr. */
+function stderrMatches(child: ReturnType<typeof start>, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString()
+      if (pattern.test(seen)) {
+        child.stderr!.off('data', onData)
+        resolve()
+      }
+    }
+    child.stderr!.on('data', onData)
+    child.on('exit', () => reject(new Error(`exited before printing ${pattern}:\n${seen}`)))
+  })
+}
+
+describe('interrupting export and import', () => {
+  let ws: Workspace
+  beforeEach(async () => {
+    ws = await workspace()
+  })
+  afterEach(async () => {
+    await ws.cleanup()
+  })
+
+  it('import from stdin: SIGINT stops it (exit 130), a re-run completes it', async () => {
+    const text = exportFile(generated(2000, 2))
+    const lines = text.split('\n')
+    const child = start(ws.dir, ['--backend', 'badger', 'import', '-'], {
+      env: { KV_PROGRESS_INTERVAL_MS: '50' },
+    })
+    const done = finish(child, undefined, true)
+    // Half of the file; once the import has written some of it, interrupt it, and once it has taken note,
+    // send one more line so that its read loop wakes up and sees the request.
+    child.stdin!.write(`${lines.slice(0, 1001).join('\n')}\n`)
+    await stderrMatches(child, /kv import: [1-9][\d,]* entries/)
+    const stopping = stderrMatches(child, /stopping; finishing the writes in flight/)
+    child.kill('SIGINT')
+    await stopping
+    child.stdin!.write(`${lines[1001]}\n`)
+    const interrupted = await done
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    expect(interrupted.stderr).toMatch(
+      /interrupted: imported [\d,]+ entries \(up to line \d+ of stdin\)\. Run the same command again/,
+    )
+    const partial = JSON.parse(
+      (await ws.kv(['--backend', 'badger', 'stats', '--json'])).out,
+    ).entries
+    expect(partial).toBeGreaterThan(0)
+    expect(partial).toBeLessThan(2000)
+    const rerun = await ws.kv(['--backend', 'badger', 'import', '-'], { input: text })
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(JSON.parse((await ws.kv(['--backend', 'badger', 'stats', '--json'])).out).entries).toBe(
+      2000,
+    )
+  })
+
+  it('export to stdout: SIGINT stops it (exit 130) without the trailer, so the output cannot pass as complete', async () => {
+    const seed = await ws.file('seed.ndjson', exportFile(generated(20_000, 2)))
+    expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
+    const child = start(ws.dir, ['--backend', 'simple_kv', 'export', '-'])
+    // Not reading stdout yet: the export blocks on the full pipe after the first chunks, and
+    // sees the signal once it can write again (it waits for the pipe through the event loop).
+    const done = finish(child)
+    child.stdout!.pause()
+    await stderrMatches(child, /kv export: 0\/20,000 entries/)
+    child.kill('SIGINT')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    child.stdout!.resume()
+    const interrupted = await done
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    expect(interrupted.stderr).toMatch(
+      /interrupted: export stopped after [\d,]+ entries\. Run the command again/,
+    )
+    const lines = interrupted.out.trimEnd().split('\n')
+    expect(lines.length).toBeLessThan(20_002)
+    expect(lines.at(-1)).not.toMatch(/"end":true/)
+    const truncated = await ws.kv(['--backend', 'badger', 'import', '--dry-run', '-'], {
+      input: interrupted.stdout,
+    })
+    expect(truncated.code).toBe(4)
+    expect(truncated.stderr).toMatch(/the file ends without its trailer line/)
+    // To a file, a complete re-run leaves the file and no partial file.
+    const rerun = await ws.kv(['--backend', 'simple_kv', 'export', 'full.ndjson'])
+    expect(rerun.code).toBe(0)
+    expect((await readdir(ws.dir)).filter((name) => name.includes('.partial'))).toEqual([])
+  })
+})

@@ -1,0 +1,186 @@
+/**
+ * migrate between real stores: a full copy with verification, re-runs, another configuration,
+ * and an interruption with SIGINT followed by a re-run that finishes the job.
+ */
+import { readFile } from 'node:fs/promises'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  ALL_BYTES,
+  exportFile,
+  finish,
+  generated,
+  start,
+  type Workspace,
+  workspace,
+} from './helpers.js'
+
+/** The entry lines of an export file, sorted (the header carries a date and the source). */
+async function entryLines(path: string): Promise<string[]> {
+  return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(1, -1).sort()
+}
+
+async function entries(ws: Workspace, backend: string, config?: string): Promise<number> {
+  const args = [
+    '--backend',
+    backend,
+    'stats',
+    '--json',
+    ...(config === undefined ? [] : ['--config', config]),
+  ]
+  const stats = await ws.kv(args)
+  expect(stats.code, stats.stderr).toBe(0)
+  return JSON.parse(stats.out).entries
+}
+
+describe('kv migrate', () => {
+  let ws: Workspace
+  beforeEach(async () => {
+    ws = await workspace()
+  })
+  afterEach(async () => {
+    await ws.cleanup()
+  })
+
+  async function seed(backend: string, n: number, config?: string): Promise<void> {
+    const seedEntries = [
+      { b: 'bin', k: ALL_BYTES, v: Buffer.concat([ALL_BYTES, ALL_BYTES]) },
+      { b: 'bin', k: Buffer.from([0]), v: Buffer.alloc(0) },
+      { b: 'a,b', k: Buffer.from('c'), v: Buffer.from('x') },
+      { b: 'a', k: Buffer.from('b,c'), v: Buffer.from('y') },
+      ...generated(n - 4, 3),
+    ]
+    const file = await ws.file('seed.ndjson', exportFile(seedEntries))
+    const args = [
+      '--backend',
+      backend,
+      'import',
+      file,
+      ...(config === undefined ? [] : ['--config', config]),
+    ]
+    const imported = await ws.kv(args)
+    expect(imported.code, imported.stderr).toBe(0)
+  }
+
+  it('copies every bucket from simple_kv to badger, byte-identical, and verifies the counts', async () => {
+    await seed('simple_kv', 3000)
+    const migrated = await ws.kv(['migrate', '--from', 'simple_kv', '--to', 'badger'])
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(migrated.out).toMatch(/copied 3,000 entries in 6 buckets from simple_kv to badger/)
+    expect(migrated.out).toMatch(
+      /verified counts: all 3,000 entries of 6 buckets are in the target/,
+    )
+    // Plain progress lines on stderr (it is not a terminal here).
+    expect(migrated.stderr).toMatch(/kv migrate: 3,000\/3,000 entries \(100%\)/)
+    await ws.kv(['--backend', 'simple_kv', 'export', 'from.ndjson'])
+    await ws.kv(['--backend', 'badger', 'export', 'to.ndjson'])
+    expect(await entryLines(`${ws.dir}/to.ndjson`)).toEqual(
+      await entryLines(`${ws.dir}/from.ndjson`),
+    )
+  })
+
+  it('is idempotent when re-run, compares values with --verify-values, and reports JSON', async () => {
+    await seed('simple_kv', 500)
+    expect((await ws.kv(['migrate', '--from', 'simple_kv', '--to', 'badger'])).code).toBe(0)
+    const again = await ws.kv([
+      '--json',
+      'migrate',
+      '--from',
+      'simple',
+      '--to',
+      'badger',
+      '--verify-values',
+    ])
+    expect(again.code, again.stderr).toBe(0)
+    const summary = JSON.parse(again.out)
+    expect(summary).toMatchObject({ from: 'simple_kv', to: 'badger', copied: 500, buckets: 6 })
+    expect(summary.verification).toMatchObject({ mode: 'values', ok: true })
+    expect(summary.verification.buckets).toContainEqual({
+      bucket: 'bin',
+      source: 2,
+      target: 2,
+      missing: 0,
+      different: 0,
+    })
+    expect(await entries(ws, 'badger')).toBe(500)
+  })
+
+  it('says so when the target already held other keys, without failing', async () => {
+    await seed('badger', 10)
+    await ws.kv(['--backend', 'badger', 'put', 'bin', 'extra', 'was here before'])
+    const migrated = await ws.kv(['migrate', '--from', 'badger', '--to', 'simple_kv'])
+    expect(migrated.code, migrated.stderr).toBe(0)
+    await ws.kv(['--backend', 'badger', 'put', 'bin', 'extra2', 'after'])
+    await ws.kv(['--backend', 'simple_kv', 'put', 'a', 'only-in-target', 'x'])
+    const again = await ws.kv(['migrate', '--from', 'badger', '--to', 'simple_kv'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.out).toMatch(/bucket a: source 1, target 2: 1 more keys in the target/)
+  })
+
+  it('migrates between two simple_kv stores with --to-config', async () => {
+    await seed('simple_kv', 200)
+    const other = await ws.file('other.yml', 'data_dir: ./other-data\n')
+    const migrated = await ws.kv([
+      'migrate',
+      '--from',
+      'simple_kv',
+      '--to',
+      'simple_kv',
+      '--to-config',
+      other,
+    ])
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(await entries(ws, 'simple_kv', other)).toBe(200)
+  })
+
+  it('refuses to migrate a store onto itself (exit 2)', async () => {
+    const same = await ws.kv(['migrate', '--from', 'badger', '--to', 'badger'])
+    expect(same.code).toBe(2)
+    expect(same.stderr).toMatch(/--from and --to are the same store \(badger\)/)
+  })
+
+  it('stops cleanly on SIGINT (exit 130), and a re-run finishes and verifies', async () => {
+    const total = 20_000
+    // Every write of the target is made durable on its own (sync_writes, one write in flight), so
+    // the copy takes long enough to be interrupted half-way.
+    await ws.file('kv.yml', 'data_dir: ./data\nbadger:\n  sync_writes: true\n')
+    await seed('simple_kv', total)
+    const args = ['migrate', '--from', 'simple_kv', '--to', 'badger']
+    const child = start(ws.dir, [...args, '--concurrency', '1'], {
+      env: { KV_PROGRESS_INTERVAL_MS: '100' },
+    })
+    const result = finish(child)
+    await new Promise<void>((resolve, reject) => {
+      let seen = ''
+      let sent = false
+      child.stderr!.on('data', (chunk: Buffer) => {
+        seen += chunk.toString()
+        // A progress line with some entries copied, not all; one signal only (a second forces).
+        if (!sent && /kv migrate: [1-9][\d,]*\/20,000 entries/.test(seen)) {
+          sent = true
+          child.kill('SIGINT')
+          resolve()
+        }
+      })
+      child.on('exit', () => {
+        if (!sent) reject(new Error(`migrate ended before it was interrupted:\n${seen}`))
+      })
+    })
+    const interrupted = await result
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    expect(interrupted.stderr).toMatch(/stopping; finishing the writes in flight/)
+    expect(interrupted.stderr).toMatch(
+      /interrupted: copied [\d,]+ of 20,000 entries; run the same command again to finish/,
+    )
+    const copied = await entries(ws, 'badger')
+    expect(copied).toBeGreaterThan(0)
+    expect(copied).toBeLessThan(total)
+    // The badger store was closed cleanly: it opens again at once (no lock left behind).
+    const rerun = await ws.kv([...args, '--verify-values'])
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.out).toMatch(/copied 20,000 entries/)
+    expect(rerun.out).toMatch(
+      /verified counts and values: all 20,000 entries of 6 buckets are in the target/,
+    )
+    expect(await entries(ws, 'badger')).toBe(total)
+  })
+})

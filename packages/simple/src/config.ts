@@ -1,0 +1,41 @@
+/**
+ * The `simple_kv` configuration section (SPEC §5). Keys and defaults are documented in the
+ * package README; the schema is the single source of both.
+ *
+ * @module
+ */
+import { defineConfigSection, z } from '@kv/core'
+
+/** Default WAL size that triggers a snapshot: 64 MiB. */
+export const DEFAULT_SNAPSHOT_WAL_BYTES = 64 * 1024 * 1024
+/** Default time after which a WAL holding records is snapshotted: 5 minutes. */
+export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 300
+
+const schema = z.strictObject({
+  /** `false` hides the backend from the registry and makes `open()` fail. */
+  enabled: z.boolean().default(true),
+  /** The store's directory; default `<data_dir>/simple_kv`. */
+  path: z.string().min(1).optional(),
+  /** Resolve writes only after they are fsynced (fdatasync). */
+  sync_writes: z.boolean().default(false),
+  /** Take a snapshot when the active WAL segment reaches this many bytes; 0 never does. */
+  snapshot_wal_bytes: z.number().int().min(0).default(DEFAULT_SNAPSHOT_WAL_BYTES),
+  /** Take a snapshot when this many seconds passed and the WAL holds records; 0 never does. */
+  snapshot_interval_seconds: z.number().min(0).default(DEFAULT_SNAPSHOT_INTERVAL_SECONDS),
+})
+
+/** The `simple_kv` section with defaults applied. */
+export type SimpleKVConfig = z.output<typeof schema>
+
+/** Options of `new SimpleKV(options)` and of the `simple_kv` section: every key optional. */
+export type SimpleKVOptions = z.input<typeof schema>
+
+/** The `simple_kv` configuration section. */
+export const simpleKVSection = defineConfigSection('simple_kv', schema)
+
+declare module '@kv/core' {
+  interface ConfigSections {
+    /** The `@kv/simple` backend (see its README). */
+    simple_kv?: SimpleKVOptions
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * `copyBytes`: copies a byte range. Short runs (keys, bucket names, small values) are copied by
+ * hand, which beats the native call behind `TypedArray.prototype.set` for a few dozen bytes;
+ * longer ones use it.
+ *
+ * @module
+ */
+
+/** Copies `source[start, start + length)` into `target` at `at`. */
+export function copyBytes(
+  source: Uint8Array,
+  start: number,
+  length: number,
+  target: Uint8Array,
+  at: number,
+): void {
+  if (length <= 32) {
+    for (let i = 0; i < length; i++) target[at + i] = source[start + i]!
+  } else {
+    target.set(
+      start === 0 && length === source.length ? source : source.subarray(start, start + length),
+      at,
+    )
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The files of a store directory: their names, listing them, and the fsync-and-rename steps
+ * that make a new file appear atomically and durably.
+ *
+ * @module
+ */
+import { constants, promises as fs, open } from 'node:fs'
+import { join } from 'node:path'
+
+/** Name of the lock file. */
+export const LOCK_FILE = 'LOCK'
+
+const SEGMENT = /^wal-(\d{16})\.log$/
+const SNAPSHOT = /^snapshot-(\d{16})\.snap$/
+const TEMPORARY = /^(?:wal-\d{16}\.log|snapshot-\d{16}\.snap)\.tmp$/
+
+const pad = (sequence: number): string => String(sequence).padStart(16, '0')
+
+/** File name of WAL segment `sequence`. */
+export const segmentName = (sequence: number): string => `wal-${pad(sequence)}.log`
+
+/** File name of the snapshot covering segments up to `sequence`. */
+export const snapshotName = (sequence: number): string => `snapshot-${pad(sequence)}.snap`
+
+/** The store's files, by kind, sequences ascending. */
+export interface DirectoryListing {
+  segments: number[]
+  snapshots: number[]
+  /** Leftovers of writes that never completed (`*.tmp`): never part of the store. */
+  temporary: string[]
+}
+
+/** Lists the store files in `dir`; other files are left alone. */
+export async function listStore(dir: string): Promise<DirectoryListing> {
+  const listing: DirectoryListing = { segments: [], snapshots: [], temporary: [] }
+  for (const name of await fs.readdir(dir)) {
+    const segment = SEGMENT.exec(name)
+    if (segment) listing.segments.push(Number(segment[1]))
+    const snapshot = SNAPSHOT.exec(name)
+    if (snapshot) listing.snapshots.push(Number(snapshot[1]))
+    if (TEMPORARY.test(name)) listing.temporary.push(name)
+  }
+  listing.segments.sort((a, b) => a - b)
+  listing.snapshots.sort((a, b) => a - b)
+  return listing
+}
+
+/** Makes the directory's entries (creations, renames, removals) durable. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Writes `contents` to `dir/name` atomically and durably: a temporary file, fsynced, renamed
+ * into place, the directory fsynced. A crash leaves either no file or the whole file.
+ */
+export async function createDurably(
+  dir: string,
+  name: string,
+  contents: Uint8Array,
+): Promise<void> {
+  const temporary = join(dir, `${name}.tmp`)
+  const handle = await fs.open(temporary, 'w')
+  try {
+    await handle.writeFile(contents)
+    await handle.datasync()
+  } finally {
+    await handle.close()
+  }
+  await fs.rename(temporary, join(dir, name))
+  await syncDirectory(dir)
+}
+
+/** Removes `dir/name`; a file that is already gone is fine. */
+export async function removeFile(dir: string, name: string): Promise<void> {
+  await fs.rm(join(dir, name), { force: true })
+}
+
+/**
+ * Opens `path` and returns the bare descriptor. The WAL writer uses descriptors rather than
+ * FileHandles: its writes are synchronous calls that take an fd.
+ */
+export function openFd(path: string, flags: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    open(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))),
+  )
+}

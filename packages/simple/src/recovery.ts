@@ -1,0 +1,169 @@
+/**
+ * Opening a store directory: the latest snapshot, then the WAL segments after it, in order.
+ *
+ * Invariants the writers keep, and that this checks:
+ * - `snapshot-N.snap` holds the state after every record of segments 1..N. Only the newest
+ *   snapshot matters; older ones and segments ≤ N are leftovers of a retirement that a crash
+ *   interrupted, and are removed here once the newest snapshot has been read successfully.
+ * - The segments after the snapshot are numbered N+1, N+2, … without gaps; a gap means a file
+ *   was lost, which is corruption.
+ * - Only the segment being appended to can end in a torn record. Segments after it can exist
+ *   only empty (created for a snapshot that had not started yet).
+ *
+ * @module
+ */
+import { promises as fs } from 'node:fs'
+import { join } from 'node:path'
+import {
+  createDurably,
+  listStore,
+  openFd,
+  removeFile,
+  segmentName,
+  snapshotName,
+  syncDirectory,
+} from './files.js'
+import { corrupt, FILE_HEADER_BYTES, FileKind, FRAME_HEADER_BYTES, fileHeader } from './format.js'
+import type { MemoryIndex } from './memory-index.js'
+import { loadSnapshot } from './snapshot-reader.js'
+import { replaySegment } from './wal-replay.js'
+import type { Segment } from './wal-writer.js'
+import { PREALLOCATE_BYTES } from './wal-writer.js'
+
+/** Whether the segment at `path` has a non-zero byte after its header. */
+async function holdsRecords(path: string): Promise<boolean> {
+  const handle = await fs.open(path, 'r')
+  try {
+    const probe = Buffer.alloc(FRAME_HEADER_BYTES)
+    const { bytesRead } = await handle.read(probe, 0, probe.length, FILE_HEADER_BYTES)
+    // A record's header is never all zeros (its complemented length is not), and a segment
+    // holds no records after a zero header: replay stops there.
+    return probe.subarray(0, bytesRead).some((byte) => byte !== 0)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** What recovery found and where writing continues. */
+export interface Recovery {
+  /** The segment to append to, open for writing. */
+  segment: Segment
+  /** The snapshot the state was loaded from (0 when there was none). */
+  snapshot: number
+  /** The first segment after the snapshot: segments from here on are not covered yet. */
+  firstSegment: number
+  /** Records replayed from the WAL. */
+  records: number
+}
+
+/**
+ * The contents of a new segment: its header, and with `sync_writes` zeros after it (see
+ * `WalWriter` on preallocation).
+ */
+export function newSegment(sequence: number, preallocate: boolean): Buffer {
+  const header = fileHeader(FileKind.WAL, sequence)
+  if (!preallocate) return header
+  const contents = Buffer.alloc(FILE_HEADER_BYTES + PREALLOCATE_BYTES)
+  header.copy(contents)
+  return contents
+}
+
+/**
+ * Loads the store in `dir` into `index` (which must be empty). With `preallocate`, a segment
+ * created here gets zeros after its header (see `WalWriter`).
+ */
+export async function recover(
+  dir: string,
+  index: MemoryIndex,
+  preallocate: boolean,
+): Promise<Recovery> {
+  const listing = await listStore(dir)
+  for (const name of listing.temporary) await removeFile(dir, name)
+
+  const snapshot = listing.snapshots.at(-1) ?? 0
+  if (snapshot > 0) await loadSnapshot(join(dir, snapshotName(snapshot)), snapshot, index)
+
+  const segments = listing.segments.filter((sequence) => sequence > snapshot)
+  segments.forEach((sequence, i) => {
+    const expected = snapshot + 1 + i
+    if (sequence !== expected) {
+      const after =
+        expected - 1 === snapshot
+          ? snapshot > 0
+            ? snapshotName(snapshot)
+            : 'the start of the store'
+          : segmentName(expected - 1)
+      throw corrupt(
+        join(dir, segmentName(sequence)),
+        0,
+        `${segmentName(expected)}, which must come after ${after}, is missing`,
+      )
+    }
+  })
+
+  const sizes = await Promise.all(
+    segments.map(async (sequence) => (await fs.stat(join(dir, segmentName(sequence)))).size),
+  )
+  // Which segments hold anything but their header (and preallocated zeros).
+  const holding = await Promise.all(
+    segments.map((sequence) => holdsRecords(join(dir, segmentName(sequence)))),
+  )
+  const ends = sizes.map(() => FILE_HEADER_BYTES)
+  let records = 0
+  for (let i = 0; i < segments.length; i++) {
+    const sequence = segments[i]!
+    const path = join(dir, segmentName(sequence))
+    // A torn tail is possible only where appends last happened: no later segment holds records.
+    const mayBeTorn = holding.slice(i + 1).every((holds) => !holds)
+    const result = await replaySegment(path, sequence, index, mayBeTorn)
+    records += result.records
+    ends[i] = result.end
+    if (result.torn !== undefined) {
+      await truncate(path, result.end)
+      process.emitWarning(
+        `simple_kv: the last record of ${path}, at byte ${result.end}, was torn (${result.torn}): the process writing it stopped mid-append. Removed the ${result.size - result.end} bytes from there on; every earlier record was recovered.`,
+        { type: 'KVWarning', code: 'KV_WAL_TORN_TAIL' },
+      )
+      sizes[i] = result.end
+    }
+  }
+
+  let last = segments.at(-1)
+  if (last === undefined) {
+    last = snapshot + 1
+    const contents = newSegment(last, preallocate)
+    await createDurably(dir, segmentName(last), contents)
+    sizes.push(contents.length)
+    ends.push(FILE_HEADER_BYTES)
+  }
+  // Leftovers of an interrupted retirement: covered by the snapshot just read.
+  const leftovers = [
+    ...listing.segments.filter((sequence) => sequence <= snapshot).map(segmentName),
+    ...listing.snapshots.filter((sequence) => sequence < snapshot).map(snapshotName),
+  ]
+  if (leftovers.length > 0) {
+    for (const name of leftovers) await removeFile(dir, name)
+    await syncDirectory(dir)
+  }
+
+  const path = join(dir, segmentName(last))
+  const fd = await openFd(path, 'r+')
+
+  return {
+    segment: { fd, sequence: last, path, position: ends.at(-1)!, allocated: sizes.at(-1)! },
+    snapshot,
+    firstSegment: snapshot + 1,
+    records,
+  }
+}
+
+/** Cuts the file at `length` and makes that durable before anything is appended. */
+async function truncate(path: string, length: number): Promise<void> {
+  const handle = await fs.open(path, 'r+')
+  try {
+    await handle.truncate(length)
+    await handle.datasync()
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * `SimpleKV`: the `simple_kv` backend. The whole store lives in memory (a {@link MemoryIndex});
+ * every change is appended to a write-ahead log before it is applied and acknowledged; a
+ * snapshot of the index, taken in the background, lets old WAL segments be retired.
+ *
+ * @module
+ */
+import { promises as fs } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { AbstractKVStore, dataDir, type NormalizedKeysOptions, NotOpenError } from '@kv/core'
+import { type SimpleKVConfig, type SimpleKVOptions, simpleKVSection } from './config.js'
+import { createDurably, openFd, removeFile, segmentName, snapshotName } from './files.js'
+import { FILE_HEADER_BYTES, MAX_VALUE_BYTES, Op } from './format.js'
+import { acquireLock, type Lock } from './lock.js'
+import { MemoryIndex } from './memory-index.js'
+import { newSegment, recover } from './recovery.js'
+import { writeSnapshot } from './snapshot-writer.js'
+import { applyBatch } from './wal-record.js'
+import { WalWriter } from './wal-writer.js'
+
+/** The name `simple_kv` registers under. */
+export const SIMPLE_KV = 'simple_kv'
+
+/** After a background snapshot fails, the next waits this long (a full disk fails every time). */
+const SNAPSHOT_RETRY_MS = 10_000
+
+/** Slots a compaction step looks at before yielding to the event loop. */
+const COMPACTION_STEP_SLOTS = 64 * 1024
+
+/** Figures about an open store, for monitoring and tests. */
+export interface SimpleKVStats {
+  /** The store directory. */
+  path: string
+  /** Keys in all buckets. */
+  entries: number
+  /** Bytes of keys and values held in memory. */
+  entryBytes: number
+  /** Bytes of overwritten or deleted entries not yet reclaimed. */
+  deadEntryBytes: number
+  /** Number of the WAL segment being appended to. */
+  walSegment: number
+  /** Size of that segment in bytes. */
+  walBytes: number
+  /** Number of the last snapshot taken or loaded (0: none yet). */
+  snapshot: number
+  /** Whether a snapshot is being written now. */
+  snapshotInProgress: boolean
+}
+
+/** Everything that exists only while the store is open. */
+interface OpenState {
+  dir: string
+  lock: Lock
+  index: MemoryIndex
+  writer: WalWriter
+  /** The last snapshot, and the oldest segment it does not cover. */
+  snapshot: number
+  firstSegment: number
+  snapshotting: Promise<void> | undefined
+  /** After a background snapshot failed, none is started before this time (ms since epoch). */
+  retryAfter: number
+  compacting: boolean
+  timer: NodeJS.Timeout | undefined
+}
+
+/**
+ * The file backend (SPEC §2): an in-memory map, a checksummed write-ahead log and atomic
+ * snapshots in one directory. Construct with options to bypass the configuration file
+ * (`new SimpleKV({ path: './state', sync_writes: true })`), or import `@kv/simple` to register one
+ * configured from the `simple_kv` section.
+ */
+export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
+  #state: OpenState | undefined
+
+  /** @param options the `simple_kv` keys; when given, the configuration file is not read. */
+  constructor(options?: SimpleKVOptions) {
+    super(SIMPLE_KV, { section: simpleKVSection, options, maxValueBytes: MAX_VALUE_BYTES })
+  }
+
+  /** Figures about the open store. */
+  stats(): SimpleKVStats {
+    const state = this.#open()
+    const { liveBytes, deadBytes } = state.index.entries.stats
+    return {
+      path: state.dir,
+      entries: state.index.size,
+      entryBytes: liveBytes,
+      deadEntryBytes: deadBytes,
+      walSegment: state.writer.segment.sequence,
+      walBytes: state.writer.segment.position,
+      snapshot: state.snapshot,
+      snapshotInProgress: state.snapshotting !== undefined,
+    }
+  }
+
+  /**
+   * Writes a snapshot now (or waits for the one in progress and then writes another), so that
+   * it covers every write acknowledged before the call. Writes go on meanwhile; `close()` waits
+   * for it. Rejects with `KV_NOT_OPEN` unless the store is open.
+   */
+  snapshot(): Promise<void> {
+    return this.operation(async () => {
+      const state = this.#open()
+      if (state.snapshotting !== undefined) await state.snapshotting.catch(() => {})
+      await this.#startSnapshot(state)
+    })
+  }
+
+  protected async _open(): Promise<void> {
+    const config = this.config
+    const dir = resolve(config.path ?? join(dataDir(), SIMPLE_KV))
+    await fs.mkdir(dir, { recursive: true })
+    const lock = await acquireLock(dir)
+    try {
+      const index = new MemoryIndex()
+      const recovered = await recover(dir, index, config.sync_writes)
+      const state: OpenState = {
+        dir,
+        lock,
+        index,
+        writer: new WalWriter(
+          recovered.segment,
+          config.sync_writes,
+          (buffer, used) => applyBatch(index, buffer, used),
+          () => this.#afterBatch(state, config),
+        ),
+        snapshot: recovered.snapshot,
+        firstSegment: recovered.firstSegment,
+        snapshotting: undefined,
+        retryAfter: 0,
+        compacting: false,
+        timer: undefined,
+      }
+      if (config.snapshot_interval_seconds > 0) {
+        state.timer = setInterval(() => {
+          if (state.writer.segment.position > FILE_HEADER_BYTES) this.#backgroundSnapshot(state)
+        }, config.snapshot_interval_seconds * 1000)
+        state.timer.unref()
+      }
+      this.#state = state
+      this.#compactIfNeeded(state)
+    } catch (error) {
+      await lock.release()
+      throw error
+    }
+  }
+
+  protected async _close(): Promise<void> {
+    const state = this.#state
+    if (state === undefined) return
+    this.#state = undefined
+    clearInterval(state.timer)
+    try {
+      await state.snapshotting?.catch(() => {})
+      await state.writer.close()
+    } finally {
+      await state.lock.release()
+    }
+  }
+
+  protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
+    return this.#state!.index.read(bucket, key)
+  }
+
+  protected override _has(bucket: string, key: Uint8Array): Promise<boolean> {
+    return Promise.resolve(this.#state!.index.find(bucket, key) >= 0)
+  }
+
+  protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.#state!.writer.append(Op.PUT, bucket, key, value)
+  }
+
+  protected _delete(bucket: string, key: Uint8Array): Promise<void> {
+    return this.#state!.writer.append(Op.DELETE, bucket, key)
+  }
+
+  protected _deleteBucket(bucket: string): Promise<void> {
+    return this.#state!.writer.append(Op.DELETE_BUCKET, bucket)
+  }
+
+  protected _keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
+    return this.#state!.index.keys(bucket, prefix)
+  }
+
+  protected _buckets(): Iterable<string> {
+    return this.#state!.index.bucketNames()
+  }
+
+  #open(): OpenState {
+    if (this.#state === undefined || this.status !== 'open') {
+      throw new NotOpenError(`The ${SIMPLE_KV} store is not open: call open() before using it.`)
+    }
+    return this.#state
+  }
+
+  #afterBatch(state: OpenState, config: SimpleKVConfig): void {
+    const limit = config.snapshot_wal_bytes
+    if (limit > 0 && state.writer.segment.position >= limit) this.#backgroundSnapshot(state)
+    this.#compactIfNeeded(state)
+  }
+
+  /** Starts a snapshot unless one is running; a failure is reported as a warning, not thrown. */
+  #backgroundSnapshot(state: OpenState): void {
+    if (state.snapshotting !== undefined || Date.now() < state.retryAfter) return
+    this.#startSnapshot(state).catch((error: Error) => {
+      state.retryAfter = Date.now() + SNAPSHOT_RETRY_MS
+      process.emitWarning(
+        `simple_kv: a snapshot of ${state.dir} failed (${error.message}); the WAL is kept and a snapshot will be tried again in ${SNAPSHOT_RETRY_MS / 1000} s.`,
+        { type: 'KVWarning', code: 'KV_SNAPSHOT_FAILED' },
+      )
+    })
+  }
+
+  #startSnapshot(state: OpenState): Promise<void> {
+    state.snapshotting ??= this.#takeSnapshot(state).finally(() => {
+      state.snapshotting = undefined
+    })
+    return state.snapshotting
+  }
+
+  /**
+   * Seals the active segment by switching appends to a new one, writes a snapshot covering
+   * every segment up to the sealed one, and only once that snapshot is durable removes the
+   * segments and the older snapshot it replaces.
+   */
+  async #takeSnapshot(state: OpenState): Promise<void> {
+    const { dir, writer } = state
+    const covered = writer.segment.sequence
+    const next = covered + 1
+    const path = join(dir, segmentName(next))
+    const contents = newSegment(next, this.config.sync_writes)
+    await createDurably(dir, segmentName(next), contents)
+    const fd = await openFd(path, 'r+')
+    await writer.rotate({
+      fd,
+      sequence: next,
+      path,
+      position: FILE_HEADER_BYTES,
+      allocated: contents.length,
+    })
+    await writeSnapshot(dir, covered, state.index)
+    const previous = state.snapshot
+    const retired = state.firstSegment
+    state.snapshot = covered
+    state.firstSegment = next
+    for (let sequence = retired; sequence <= covered; sequence++)
+      await removeFile(dir, segmentName(sequence))
+    if (previous > 0) await removeFile(dir, snapshotName(previous))
+  }
+
+  /** Runs a compaction pass of the value arena in steps between which the event loop runs. */
+  #compactIfNeeded(state: OpenState): void {
+    if (state.compacting || !state.index.entries.wantsCompaction) return
+    state.compacting = true
+    const step = (): void => {
+      if (this.#state !== state || state.index.entries.compactStep(COMPACTION_STEP_SLOTS)) {
+        state.compacting = false
+        return
+      }
+      setImmediate(step)
+    }
+    setImmediate(step)
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * `SortedKeys`: the keys of one bucket in ascending byte order, for `keys()`, kept lazily.
+ *
+ * Nothing is kept until the first `keys()` call, so a store that never lists keys pays nothing.
+ * After that, new keys are collected unsorted and merged in at the next listing (sorting only
+ * the new ones), and deleted keys stay in the sorted array until a merge or a rebuild drops
+ * them; a listing skips keys that are no longer in the bucket. Arrays are replaced, never
+ * changed in place, so a listing in progress keeps a consistent array to walk.
+ *
+ * @module
+ */
+
+/** Lazily sorted view of a bucket's key ids (latin1 strings, so string order is byte order). */
+export class SortedKeys {
+  #sorted: string[] | undefined
+  #added: string[] = []
+  #stale = 0
+
+  /** True once a listing has been asked for: new keys must then be reported with {@link added}. */
+  get tracking(): boolean {
+    return this.#sorted !== undefined
+  }
+
+  /** Records a key that was not in the bucket before. */
+  added(id: string): void {
+    if (this.#sorted !== undefined) this.#added.push(id)
+  }
+
+  /** Records that a key left the bucket. */
+  removed(): void {
+    if (this.#sorted !== undefined) this.#stale++
+  }
+
+  /**
+   * The sorted ids, possibly with some that have since left the bucket (`present` tells);
+   * `all` yields every current id when nothing has been sorted yet.
+   */
+  sorted(all: () => Iterable<string>, present: (id: string) => boolean): string[] {
+    let sorted = this.#sorted
+    if (sorted === undefined || this.#stale * 2 > sorted.length) {
+      sorted = Array.from(all()).sort()
+      this.#added = []
+      this.#stale = 0
+    } else if (this.#added.length > 0) {
+      sorted = merge(sorted, this.#added.sort(), present)
+      this.#added = []
+      this.#stale = 0
+    }
+    this.#sorted = sorted
+    return sorted
+  }
+}
+
+/** Merges two sorted arrays, dropping ids no longer present and duplicates. */
+function merge(a: string[], b: string[], present: (id: string) => boolean): string[] {
+  const out: string[] = []
+  let i = 0
+  let j = 0
+  let last: string | undefined
+  while (i < a.length || j < b.length) {
+    let next: string
+    if (j >= b.length || (i < a.length && a[i]! <= b[j]!)) next = a[i++]!
+    else next = b[j++]!
+    if (next !== last && present(next)) out.push(next)
+    last = next
+  }
+  return out
+}
+
+/** Index of the first id in `sorted` that is not below `id`. */
+export function lowerBound(sorted: readonly string[], id: string): number {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (sorted[mid]! < id) low = mid + 1
+    else high = mid
+  }
+  return low
+}

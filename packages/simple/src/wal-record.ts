@@ -1,0 +1,136 @@
+/**
+ * WAL records: how one operation is laid out in a frame's payload, and how it is applied.
+ *
+ *     0    1  op: 1 put, 2 delete, 3 delete bucket
+ *     1    1  bucket length B (1..255)
+ *     2    B  bucket name, UTF-8
+ *     put and delete:
+ *     2+B  4  key length K, u32 LE
+ *     6+B  K  key bytes
+ *     put:
+ *     6+B+K …  value bytes: the rest of the payload (possibly none)
+ *
+ * Lengths come from the frame, so any byte may appear in a bucket, key or value.
+ *
+ * @module
+ */
+import { copyBytes } from './copy-bytes.js'
+import { FRAME_HEADER_BYTES, frameLength, Op, writeFrameHeader } from './format.js'
+import type { MemoryIndex } from './memory-index.js'
+
+/** Largest record for a key and value of these lengths (a bucket takes at most 255 bytes). */
+export function recordBound(keyLength: number, valueLength: number): number {
+  return FRAME_HEADER_BYTES + 2 + 255 + 4 + keyLength + valueLength
+}
+
+// The UTF-8 bytes of the last bucket written: writes come in runs to one bucket.
+let lastName = ''
+let lastNameBytes = Buffer.alloc(0)
+
+function bucketBytes(bucket: string): Buffer {
+  if (bucket !== lastName) {
+    lastNameBytes = Buffer.from(bucket)
+    lastName = bucket
+  }
+  return lastNameBytes
+}
+
+/**
+ * Encodes one framed record into `target` at `at` (which has room for {@link recordBound}
+ * bytes) and returns the offset just after it.
+ */
+export function encodeRecord(
+  target: Buffer,
+  at: number,
+  op: number,
+  bucket: string,
+  key: Uint8Array | undefined,
+  value: Uint8Array | undefined,
+): number {
+  let p = at + FRAME_HEADER_BYTES
+  target[p] = op
+  const name = bucketBytes(bucket)
+  target[p + 1] = name.length
+  copyBytes(name, 0, name.length, target, p + 2)
+  p += 2 + name.length
+  if (key !== undefined) {
+    target.writeUInt32LE(key.length, p)
+    copyBytes(key, 0, key.length, target, p + 4)
+    p += 4 + key.length
+  }
+  if (value !== undefined) {
+    copyBytes(value, 0, value.length, target, p)
+    p += value.length
+  }
+  writeFrameHeader(target, at, p - at - FRAME_HEADER_BYTES)
+  return p
+}
+
+/**
+ * Applies the record whose payload is `source[start, end)` to `index`. Returns false when the
+ * payload is not a well-formed record (its checksum held, so this is damage or a bug, never a
+ * torn write).
+ */
+export function applyRecord(
+  index: MemoryIndex,
+  source: Buffer,
+  start: number,
+  end: number,
+): boolean {
+  if (end - start < 2) return false
+  const op = source[start]!
+  const bucketLength = source[start + 1]!
+  const bucketEnd = start + 2 + bucketLength
+  if (bucketLength === 0 || bucketEnd > end) return false
+  const bucket = bucketAt(source, start + 2, bucketEnd)
+  if (op === Op.DELETE_BUCKET) {
+    if (bucketEnd !== end) return false
+    index.deleteBucket(bucket)
+    return true
+  }
+  if (bucketEnd + 4 > end) return false
+  const keyStart = bucketEnd + 4
+  const keyLength = source.readUInt32LE(bucketEnd)
+  const keyEnd = keyStart + keyLength
+  if (keyEnd > end) return false
+  if (op === Op.PUT) {
+    index.put(index.bucket(bucket), source, keyStart, keyLength, keyEnd, end - keyEnd)
+    return true
+  }
+  if (op === Op.DELETE && keyEnd === end) {
+    index.delete(bucket, source, keyStart, keyLength)
+    return true
+  }
+  return false
+}
+
+// Records of one bucket usually come in runs: decoding its name once per run, not once per
+// record, saves a string allocation per write.
+let lastBucket = ''
+let lastLength = -1
+const lastBytes = Buffer.alloc(255)
+
+/** The bucket name in `source[start, end)` (at most 255 bytes). */
+function bucketAt(source: Buffer, start: number, end: number): string {
+  const length = end - start
+  if (length === lastLength) {
+    let i = 0
+    while (i < length && source[start + i] === lastBytes[i]) i++
+    if (i === length) return lastBucket
+  }
+  lastBucket = source.toString('utf8', start, end)
+  source.copy(lastBytes, 0, start, end)
+  lastLength = length
+  return lastBucket
+}
+
+/** Applies every framed record of a batch that was just written (they are known good). */
+export function applyBatch(index: MemoryIndex, source: Buffer, end: number): void {
+  let at = 0
+  while (at < end) {
+    const length = frameLength(source, at)
+    const start = at + FRAME_HEADER_BYTES
+    applyRecord(index, source, start, start + length)
+    at = start + length
+  }
+}

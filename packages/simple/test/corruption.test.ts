@@ -1,0 +1,331 @@
+/**
+ * Damaged files: a torn final WAL record is cut off with one warning and everything else is
+ * kept; any other damage fails `open()` with KV_CORRUPT_STORE naming the file and the offset,
+ * and leaves the files as they were.
+ */
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type CorruptStoreError, isKVError } from '@kv/core'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { dump, openStore, removeDir, tempDir } from './helpers.js'
+
+const WAL_1 = 'wal-0000000000000001.log'
+const WAL_2 = 'wal-0000000000000002.log'
+const WAL_3 = 'wal-0000000000000003.log'
+const SNAPSHOT_1 = 'snapshot-0000000000000001.snap'
+/** No automatic snapshots: the tests decide what is in the WAL. */
+const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
+
+let dir: string
+beforeEach(async () => {
+  dir = await tempDir('simple-kv-corruption')
+})
+afterEach(async () => {
+  await removeDir(dir)
+})
+
+/**
+ * Collects the KV_WAL_TORN_TAIL warnings emitted while `body` runs. Node's own listener, which
+ * prints warnings, is set aside meanwhile: these tests provoke dozens on purpose.
+ */
+async function tornWarnings(body: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = []
+  const others = process.listeners('warning')
+  const listener = (warning: Error & { code?: string }) => {
+    if (warning.code === 'KV_WAL_TORN_TAIL') seen.push(warning.message)
+    else for (const other of others) other(warning)
+  }
+  for (const other of others) process.off('warning', other)
+  process.on('warning', listener)
+  try {
+    await body()
+    // Warnings are delivered on a later tick.
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', listener)
+    for (const other of others) process.on('warning', other)
+  }
+  return seen
+}
+
+/** Expects `open()` of the store in `dir` to fail with KV_CORRUPT_STORE at `file`/`offset`. */
+async function expectCorrupt(
+  file: string,
+  offset?: (found: number) => boolean,
+): Promise<CorruptStoreError> {
+  const error = await openStore(dir, MANUAL).then(
+    async (store) => {
+      await store.close()
+      return undefined
+    },
+    (e: unknown) => e,
+  )
+  expect(
+    isKVError(error, 'KV_CORRUPT_STORE'),
+    `expected KV_CORRUPT_STORE, got ${String(error)}`,
+  ).toBe(true)
+  const corrupt = error as CorruptStoreError
+  expect(corrupt.file).toBe(join(dir, file))
+  expect(corrupt.message).toContain(join(dir, file))
+  expect(corrupt.offset).toBeTypeOf('number')
+  expect(corrupt.message).toContain(`byte ${corrupt.offset}`)
+  if (offset) expect(offset(corrupt.offset!), `offset ${corrupt.offset}`).toBe(true)
+  return corrupt
+}
+
+/** Writes four records, then a fifth; returns where each record of the WAL starts and ends. */
+async function fiveRecords(): Promise<{ starts: number[]; end: number }> {
+  const starts: number[] = []
+  const store = await openStore(dir, { ...MANUAL, sync_writes: true })
+  const values = ['one\n', 'two\t\ttwo', '', 'four\u0000\u00ff', 'last record']
+  for (let i = 0; i < values.length; i++) {
+    starts.push(store.stats().walBytes)
+    await store.addValue('b', `k${i}`, values[i]!)
+  }
+  const end = store.stats().walBytes
+  await store.close()
+  return { starts, end }
+}
+
+describe('a torn final WAL record', () => {
+  test('truncating the WAL at every byte offset of its last record loses only that record', async () => {
+    const { starts, end } = await fiveRecords()
+    const lastStart = starts[4]!
+    const pristine = await readFile(join(dir, WAL_1))
+    expect(pristine.length).toBeGreaterThanOrEqual(end)
+    for (let cut = lastStart; cut < end; cut++) {
+      await writeFile(join(dir, WAL_1), pristine.subarray(0, cut))
+      let content: Awaited<ReturnType<typeof dump>> = {}
+      const warnings = await tornWarnings(async () => {
+        const store = await openStore(dir, MANUAL)
+        content = await dump(store)
+        await store.addValue('b', 'after', `cut at ${cut}`)
+        await store.close()
+      })
+      // Cutting exactly at a record boundary leaves no torn record to report.
+      expect(warnings.length, `cut at ${cut}`).toBe(cut > lastStart ? 1 : 0)
+      if (warnings.length > 0) expect(warnings[0]).toContain(`byte ${lastStart}`)
+      expect(Object.keys(content.b!).sort(), `cut at ${cut}`).toEqual(
+        ['k0', 'k1', 'k2', 'k3'].map(hex),
+      )
+      expect(content.b![hex('k1')]).toBe(hex('two\t\ttwo'))
+      expect(content.b![hex('k2')]).toBe('')
+
+      // The write after recovery landed after the good records, not after the garbage.
+      const again = await tornWarnings(async () => {
+        const store = await openStore(dir, MANUAL)
+        expect(await text(store.getValue('b', 'after'))).toBe(`cut at ${cut}`)
+        expect(await store.existsKey('b', 'k4')).toBe(false)
+        expect(await text(store.getValue('b', 'k3'))).toBe('four\u0000\u00ff')
+        await store.close()
+      })
+      expect(again).toEqual([])
+    }
+  })
+
+  test('zeros after the last record (preallocated space) end the log without a warning', async () => {
+    const { end } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const size = (await stat(wal)).size
+    // sync_writes preallocates: the file is longer than its records.
+    expect(size).toBeGreaterThan(end)
+    const warnings = await tornWarnings(async () => {
+      const store = await openStore(dir, MANUAL)
+      expect(await text(store.getValue('b', 'k4'))).toBe('last record')
+      await store.addValue('b', 'k5', 'into the preallocated space')
+      await store.close()
+      const reopened = await openStore(dir, MANUAL)
+      expect(await text(reopened.getValue('b', 'k5'))).toBe('into the preallocated space')
+      await reopened.close()
+    })
+    expect(warnings).toEqual([])
+  })
+
+  test('a torn record followed by preallocated zeros is a torn tail, cut off at every offset', async () => {
+    const { starts, end } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    const lastStart = starts[4]!
+    for (let cut = lastStart + 1; cut < end; cut++) {
+      // What a kill in the middle of the last write leaves when the space was preallocated.
+      const torn = Buffer.from(pristine)
+      torn.fill(0, cut, end)
+      await writeFile(wal, torn)
+      const warnings = await tornWarnings(async () => {
+        const store = await openStore(dir, MANUAL)
+        expect(await store.existsKey('b', 'k4'), `cut at ${cut}`).toBe(false)
+        expect(await text(store.getValue('b', 'k3'))).toBe('four\u0000\u00ff')
+        await store.addValue('b', 'after', String(cut))
+        await store.close()
+      })
+      expect(warnings.length, `cut at ${cut}`).toBe(1)
+      const store = await openStore(dir, MANUAL)
+      expect(await text(store.getValue('b', 'after'))).toBe(String(cut))
+      await store.close()
+    }
+  })
+})
+
+describe('damage before the tail', () => {
+  test('a flipped byte anywhere in an earlier record fails open() at that record', async () => {
+    const { starts } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    const start = starts[1]!
+    for (let at = start; at < starts[2]!; at++) {
+      const damaged = Buffer.from(pristine)
+      damaged[at]! ^= 0x5a
+      await writeFile(wal, damaged)
+      await expectCorrupt(WAL_1, (offset) => offset === start)
+      // Nothing was dropped or truncated: the file is as it was.
+      expect((await readFile(wal)).equals(damaged)).toBe(true)
+    }
+    await writeFile(wal, pristine)
+    const store = await openStore(dir, MANUAL)
+    expect((await dump(store)).b).toHaveProperty(hex('k4'))
+    await store.close()
+  })
+
+  test('a damaged WAL header fails open() at byte 0', async () => {
+    await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const damaged = await readFile(wal)
+    damaged[3]! ^= 1
+    await writeFile(wal, damaged)
+    await expectCorrupt(WAL_1, (offset) => offset === 0)
+  })
+
+  test('the lock is released when open() fails', async () => {
+    const { starts } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    const damaged = Buffer.from(pristine)
+    damaged[starts[0]! + 14]! ^= 1
+    await writeFile(wal, damaged)
+    await expectCorrupt(WAL_1)
+    await writeFile(wal, pristine)
+    const store = await openStore(dir, MANUAL)
+    await store.close()
+  })
+})
+
+describe('snapshots', () => {
+  /** A store whose state is in snapshot-1 only (wal-2 is empty). */
+  async function snapshotOnly(): Promise<Record<string, Record<string, string>>> {
+    const store = await openStore(dir, MANUAL)
+    for (let i = 0; i < 6; i++) await store.addValue(i % 2 ? 'odd' : 'even', `k${i}`, `v${i}\n`)
+    await store.addValue('even', 'empty', '')
+    await store.snapshot()
+    const content = await dump(store)
+    await store.close()
+    return content
+  }
+
+  test('a flipped byte anywhere in a snapshot fails open() with the snapshot and an offset', async () => {
+    const content = await snapshotOnly()
+    const path = join(dir, SNAPSHOT_1)
+    const pristine = await readFile(path)
+    for (let at = 0; at < pristine.length; at++) {
+      const damaged = Buffer.from(pristine)
+      damaged[at]! ^= 0x01
+      await writeFile(path, damaged)
+      // The offset is where the damaged unit (header or block) starts, at or before the flip.
+      await expectCorrupt(SNAPSHOT_1, (offset) => offset <= at)
+    }
+    await writeFile(path, pristine)
+    const store = await openStore(dir, MANUAL)
+    expect(await dump(store)).toEqual(content)
+    await store.close()
+  })
+
+  test('a truncated snapshot fails open()', async () => {
+    await snapshotOnly()
+    const path = join(dir, SNAPSHOT_1)
+    const pristine = await readFile(path)
+    for (const length of [0, 10, 24, 30, pristine.length - 9, pristine.length - 1]) {
+      await writeFile(path, pristine.subarray(0, length))
+      await expectCorrupt(SNAPSHOT_1)
+    }
+  })
+
+  test('bytes after the end marker fail open()', async () => {
+    await snapshotOnly()
+    const path = join(dir, SNAPSHOT_1)
+    await writeFile(path, Buffer.concat([await readFile(path), Buffer.from([0])]))
+    await expectCorrupt(SNAPSHOT_1)
+  })
+})
+
+describe('missing and leftover files', () => {
+  test('a missing segment between the snapshot and a later segment fails open()', async () => {
+    const store = await openStore(dir, MANUAL)
+    await store.addValue('b', 'k', 'v')
+    await store.snapshot()
+    await store.addValue('b', 'k2', 'v2')
+    await store.close()
+    await rename(join(dir, WAL_2), join(dir, WAL_3))
+    const error = await expectCorrupt(WAL_3)
+    expect(error.message).toContain(WAL_2)
+  })
+
+  test('segments without the snapshot that covered the ones before fail open()', async () => {
+    const store = await openStore(dir, MANUAL)
+    await store.addValue('b', 'k', 'v')
+    await store.snapshot()
+    await store.close()
+    await rm(join(dir, SNAPSHOT_1))
+    const error = await expectCorrupt(WAL_2)
+    expect(error.message).toContain(WAL_1)
+  })
+
+  test('leftovers of an interrupted snapshot or retirement are ignored and removed', async () => {
+    const store = await openStore(dir, MANUAL)
+    await store.addValue('b', 'old', 'covered by the snapshot')
+    await store.close()
+    const oldWal = await readFile(join(dir, WAL_1))
+    const again = await openStore(dir, MANUAL)
+    await again.addValue('b', 'k', 'v')
+    await again.snapshot()
+    await again.deleteKey('b', 'old')
+    await again.close()
+    // A crash after the snapshot was renamed into place but before wal-1 was removed, and one
+    // in the middle of writing the next snapshot.
+    await writeFile(join(dir, WAL_1), oldWal)
+    await writeFile(join(dir, 'snapshot-0000000000000002.snap.tmp'), 'half a snapshot')
+    const reopened = await openStore(dir, MANUAL)
+    expect(await reopened.existsKey('b', 'old')).toBe(false)
+    expect(await text(reopened.getValue('b', 'k'))).toBe('v')
+    await reopened.close()
+    await expect(stat(join(dir, WAL_1))).rejects.toThrow()
+    await expect(stat(join(dir, 'snapshot-0000000000000002.snap.tmp'))).rejects.toThrow()
+  })
+
+  test('a torn tail in a segment followed only by empty segments is recovered', async () => {
+    // The state a kill leaves when it lands in an append while the next segment had just been
+    // created for a snapshot.
+    const { starts } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    const store = await openStore(dir, MANUAL)
+    await store.snapshot()
+    await store.close()
+    await rm(join(dir, SNAPSHOT_1))
+    await writeFile(wal, pristine.subarray(0, starts[4]! + 5))
+    const warnings = await tornWarnings(async () => {
+      const reopened = await openStore(dir, MANUAL)
+      expect(await reopened.existsKey('b', 'k3')).toBe(true)
+      expect(await reopened.existsKey('b', 'k4')).toBe(false)
+      await reopened.close()
+    })
+    expect(warnings).toHaveLength(1)
+  })
+})
+
+function hex(text: string): string {
+  return Buffer.from(text).toString('hex')
+}
+
+async function text(value: Promise<Uint8Array | null>): Promise<string | null> {
+  const bytes = await value
+  return bytes === null ? null : Buffer.from(bytes).toString('utf8')
+}

@@ -1,0 +1,66 @@
+/** Key listing: byte order, prefixes, and changes between listings. */
+import { compareBytes } from '@kv/core'
+import { describe, expect, test } from 'vitest'
+import { MemoryIndex } from '../src/memory-index.js'
+import { rng } from './fixtures/ops.mjs'
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+
+describe('MemoryIndex.keys', () => {
+  test('agrees with a sorted model through random inserts, deletes and bucket deletes', () => {
+    const index = new MemoryIndex()
+    const model = new Map<string, Uint8Array>()
+    const random = rng(11)
+    const value = Buffer.from('v')
+    const randomKey = () => {
+      const length = Math.floor(random() * 4)
+      return new Uint8Array(
+        Array.from({ length }, () => [0, 1, 0x7f, 0x80, 0xfe, 0xff][Math.floor(random() * 6)]!),
+      )
+    }
+    for (let n = 0; n < 5000; n++) {
+      const r = random()
+      const key = randomKey()
+      if (r < 0.55) {
+        const record = Buffer.concat([key, value])
+        index.put(index.bucket('b'), record, 0, key.length, key.length, 1)
+        model.set(hex(key), key)
+      } else if (r < 0.95) {
+        index.delete('b', key)
+        model.delete(hex(key))
+      } else if (r < 0.96) {
+        index.deleteBucket('b')
+        model.clear()
+      } else {
+        const prefix = randomKey().subarray(0, Math.floor(random() * 3))
+        const expected = [...model.values()]
+          .filter((k) => Buffer.from(k).subarray(0, prefix.length).equals(Buffer.from(prefix)))
+          .sort(compareBytes)
+          .map(hex)
+        expect([...index.keys('b', prefix)].map(hex), `step ${n}`).toEqual(expected)
+        expect(index.size).toBe(model.size)
+      }
+    }
+  })
+
+  test('keys deleted while a listing is in progress are not listed', () => {
+    const index = new MemoryIndex()
+    for (const key of ['a', 'b', 'c', 'd'])
+      index.put(index.bucket('b'), Buffer.from(`${key}v`), 0, 1, 1, 1)
+    const listing = index.keys('b', undefined)
+    expect(Buffer.from(listing.next().value!).toString()).toBe('a')
+    index.delete('b', Buffer.from('b'))
+    expect([...listing].map((k) => Buffer.from(k).toString())).toEqual(['c', 'd'])
+  })
+
+  test('buckets are listed in UTF-8 byte order and only while they hold keys', () => {
+    const index = new MemoryIndex()
+    for (const bucket of ['é', 'z', 'a', 'Z', '\u{1F600}', 'ab']) {
+      index.put(index.bucket(bucket), Buffer.from('kv'), 0, 1, 1, 1)
+    }
+    expect(index.bucketNames()).toEqual(['Z', 'a', 'ab', 'z', 'é', '\u{1F600}'])
+    index.delete('z', Buffer.from('k'))
+    expect(index.bucketNames()).not.toContain('z')
+    expect(index.size).toBe(5)
+  })
+})

@@ -1,0 +1,245 @@
+/**
+ * Behaviour beyond the conformance suite: the values the Go framework's format broke, fuzzy
+ * snapshots under concurrent writes, snapshot triggers and retirement, writes during a
+ * snapshot, and rejected input leaving the WAL untouched.
+ */
+import { mkdir, readdir, rmdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { isKVError } from '@kv/core'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { rng } from './fixtures/ops.mjs'
+import { dump, openStore, removeDir, tempDir } from './helpers.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await tempDir('simple-kv-store')
+})
+afterEach(async () => {
+  await removeDir(dir)
+})
+
+const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (condition()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out waiting until ${what}`)
+}
+
+describe('values the Go framework corrupted', () => {
+  const awkward: Record<string, Uint8Array | string> = {
+    newline: 'line one\nline two\n',
+    'double tab': 'a\t\tb\t\t',
+    'key\t\tlike': 'the key has a double tab',
+    'key\nwith newline': 'x',
+    empty: '',
+    binary: new Uint8Array([0, 255, 10, 9, 9, 13, 0]),
+  }
+
+  for (const via of ['the WAL', 'a snapshot'] as const) {
+    test(`round-trip through ${via}`, async () => {
+      const store = await openStore(dir, MANUAL)
+      for (const [key, value] of Object.entries(awkward))
+        await store.addValue('b\t\tucket\n', key, value)
+      if (via === 'a snapshot') await store.snapshot()
+      const before = await dump(store)
+      await store.close()
+      const reopened = await openStore(dir, MANUAL)
+      expect(await dump(reopened)).toEqual(before)
+      // An empty value is a value, not a delete.
+      expect(await reopened.existsKey('b\t\tucket\n', 'empty')).toBe(true)
+      expect(await reopened.getValue('b\t\tucket\n', 'empty')).toEqual(new Uint8Array(0))
+      await reopened.close()
+    })
+  }
+})
+
+describe('snapshots', () => {
+  test('a snapshot taken while writes go on, plus the WAL after it, reopens to the exact state', async () => {
+    const store = await openStore(dir, MANUAL)
+    const model = new Map<string, Map<string, string>>()
+    const put = async (bucket: string, key: string, value: string) => {
+      await store.addValue(bucket, key, value)
+      let entries = model.get(bucket)
+      if (entries === undefined) model.set(bucket, (entries = new Map()))
+      entries.set(key, value)
+    }
+    const random = rng(42)
+    for (let i = 0; i < 20_000; i++) await put(`b${i % 5}`, `key-${i}`, `initial ${i}`)
+    // Many concurrent writers mutate the state while the snapshot walks it.
+    const snapshot = store.snapshot()
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let n = 0; n < 1500; n++) {
+          const bucket = `b${Math.floor(random() * 6)}`
+          const key = `key-${Math.floor(random() * 25_000)}`
+          const r = random()
+          if (r < 0.6) await put(bucket, key, `w${w} n${n}`)
+          else if (r < 0.995) {
+            await store.deleteKey(bucket, key)
+            model.get(bucket)?.delete(key)
+          } else {
+            await store.deleteBucket(bucket)
+            model.delete(bucket)
+          }
+        }
+      }),
+    )
+    await snapshot
+    await store.close()
+    const files = await readdir(dir)
+    expect(files.filter((name) => name.endsWith('.snap'))).toEqual([
+      'snapshot-0000000000000001.snap',
+    ])
+    const reopened = await openStore(dir, MANUAL)
+    const expected: Record<string, Record<string, string>> = {}
+    for (const [bucket, entries] of model) {
+      if (entries.size === 0) continue
+      expected[bucket] = {}
+      for (const key of [...entries.keys()].sort()) {
+        expected[bucket][Buffer.from(key).toString('hex')] = Buffer.from(
+          entries.get(key)!,
+        ).toString('hex')
+      }
+    }
+    expect(await dump(reopened)).toEqual(expected)
+    await reopened.close()
+  }, 120_000)
+
+  test('the WAL size triggers snapshots, and covered segments and older snapshots are removed', async () => {
+    const store = await openStore(dir, {
+      snapshot_wal_bytes: 8 * 1024,
+      snapshot_interval_seconds: 0,
+    })
+    // Two rounds: a snapshot started in the first may still be running when it ends.
+    for (const round of [1, 2]) {
+      for (let i = 0; i < 1000; i++)
+        await store.addValue('b', `k${i % 300}`, `value ${round}.${i} `.repeat(5))
+      await until(() => !store.stats().snapshotInProgress, 'the last snapshot finished')
+    }
+    const { snapshot, walSegment } = store.stats()
+    expect(snapshot).toBeGreaterThan(1)
+    const files = (await readdir(dir)).filter((name) => name !== 'LOCK').sort()
+    // Exactly the newest snapshot and the segments after it.
+    const segments = files
+      .filter((name) => name.startsWith('wal-'))
+      .map((name) => Number(name.slice(4, 20)))
+    expect(files.filter((name) => name.endsWith('.snap'))).toEqual([
+      `snapshot-${String(snapshot).padStart(16, '0')}.snap`,
+    ])
+    expect(Math.min(...segments)).toBe(snapshot + 1)
+    expect(Math.max(...segments)).toBe(walSegment)
+    const before = await dump(store)
+    await store.close()
+    const reopened = await openStore(dir, MANUAL)
+    expect(await dump(reopened)).toEqual(before)
+    await reopened.close()
+  })
+
+  test('time triggers a snapshot when the WAL holds records', async () => {
+    const store = await openStore(dir, { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0.1 })
+    try {
+      // Nothing written, nothing to snapshot.
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      expect(store.stats().snapshot).toBe(0)
+      await store.addValue('b', 'k', 'v')
+      await until(() => store.stats().snapshot > 0, 'a snapshot was taken')
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('writes complete while a snapshot is being written', async () => {
+    const store = await openStore(dir, MANUAL)
+    const value = Buffer.alloc(100, 7)
+    const batch: Promise<void>[] = []
+    for (let i = 0; i < 200_000; i++) {
+      batch.push(store.addValue('big', `key-${String(i).padStart(10, '0')}`, value))
+      if (batch.length === 1000) await Promise.all(batch.splice(0))
+    }
+    const snapshot = store.snapshot()
+    await until(() => store.stats().snapshotInProgress, 'the snapshot started')
+    for (let i = 0; i < 10; i++)
+      await store.addValue('during', `k${i}`, 'written during the snapshot')
+    expect(store.stats().snapshotInProgress).toBe(true)
+    await snapshot
+    await store.close()
+    const reopened = await openStore(dir, MANUAL)
+    expect(reopened.stats().entries).toBe(200_010)
+    await reopened.close()
+  }, 120_000)
+})
+
+describe('a snapshot that fails', () => {
+  // A directory where the next segment's temporary file must go makes creating it fail.
+  const blocker = () => join(dir, 'wal-0000000000000002.log.tmp')
+
+  test('snapshot() rejects; writes go on and nothing is lost', async () => {
+    const store = await openStore(dir, MANUAL)
+    await store.addValue('b', 'k1', 'v1')
+    await mkdir(blocker())
+    await expect(store.snapshot()).rejects.toThrow()
+    await store.addValue('b', 'k2', 'v2')
+    await store.close()
+    await rmdir(blocker())
+    const reopened = await openStore(dir, MANUAL)
+    expect(Object.keys((await dump(reopened)).b!)).toHaveLength(2)
+    await reopened.close()
+  })
+
+  test('in the background it is one warning, not a storm, and writes go on', async () => {
+    const store = await openStore(dir, { snapshot_wal_bytes: 100, snapshot_interval_seconds: 0 })
+    await mkdir(blocker())
+    const warnings: string[] = []
+    const others = process.listeners('warning')
+    for (const other of others) process.off('warning', other)
+    const listener = (warning: Error & { code?: string }) => {
+      if (warning.code === 'KV_SNAPSHOT_FAILED') warnings.push(warning.message)
+    }
+    process.on('warning', listener)
+    try {
+      for (let i = 0; i < 50; i++)
+        await store.addValue('b', `k${i}`, 'a value long enough to pass the limit')
+      await until(
+        () => warnings.length > 0 && !store.stats().snapshotInProgress,
+        'the snapshot failed',
+      )
+      for (let i = 50; i < 100; i++) await store.addValue('b', `k${i}`, 'more')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    } finally {
+      process.off('warning', listener)
+      for (const other of others) process.on('warning', other)
+    }
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(dir)
+    expect(store.stats().entries).toBe(100)
+    await store.close()
+  })
+})
+
+describe('rejected input writes nothing', () => {
+  test('an oversized value, a bad bucket or a bad key leaves the WAL as it was', async () => {
+    const store = await openStore(dir, MANUAL)
+    await store.addValue('b', 'k', 'v')
+    const before = store.stats().walBytes
+    const limit = store.limits.maxValueBytes
+    expect(limit).toBe(64 * 1024 * 1024)
+    const attempts = [
+      store.addValue('b', 'k2', new Uint8Array(limit + 1)),
+      store.addValue('', 'k', 'v'),
+      store.addValue('b', new Uint8Array(64 * 1024 + 1), 'v'),
+      store.addValue('b', 42 as unknown as string, 'v'),
+      store.deleteKey('x'.repeat(256), 'k'),
+    ]
+    for (const attempt of attempts) {
+      const error = await attempt.catch((e: unknown) => e)
+      expect(isKVError(error, 'KV_INVALID_ARGUMENT'), String(error)).toBe(true)
+    }
+    expect(store.stats().walBytes).toBe(before)
+    await store.addValue('b', 'k2', new Uint8Array(limit))
+    expect((await store.getValue('b', 'k2'))!.length).toBe(limit)
+    await store.close()
+  }, 60_000)
+})
