@@ -6,9 +6,11 @@
 import { createRequire } from 'node:module'
 import { afterAll, expect, it } from 'vitest'
 
+// The built files (turbo builds before testing), typed by the source they are built from.
+type Core = typeof import('../src/index.js')
 const require = createRequire(import.meta.url)
-const esm = await import('../dist/index.js')
-const cjs = require('../dist/index.cjs') as typeof esm
+const esm = (await import(new URL('../dist/index.js', import.meta.url).href)) as Core
+const cjs = require('../dist/index.cjs') as Core
 
 afterAll(async () => {
   await esm.close()
