@@ -6,6 +6,8 @@
  * @module
  */
 
+const bufferCopy = Buffer.prototype.copy
+
 /** Copies `source[start, start + length)` into `target` at `at`. */
 export function copyBytes(
   source: Uint8Array,
@@ -16,10 +18,11 @@ export function copyBytes(
 ): void {
   if (length <= 32) {
     for (let i = 0; i < length; i++) target[at + i] = source[start + i]!
+  } else if (start === 0 && length === source.length) {
+    target.set(source, at)
   } else {
-    target.set(
-      start === 0 && length === source.length ? source : source.subarray(start, start + length),
-      at,
-    )
+    // Buffer's copy takes a range without the view object `subarray` would allocate (this runs
+    // once per write, copying a value out of the WAL batch into the arena).
+    bufferCopy.call(source, target, at, start, start + length)
   }
 }
