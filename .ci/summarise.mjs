@@ -7,10 +7,12 @@ const totals = { passed: 0, failed: 0, skipped: 0 }
 for (const line of text.split('\n')) {
   const vitest = line.match(/^\S*\s*Tests\s+(.*\(\d+\))\s*$/)
   if (vitest) {
-    for (const [, count, kind] of vitest[1].matchAll(/(\d+) (passed|failed|skipped)/g)) totals[kind] += Number(count)
+    for (const [, count, kind] of vitest[1].matchAll(/(\d+) (passed|failed|skipped)/g))
+      totals[kind] += Number(count)
     continue
   }
   const node = line.match(/^\S*\s*ℹ (pass|fail|skipped) (\d+)\s*$/)
-  if (node) totals[{ pass: 'passed', fail: 'failed', skipped: 'skipped' }[node[1]]] += Number(node[2])
+  if (node)
+    totals[{ pass: 'passed', fail: 'failed', skipped: 'skipped' }[node[1]]] += Number(node[2])
 }
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`)
