@@ -6,7 +6,7 @@
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
-import { freshIndexName } from './targets.js'
+import { collect, freshIndexName, withFreshStore } from './targets.js'
 
 let standin: Standin
 beforeAll(async () => {
@@ -19,28 +19,8 @@ afterAll(async () => {
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value)
 
-async function withStore(
-  options: ElasticKVOptions,
-  body: (store: ElasticKV) => Promise<void>,
-): Promise<void> {
-  const store = new ElasticKV({
-    endpoint: standin.url,
-    index_name: freshIndexName('batching'),
-    ...options,
-  })
-  await store.open()
-  try {
-    await body(store)
-  } finally {
-    await store.close()
-  }
-}
-
-const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
-  const out: T[] = []
-  for await (const item of iterable) out.push(item)
-  return out
-}
+const withStore = (options: ElasticKVOptions, body: (store: ElasticKV) => Promise<void>) =>
+  withFreshStore(standin.url, 'batching', options, body)
 
 describe.each(['default', 'infini'] as const)('coalescing (id_scheme: %s)', (id_scheme) => {
   it('sends 64 concurrent addValue calls in at most 4 HTTP requests', async () => {

@@ -6,8 +6,8 @@
 import { compareBytes } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
-import { freshIndexName } from './targets.js'
+import type { ElasticKV, ElasticKVOptions } from '../src/index.js'
+import { collect, withFreshStore } from './targets.js'
 
 let standin: Standin
 beforeAll(async () => {
@@ -17,28 +17,8 @@ afterAll(async () => {
   await standin.close()
 })
 
-async function withStore(
-  options: ElasticKVOptions,
-  body: (store: ElasticKV) => Promise<void>,
-): Promise<void> {
-  const store = new ElasticKV({
-    endpoint: standin.url,
-    index_name: freshIndexName('listing'),
-    ...options,
-  })
-  await store.open()
-  try {
-    await body(store)
-  } finally {
-    await store.close()
-  }
-}
-
-const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
-  const out: T[] = []
-  for await (const item of iterable) out.push(item)
-  return out
-}
+const withStore = (options: ElasticKVOptions, body: (store: ElasticKV) => Promise<void>) =>
+  withFreshStore(standin.url, 'listing', options, body)
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
 describe('beyond the 10 000-result window', () => {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Client } from '@elastic/elasticsearch'
-import type { ElasticKVOptions } from '../src/index.js'
+import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
 
 /** The real cluster named by the environment, if any. */
 export const realCluster: ElasticKVOptions | undefined = process.env.KV_ELASTIC_URL
@@ -45,4 +45,30 @@ export function adminClient(options: ElasticKVOptions): Client {
     ...(options.tls_verify === false ? { tls: { rejectUnauthorized: false } } : {}),
     maxRetries: 0,
   })
+}
+
+/**
+ * Opens a store on a fresh index (named after `label`) of the cluster at `endpoint`, runs `body`
+ * with it, and closes it whatever happens.
+ */
+export async function withFreshStore(
+  endpoint: string,
+  label: string,
+  options: ElasticKVOptions,
+  body: (store: ElasticKV) => Promise<void>,
+): Promise<void> {
+  const store = new ElasticKV({ endpoint, index_name: freshIndexName(label), ...options })
+  await store.open()
+  try {
+    await body(store)
+  } finally {
+    await store.close()
+  }
+}
+
+/** Every item of an async iterable, in order. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of iterable) out.push(item)
+  return out
 }
