@@ -4,7 +4,12 @@
  *
  * @module
  */
+import { promises as fs } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
+import { corrupt, FILE_HEADER_BYTES, type FileKind, readFileHeader } from './format.js'
+
+/** Where a file header's sequence number starts (see format.ts). */
+const SEQUENCE_FIELD_OFFSET = 12
 
 const CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -61,5 +66,31 @@ export class FileCursor {
     if (this.#filled < length)
       throw new Error(`${length} bytes at offset ${offset} are past the end of the file`)
     return 0
+  }
+}
+
+/**
+ * Opens the file at `path`, checks that its header is a valid header of `kind` naming
+ * `sequence` — else `KV_CORRUPT_STORE` at the header's sequence field, with `mismatch(found)`
+ * saying what differs — and runs `read` with a cursor over the file. The file is closed after.
+ */
+export async function readCheckedFile<T>(
+  path: string,
+  kind: FileKind,
+  sequence: number,
+  mismatch: (found: number) => string,
+  read: (cursor: FileCursor) => Promise<T>,
+): Promise<T> {
+  const handle = await fs.open(path, 'r')
+  try {
+    const { size } = await handle.stat()
+    const cursor = new FileCursor(handle, size)
+    const headerLength = Math.min(size, FILE_HEADER_BYTES)
+    const at = await cursor.load(0, headerLength)
+    const found = readFileHeader(cursor.buffer.subarray(at, at + headerLength), kind, path)
+    if (found !== sequence) throw corrupt(path, SEQUENCE_FIELD_OFFSET, mismatch(found))
+    return await read(cursor)
+  } finally {
+    await handle.close()
   }
 }

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { promises as fs } from 'node:fs'
-import { FileCursor } from './file-cursor.js'
+import { readCheckedFile } from './file-cursor.js'
 import {
   corrupt,
   FILE_HEADER_BYTES,
@@ -15,7 +14,6 @@ import {
   frameIntact,
   frameLength,
   Item,
-  readFileHeader,
 } from './format.js'
 import type { Bucket, MemoryIndex } from './memory-index.js'
 
@@ -25,68 +23,56 @@ export async function loadSnapshot(
   sequence: number,
   index: MemoryIndex,
 ): Promise<number> {
-  const handle = await fs.open(path, 'r')
-  try {
-    const { size } = await handle.stat()
-    const cursor = new FileCursor(handle, size)
-    const headerLength = Math.min(size, FILE_HEADER_BYTES)
-    const at = await cursor.load(0, headerLength)
-    const found = readFileHeader(
-      cursor.buffer.subarray(at, at + headerLength),
-      FileKind.SNAPSHOT,
-      path,
-    )
-    if (found !== sequence) {
-      throw corrupt(
-        path,
-        12,
-        `the header says it covers segment ${found}, its name says ${sequence}`,
-      )
-    }
-    let offset = FILE_HEADER_BYTES
-    let entries = 0
-    for (;;) {
-      if (size - offset < FRAME_HEADER_BYTES) {
-        throw corrupt(path, offset, 'the snapshot ends before its end marker (it is truncated)')
-      }
-      let i = cursor.view(offset, FRAME_HEADER_BYTES)
-      if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
-      const length = frameLength(cursor.buffer, i)
-      if (length < 0)
-        throw corrupt(path, offset, 'a block header is damaged (its length check fails)')
-      const end = offset + FRAME_HEADER_BYTES + length
-      if (end > size)
-        throw corrupt(path, offset, 'the snapshot ends inside a block (it is truncated)')
-      i = cursor.view(offset, FRAME_HEADER_BYTES + length)
-      if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
-      if (!frameIntact(cursor.buffer, i, length))
-        throw corrupt(path, offset, 'a block fails its checksum')
-      const block = readBlock(
-        cursor.buffer,
-        i + FRAME_HEADER_BYTES,
-        i + FRAME_HEADER_BYTES + length,
-        index,
-        path,
-        offset - i,
-      )
-      entries += block.entries
-      if (block.declared !== undefined) {
-        if (block.declared !== entries) {
-          throw corrupt(
-            path,
-            offset,
-            `the end marker counts ${block.declared} entries, the blocks hold ${entries}`,
-          )
+  return readCheckedFile(
+    path,
+    FileKind.SNAPSHOT,
+    sequence,
+    (found) => `the header says it covers segment ${found}, its name says ${sequence}`,
+    async (cursor) => {
+      const { size } = cursor
+      let offset = FILE_HEADER_BYTES
+      let entries = 0
+      for (;;) {
+        if (size - offset < FRAME_HEADER_BYTES) {
+          throw corrupt(path, offset, 'the snapshot ends before its end marker (it is truncated)')
         }
-        if (end !== size) throw corrupt(path, end, 'bytes follow the end marker')
-        index.dropEmptyBuckets()
-        return entries
+        let i = cursor.view(offset, FRAME_HEADER_BYTES)
+        if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
+        const length = frameLength(cursor.buffer, i)
+        if (length < 0)
+          throw corrupt(path, offset, 'a block header is damaged (its length check fails)')
+        const end = offset + FRAME_HEADER_BYTES + length
+        if (end > size)
+          throw corrupt(path, offset, 'the snapshot ends inside a block (it is truncated)')
+        i = cursor.view(offset, FRAME_HEADER_BYTES + length)
+        if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
+        if (!frameIntact(cursor.buffer, i, length))
+          throw corrupt(path, offset, 'a block fails its checksum')
+        const block = readBlock(
+          cursor.buffer,
+          i + FRAME_HEADER_BYTES,
+          i + FRAME_HEADER_BYTES + length,
+          index,
+          path,
+          offset - i,
+        )
+        entries += block.entries
+        if (block.declared !== undefined) {
+          if (block.declared !== entries) {
+            throw corrupt(
+              path,
+              offset,
+              `the end marker counts ${block.declared} entries, the blocks hold ${entries}`,
+            )
+          }
+          if (end !== size) throw corrupt(path, end, 'bytes follow the end marker')
+          index.dropEmptyBuckets()
+          return entries
+        }
+        offset = end
       }
-      offset = end
-    }
-  } finally {
-    await handle.close()
-  }
+    },
+  )
 }
 
 /** What one block held: its entries, and the snapshot's entry count if it holds the end marker. */

@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { promises as fs } from 'node:fs'
-import { FileCursor } from './file-cursor.js'
+import { type FileCursor, readCheckedFile } from './file-cursor.js'
 import {
   corrupt,
   FILE_HEADER_BYTES,
@@ -20,7 +19,6 @@ import {
   FRAME_HEADER_BYTES,
   frameIntact,
   frameLength,
-  readFileHeader,
 } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { applyRecord } from './wal-record.js'
@@ -47,61 +45,57 @@ export async function replaySegment(
   index: MemoryIndex,
   mayBeTorn: boolean,
 ): Promise<ReplayResult> {
-  const handle = await fs.open(path, 'r')
-  try {
-    const { size } = await handle.stat()
-    const cursor = new FileCursor(handle, size)
-    const headerLength = Math.min(size, FILE_HEADER_BYTES)
-    const h = await cursor.load(0, headerLength)
-    const found = readFileHeader(cursor.buffer.subarray(h, h + headerLength), FileKind.WAL, path)
-    if (found !== sequence)
-      throw corrupt(path, 12, `the header says segment ${found}, the file name says ${sequence}`)
-
-    let offset = FILE_HEADER_BYTES
-    let records = 0
-    const torn = (reason: string): ReplayResult => {
-      if (!mayBeTorn)
-        throw corrupt(
-          path,
-          offset,
-          `the last record is torn (${reason}), but later segments hold records`,
-        )
-      return { end: offset, size, records, torn: reason }
-    }
-    while (offset < size) {
-      if (size - offset < FRAME_HEADER_BYTES) {
-        if (await zerosFrom(cursor, offset)) break
-        return torn('its header is cut off')
+  return readCheckedFile(
+    path,
+    FileKind.WAL,
+    sequence,
+    (found) => `the header says segment ${found}, the file name says ${sequence}`,
+    async (cursor) => {
+      const { size } = cursor
+      let offset = FILE_HEADER_BYTES
+      let records = 0
+      const torn = (reason: string): ReplayResult => {
+        if (!mayBeTorn)
+          throw corrupt(
+            path,
+            offset,
+            `the last record is torn (${reason}), but later segments hold records`,
+          )
+        return { end: offset, size, records, torn: reason }
       }
-      let i = cursor.view(offset, FRAME_HEADER_BYTES)
-      if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
-      const length = frameLength(cursor.buffer, i)
-      if (length < 0) {
-        // Zeros: the end of the records (the rest is preallocated space).
-        if (await zerosFrom(cursor, offset)) break
-        if (await zerosFrom(cursor, offset + FRAME_HEADER_BYTES))
-          return torn('its header is incomplete')
-        throw corrupt(path, offset, 'a record header is damaged (its length check fails)')
+      while (offset < size) {
+        if (size - offset < FRAME_HEADER_BYTES) {
+          if (await zerosFrom(cursor, offset)) break
+          return torn('its header is cut off')
+        }
+        let i = cursor.view(offset, FRAME_HEADER_BYTES)
+        if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
+        const length = frameLength(cursor.buffer, i)
+        if (length < 0) {
+          // Zeros: the end of the records (the rest is preallocated space).
+          if (await zerosFrom(cursor, offset)) break
+          if (await zerosFrom(cursor, offset + FRAME_HEADER_BYTES))
+            return torn('its header is incomplete')
+          throw corrupt(path, offset, 'a record header is damaged (its length check fails)')
+        }
+        const end = offset + FRAME_HEADER_BYTES + length
+        if (end > size) return torn('its payload is cut off')
+        i = cursor.view(offset, FRAME_HEADER_BYTES + length)
+        if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
+        if (!frameIntact(cursor.buffer, i, length)) {
+          if (await zerosFrom(cursor, end)) return torn('it fails its checksum')
+          throw corrupt(path, offset, 'a record fails its checksum')
+        }
+        const start = i + FRAME_HEADER_BYTES
+        if (!applyRecord(index, cursor.buffer, start, start + length)) {
+          throw corrupt(path, offset, 'a record is malformed although its checksum holds')
+        }
+        records++
+        offset = end
       }
-      const end = offset + FRAME_HEADER_BYTES + length
-      if (end > size) return torn('its payload is cut off')
-      i = cursor.view(offset, FRAME_HEADER_BYTES + length)
-      if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
-      if (!frameIntact(cursor.buffer, i, length)) {
-        if (await zerosFrom(cursor, end)) return torn('it fails its checksum')
-        throw corrupt(path, offset, 'a record fails its checksum')
-      }
-      const start = i + FRAME_HEADER_BYTES
-      if (!applyRecord(index, cursor.buffer, start, start + length)) {
-        throw corrupt(path, offset, 'a record is malformed although its checksum holds')
-      }
-      records++
-      offset = end
-    }
-    return { end: offset, size, records, torn: undefined }
-  } finally {
-    await handle.close()
-  }
+      return { end: offset, size, records, torn: undefined }
+    },
+  )
 }
 
 /** True when every byte of the file from `offset` on is zero (or `offset` is at the end). */
