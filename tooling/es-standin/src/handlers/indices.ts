@@ -40,6 +40,22 @@ function settingsOf(index: {
   }
 }
 
+const GET_MAPPING_PARAMS = [
+  'ignore_unavailable',
+  'allow_no_indices',
+  'expand_wildcards',
+  'local',
+  'master_timeout',
+]
+
+/** `GET /{index}/_mapping` and `GET /_mapping` (every index when the path names none). */
+const getMapping: Route['handler'] = (request) => {
+  const out: JsonObject = {}
+  for (const index of request.cluster.resolve(request.params.index))
+    out[index.name] = { mappings: index.mappings }
+  return { status: 200, body: out }
+}
+
 /** The index management routes. */
 export const indexRoutes: Route[] = [
   {
@@ -119,37 +135,15 @@ export const indexRoutes: Route[] = [
     methods: ['GET'],
     path: '/{index}/_mapping',
     endpoint: 'indices.get_mapping',
-    params: [
-      'ignore_unavailable',
-      'allow_no_indices',
-      'expand_wildcards',
-      'local',
-      'master_timeout',
-    ],
-    handler: (request) => {
-      const out: JsonObject = {}
-      for (const index of request.cluster.resolve(request.params.index))
-        out[index.name] = { mappings: index.mappings }
-      return { status: 200, body: out }
-    },
+    params: GET_MAPPING_PARAMS,
+    handler: getMapping,
   },
   {
     methods: ['GET'],
     path: '/_mapping',
     endpoint: 'indices.get_mapping',
-    params: [
-      'ignore_unavailable',
-      'allow_no_indices',
-      'expand_wildcards',
-      'local',
-      'master_timeout',
-    ],
-    handler: (request) => {
-      const out: JsonObject = {}
-      for (const index of request.cluster.resolve(undefined))
-        out[index.name] = { mappings: index.mappings }
-      return { status: 200, body: out }
-    },
+    params: GET_MAPPING_PARAMS,
+    handler: getMapping,
   },
   {
     methods: ['PUT', 'POST'],

@@ -16,32 +16,7 @@ import { compareTuples, parseSort, SortError, type SortKey, type SortValue } fro
 import { filterSource, sourceFilterFromBody, sourceFilterFromQuery } from '../source-filter.js'
 
 const MAX_RESULT_WINDOW = 10_000
-const BODY_KEYS = new Set([
-  'query',
-  'size',
-  'from',
-  'sort',
-  'search_after',
-  '_source',
-  'track_total_hits',
-  'aggs',
-  'aggregations',
-  'seq_no_primary_term',
-  'version',
-  'timeout',
-  'pit',
-  'track_scores',
-  'stored_fields',
-  'docvalue_fields',
-  'fields',
-  'highlight',
-  'post_filter',
-  'min_score',
-  'collapse',
-  'runtime_mappings',
-  'explain',
-  'terminate_after',
-])
+/** Body keys of a search the stand-in implements. */
 const IMPLEMENTED_BODY_KEYS = new Set([
   'query',
   'size',
@@ -56,6 +31,21 @@ const IMPLEMENTED_BODY_KEYS = new Set([
   'version',
   'timeout',
   'track_scores',
+])
+/** Every body key Elasticsearch accepts: the implemented ones and those it refuses as not implemented. */
+const BODY_KEYS = new Set([
+  ...IMPLEMENTED_BODY_KEYS,
+  'pit',
+  'stored_fields',
+  'docvalue_fields',
+  'fields',
+  'highlight',
+  'post_filter',
+  'min_score',
+  'collapse',
+  'runtime_mappings',
+  'explain',
+  'terminate_after',
 ])
 
 function body(request: Request): JsonObject {
