@@ -18,6 +18,11 @@ const schema = z.strictObject({
   path: z.string().min(1).optional(),
   /** Resolve writes only after they are fsynced (fdatasync). */
   sync_writes: z.boolean().default(false),
+  /**
+   * With `sync_writes`, call fdatasync on the event-loop thread while it stays under about 1 ms
+   * (faster than a thread-pool round trip); `false` always uses libuv's thread pool.
+   */
+  sync_on_event_loop: z.boolean().default(true),
   /** Take a snapshot when the active WAL segment reaches this many bytes; 0 never does. */
   snapshot_wal_bytes: z.number().int().min(0).default(DEFAULT_SNAPSHOT_WAL_BYTES),
   /** Take a snapshot when this many seconds passed and the WAL holds records; 0 never does. */

@@ -120,7 +120,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         index,
         writer: new WalWriter(
           recovered.segment,
-          config.sync_writes,
+          { writes: config.sync_writes, onEventLoop: config.sync_on_event_loop },
           (buffer, used) => applyBatch(index, buffer, used),
           () => this.#afterBatch(state, config),
         ),

@@ -10,7 +10,8 @@
  *
  * The write itself is synchronous: handing a few kilobytes to the page cache takes about a
  * microsecond, where a round trip through libuv's thread pool takes fifty (measured; see the
- * README). The sync, which takes hundreds of microseconds, runs in the pool.
+ * README). The sync, which takes hundreds of microseconds, blocks the event loop too while it
+ * stays fast, and runs in the pool otherwise: {@link SyncPolicy} decides.
  *
  * With `sync_writes`, segments are preallocated: zeros are written (and synced) ahead of the
  * records, so that the `fdatasync` after each batch finds the file's size and blocks unchanged
@@ -22,8 +23,9 @@
  *
  * @module
  */
-import { close, fdatasync, write, writeSync } from 'node:fs'
+import { close, fdatasync, fdatasyncSync, write, writeSync } from 'node:fs'
 import { BackendUnavailableError } from '@kv/core'
+import { SyncPolicy } from './sync-policy.js'
 import { encodeRecord, recordBound } from './wal-record.js'
 
 const INITIAL_BATCH_BYTES = 64 * 1024
@@ -86,6 +88,7 @@ class Batch {
 export class WalWriter {
   #segment: Segment
   readonly #syncWrites: boolean
+  readonly #syncPolicy: SyncPolicy
   readonly #apply: (buffer: Buffer, used: number) => void
   readonly #afterBatch: () => void
   #open = new Batch()
@@ -99,17 +102,19 @@ export class WalWriter {
   #idle: (() => void) | undefined
 
   /**
+   * @param sync `sync_writes`, and whether a sync may block the event loop (`sync_on_event_loop`)
    * @param apply applies a written batch (whole framed records) to memory
    * @param afterBatch called after each batch, to let the store decide about snapshots
    */
   constructor(
     segment: Segment,
-    syncWrites: boolean,
+    sync: { writes: boolean; onEventLoop: boolean },
     apply: (buffer: Buffer, used: number) => void,
     afterBatch: () => void,
   ) {
     this.#segment = segment
-    this.#syncWrites = syncWrites
+    this.#syncWrites = sync.writes
+    this.#syncPolicy = new SyncPolicy(sync.writes && sync.onEventLoop)
     this.#apply = apply
     this.#afterBatch = afterBatch
   }
@@ -197,7 +202,10 @@ export class WalWriter {
           writeFully(segment.fd, batch.buffer, batch.used, segment.position)
           segment.position += batch.used
           if (segment.position > segment.allocated) segment.allocated = segment.position
-          if (this.#syncWrites) await datasync(segment.fd)
+          if (this.#syncWrites) {
+            const pooled = this.#sync(segment.fd)
+            if (pooled !== undefined) await pooled
+          }
         } catch (cause) {
           this.#fail(cause, batch)
           break
@@ -230,6 +238,16 @@ export class WalWriter {
       this.#idle?.()
       this.#idle = undefined
     }
+  }
+
+  /** fdatasyncs a written batch, blocking or in the pool as {@link SyncPolicy} says. */
+  #sync(fd: number): Promise<void> | undefined {
+    const policy = this.#syncPolicy
+    if (!policy.blocking) return datasync(fd)
+    const start = performance.now()
+    fdatasyncSync(fd)
+    policy.blocked(performance.now() - start)
+    return undefined
   }
 
   /** Extends `segment` with synced zeros until at least `size` bytes are allocated. */

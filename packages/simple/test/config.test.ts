@@ -46,6 +46,7 @@ describe('configuration', () => {
     for (const options of [
       { bogus: true },
       { sync_writes: 'yes' },
+      { sync_on_event_loop: 1 },
       { snapshot_wal_bytes: -1 },
       { snapshot_wal_bytes: 1.5 },
       { snapshot_interval_seconds: -1 },
