@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import {
   AbstractKVStore,
   dataDir,
+  type Entry,
   InvalidArgumentError,
   InvalidConfigError,
   type NormalizedKeysOptions,
@@ -98,6 +99,12 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
     if (this.#trackGc) this.#gc.record(bucket, false)
     return this.#layout!.put(bucket, key, value)
+  }
+
+  /** One LevelDB batch: every entry is written, or (on an engine failure) none is. */
+  protected override _putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
+    if (this.#trackGc) for (let i = 0; i < entries.length; i++) this.#gc.record(bucket, false)
+    return this.#layout!.putMany(bucket, entries)
   }
 
   protected _delete(bucket: string, key: Uint8Array): Promise<void> {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MaybePromise } from '@kv/core'
+import type { Entry, MaybePromise } from '@kv/core'
 import type { BucketStats, TopKeys } from './stats.js'
 
 /** What the store needs from a layout. Arguments are already validated by @kv/core. */
@@ -13,6 +13,8 @@ export interface Layout {
   get(bucket: string, key: Uint8Array): MaybePromise<Uint8Array | null>
   has(bucket: string, key: Uint8Array): MaybePromise<boolean>
   put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void>
+  /** Stores the entries of one bucket as one LevelDB batch. */
+  putMany(bucket: string, entries: readonly Entry[]): Promise<void>
   del(bucket: string, key: Uint8Array): Promise<void>
   /** Removes the bucket's keys and gives their space back to the file system. */
   deleteBucket(bucket: string): Promise<void>

@@ -104,6 +104,15 @@ export class Partition {
     return this.#ctx.queue.put(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key, value)
   }
 
+  /** Stores the entries as one LevelDB batch. */
+  putMany(entries: readonly (readonly [Uint8Array, Uint8Array])[]): Promise<void> {
+    const prefix = this.prefix
+    return this.#ctx.queue.putMany(
+      entries,
+      prefix.length > 0 ? (key) => scratchKey(prefix, key) : (key) => key,
+    )
+  }
+
   del(key: Uint8Array): Promise<void> {
     return this.#ctx.queue.del(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key)
   }

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { compareBytes, fromUtf8, utf8 } from '@kv/core'
+import { compareBytes, type Entry, fromUtf8, utf8 } from '@kv/core'
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
 import { type Engine, openClassic } from './engine.js'
@@ -235,6 +235,15 @@ export class PerBucket implements Layout {
       return found.then((p) => p!.put(k, v))
     }
     return found!.put(key, value)
+  }
+
+  putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
+    const found = this.#lookup(bucket, true)
+    if (found instanceof Promise) {
+      const copies = entries.map(([key, value]): Entry => [key.slice(), value.slice()])
+      return found.then((p) => p!.putMany(copies))
+    }
+    return found!.putMany(entries)
   }
 
   del(bucket: string, key: Uint8Array): Promise<void> {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { afterBucket, decodeBucket } from '@kv/core'
+import { afterBucket, decodeBucket, type Entry } from '@kv/core'
 import type { Engine } from './engine.js'
 import type { Layout } from './layout.js'
 import { Partition, type PartitionContext } from './partition.js'
@@ -62,6 +62,10 @@ export class SingleKeyspace implements Layout {
 
   put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
     return this.#partition(bucket).put(key, value)
+  }
+
+  putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
+    return this.#partition(bucket).putMany(entries)
   }
 
   del(bucket: string, key: Uint8Array): Promise<void> {

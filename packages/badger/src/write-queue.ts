@@ -92,6 +92,30 @@ export class WriteQueue {
     return this.#join(item, k)
   }
 
+  /**
+   * Stores several entries in one batch (one LevelDB write: all or none of them), whose keys
+   * `dbKey` maps to raw database keys; it may reuse one buffer, since each key is consumed (copied
+   * into the batch) before the next is made. Resolves when the batch is written.
+   */
+  putMany(
+    entries: readonly (readonly [Uint8Array, Uint8Array])[],
+    dbKey: (key: Uint8Array) => Uint8Array,
+  ): Promise<void> {
+    // A batch of its own, so that none of its entries rides in a batch with other writes that
+    // could fail without it, and the EARLY_BATCH rule lets it go out within the tick.
+    this.#open = undefined
+    const item = this.#openBatch()
+    this.#open = undefined
+    for (const [key, value] of entries) {
+      const k = dbKey(key)
+      item.batch.put(this.#copy ? k.slice() : k, this.#copy ? value.slice() : value)
+      item.hashes.add(hashKey(k))
+    }
+    item.writes = entries.length
+    if (item.writes >= EARLY_BATCH) this.#dispatch(false)
+    return item.done
+  }
+
   /** Deletes `key`. Resolves when the delete is written. */
   del(key: Uint8Array): Promise<void> {
     const k = this.#copy ? key.slice() : key

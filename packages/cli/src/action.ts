@@ -51,8 +51,11 @@ export function keyEncodingOption(): Option {
 }
 
 /** `--concurrency`, shared by the streaming commands. */
-export function concurrencyOption(defaultValue: number): Option {
-  return new Option('--concurrency <n>', 'operations in flight at once')
+export function concurrencyOption(
+  defaultValue: number,
+  description = 'operations in flight at once',
+): Option {
+  return new Option('--concurrency <n>', description)
     .default(defaultValue)
     .argParser(integer('--concurrency'))
 }

@@ -10,12 +10,13 @@ import type { Interrupt } from './interrupt.js'
 import type { Progress } from './progress.js'
 import { WriteWindow } from './window.js'
 
-/** A copy that failed on one entry. */
+/** A copy that failed on an entry, or on a batch of entries (`key` to `lastKey`). */
 export class CopyFailure {
   constructor(
     readonly bucket: string,
     readonly key: Uint8Array,
     readonly cause: unknown,
+    readonly lastKey?: Uint8Array,
   ) {}
 }
 
@@ -29,38 +30,61 @@ export interface CopyResult {
   interrupted: boolean
 }
 
+/** How {@link copyAll} paces its work. */
+export interface CopyOptions {
+  /** Entries read and written together, with one `addValues` (1: one `addValue` per entry). */
+  batch: number
+  /** Batches (or, with `batch: 1`, entries) in flight at once. */
+  concurrency: number
+}
+
 /**
- * Copies every entry of `source` to `target`, bucket by bucket in key order, with up to
- * `concurrency` entries in flight (each one read from the source, then written to the target).
- * Stops issuing on an interrupt or the first failure, and waits for the entries in flight.
+ * Copies every entry of `source` to `target`, bucket by bucket in key order: keys are gathered
+ * `batch` at a time, their values read together from the source and written with one
+ * `addValues`, up to `concurrency` batches in flight — so the source's reads of one batch overlap
+ * the target's write of the one before. Stops issuing on an interrupt or the first failure, and
+ * waits for the batches in flight.
  */
 export async function copyAll(
   source: KVStore,
   target: KVStore,
-  concurrency: number,
+  { batch, concurrency }: CopyOptions,
   progress: Progress,
   interrupt: Interrupt,
 ): Promise<CopyResult> {
   const window = new WriteWindow(concurrency)
   let copied = 0
   let buckets = 0
+  const copy = (bucket: string, keys: Uint8Array[]) =>
+    window.add(
+      async () => {
+        const values = await Promise.all(keys.map((key) => source.getValue(bucket, key)))
+        const pairs: [Uint8Array, Uint8Array][] = []
+        // A key deleted from the source while we copy is not copied.
+        for (let i = 0; i < keys.length; i++)
+          if (values[i] !== null) pairs.push([keys[i]!, values[i]!])
+        if (pairs.length === 1) await target.addValue(bucket, ...pairs[0]!)
+        else if (pairs.length > 1) await target.addValues(bucket, pairs)
+        copied += pairs.length
+        progress.advance(keys.length)
+      },
+      (error) =>
+        new CopyFailure(bucket, keys[0]!, error, keys.length > 1 ? keys.at(-1) : undefined),
+    )
   try {
     outer: for await (const bucket of source.buckets()) {
       buckets++
+      let keys: Uint8Array[] = []
       for await (const key of source.keys(bucket)) {
         if (interrupt.requested) break outer
-        const full = window.add(
-          async () => {
-            const value = await source.getValue(bucket, key)
-            // A key deleted from the source while we copy is not copied.
-            if (value !== null) {
-              await target.addValue(bucket, key, value)
-              copied++
-            }
-            progress.advance(1)
-          },
-          (error) => new CopyFailure(bucket, key, error),
-        )
+        keys.push(key)
+        if (keys.length < batch) continue
+        const full = copy(bucket, keys)
+        keys = []
+        if (full !== undefined) await full
+      }
+      if (keys.length > 0 && !interrupt.requested) {
+        const full = copy(bucket, keys)
         if (full !== undefined) await full
       }
     }

@@ -4,6 +4,7 @@
  */
 import {
   CorruptStoreError,
+  type Entry,
   InvalidConfigError,
   LockedError,
   MemoryStore,
@@ -13,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { CliError, ExitCode, exitCodeFor } from '../src/exit-codes.js'
 import { Interrupt } from '../src/interrupt.js'
 import { formatKey, keyJson, parseKey } from '../src/keys.js'
-import { copyAll, verify } from '../src/migrate.js'
+import { CopyFailure, copyAll, verify } from '../src/migrate.js'
 import { duration, Progress } from '../src/progress.js'
 import { OrderedWindow, WriteWindow } from '../src/window.js'
 
@@ -89,7 +90,7 @@ describe('copyAll and verify', () => {
   it('copies everything and the verification agrees, counts and values', async () => {
     const { source, target } = await stores()
     interrupt = new Interrupt()
-    const copied = await copyAll(source, target, 8, quiet(), interrupt)
+    const copied = await copyAll(source, target, { batch: 7, concurrency: 2 }, quiet(), interrupt)
     expect(copied).toEqual({ copied: 50, buckets: 3, interrupted: false })
     const result = await verify(source, target, true, 8, quiet(), interrupt)
     expect(result.ok).toBe(true)
@@ -105,7 +106,7 @@ describe('copyAll and verify', () => {
   it('finds missing keys by count, and different values with value checks', async () => {
     const { source, target } = await stores()
     interrupt = new Interrupt()
-    await copyAll(source, target, 8, quiet(), interrupt)
+    await copyAll(source, target, { batch: 7, concurrency: 2 }, quiet(), interrupt)
     await target.deleteKey('b1', 'k1')
     await target.addValue('b2', 'k2', 'changed')
     const counts = await verify(source, target, false, 8, quiet(), interrupt)
@@ -124,11 +125,51 @@ describe('copyAll and verify', () => {
     })
   })
 
+  it('copies one entry per addValue with batch 1, and batches that do not divide the bucket', async () => {
+    for (const batch of [1, 5, 16, 1000]) {
+      const { source, target } = await stores()
+      interrupt = new Interrupt()
+      const copied = await copyAll(source, target, { batch, concurrency: 3 }, quiet(), interrupt)
+      interrupt.dispose()
+      expect(copied, `batch ${batch}`).toEqual({ copied: 50, buckets: 3, interrupted: false })
+      expect((await verify(source, target, true, 8, quiet(), new Interrupt())).ok).toBe(true)
+    }
+  })
+
+  it('names the first and last key of a batch whose write fails, and writes no later batch', async () => {
+    const { source } = await stores()
+    let batches = 0
+    class RefusingStore extends MemoryStore {
+      protected override _putMany(bucket: string, entries: readonly Entry[]) {
+        batches++
+        if (bucket === 'b1') throw new Error('refused')
+        return super._putMany(bucket, entries)
+      }
+    }
+    const target = new RefusingStore()
+    await target.open()
+    interrupt = new Interrupt()
+    const failure = await copyAll(source, target, { batch: 10, concurrency: 1 }, quiet(), interrupt)
+      .then(() => undefined)
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(CopyFailure)
+    const { bucket, key, lastKey, cause } = failure as CopyFailure
+    expect(bucket).toBe('b1')
+    // b1 holds k1, k4, …, k49 (17 keys) in byte order: the first batch is k1 … k34.
+    expect(new TextDecoder().decode(key)).toBe('k1')
+    expect(new TextDecoder().decode(lastKey)).toBe('k34')
+    expect((cause as Error).message).toBe('refused')
+    // b0's two batches, then b1's first; nothing after the failure.
+    expect(batches).toBe(3)
+    expect(await target.existsKey('b0', 'k0')).toBe(true)
+    expect(await target.existsKey('b2', 'k2')).toBe(false)
+  })
+
   it('stops at an interrupt after the writes in flight', async () => {
     const { source, target } = await stores()
     interrupt = new Interrupt()
     process.emit('SIGINT')
-    const result = await copyAll(source, target, 4, quiet(), interrupt)
+    const result = await copyAll(source, target, { batch: 7, concurrency: 2 }, quiet(), interrupt)
     expect(result.interrupted).toBe(true)
     expect(result.copied).toBe(0)
     expect(interrupt.error('x').exitCode).toBe(130)

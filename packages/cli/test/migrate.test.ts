@@ -140,12 +140,12 @@ describe('kv migrate', () => {
 
   it('stops cleanly on SIGINT (exit 130), and a re-run finishes and verifies', async () => {
     const total = 20_000
-    // Every write of the target is made durable on its own (sync_writes, one write in flight), so
-    // the copy takes long enough to be interrupted half-way.
+    // Every write of the target is made durable on its own (sync_writes, one entry per write, one
+    // write in flight), so the copy takes long enough to be interrupted half-way.
     await ws.file('kv.yml', 'data_dir: ./data\nbadger:\n  sync_writes: true\n')
     await seed('simple_kv', total)
     const args = ['migrate', '--from', 'simple_kv', '--to', 'badger']
-    const child = start(ws.dir, [...args, '--concurrency', '1'], {
+    const child = start(ws.dir, [...args, '--batch', '1', '--concurrency', '1'], {
       env: { KV_PROGRESS_INTERVAL_MS: '100' },
     })
     const result = finish(child)

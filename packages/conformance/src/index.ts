@@ -15,6 +15,7 @@ export type {
 } from './runner.js'
 export type { ConformanceSuite } from './suite.js'
 export { basicCrud } from './suites/basic-crud.js'
+export { batchWrites } from './suites/batch-writes.js'
 export { binaryData } from './suites/binary-data.js'
 export { buckets } from './suites/buckets.js'
 export { compression } from './suites/compression.js'

@@ -1,6 +1,7 @@
 import type { ConformanceRunner } from './runner.js'
 import type { ConformanceSuite } from './suite.js'
 import { basicCrud } from './suites/basic-crud.js'
+import { batchWrites } from './suites/batch-writes.js'
 import { binaryData } from './suites/binary-data.js'
 import { buckets } from './suites/buckets.js'
 import { compression } from './suites/compression.js'
@@ -20,6 +21,7 @@ export const concerns: Readonly<Record<string, ConformanceSuite>> = {
   compression,
   lifecycle,
   concurrency,
+  batchWrites,
   invalidInput,
   extensions,
   persistence,

@@ -8,6 +8,7 @@ import {
 } from '../src/index.js'
 import { CommaJoinedStore } from './broken/comma-joined-store.js'
 import { EmptyIsMissingStore } from './broken/empty-is-missing-store.js'
+import { FirstWinsBatchStore } from './broken/first-wins-batch-store.js'
 import { GarbageDecoderStore } from './broken/garbage-decoder-store.js'
 import { LossyConcurrentStore } from './broken/lossy-concurrent-store.js'
 
@@ -122,6 +123,8 @@ describe('the suite has teeth: each deliberately broken store fails named tests'
           '§3.6 500 concurrent addValue calls of distinct keys are all kept',
           '§3.6 200 concurrent addValueCompress calls of distinct keys are all kept',
           '§3.6 concurrent mixed operations are safe and none is lost',
+          // The default addValues issues its writes together, and this store loses all but one.
+          'addValues stores every pair, byte-identical, and lists the keys in order',
         ]),
       )
     })
@@ -133,6 +136,19 @@ describe('the suite has teeth: each deliberately broken store fails named tests'
         '§3.4 bucket "a,b" key "c" and bucket "a" key "b,c" are different entries',
       )
       expect(passed).toContain(MODEL_TEST)
+    })
+  })
+
+  describe('a store whose addValues lets the first of two pairs for a key win', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('first-wins-batch', () => new FirstWinsBatchStore())
+    }, 120_000)
+
+    it('fails exactly the batch test of a key listed twice', () => {
+      expect(failedNames(results)).toEqual([
+        'addValues overwrites, and a key listed twice gets its last value',
+      ])
     })
   })
 })

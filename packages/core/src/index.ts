@@ -34,6 +34,7 @@ export {
   activeStore,
   addValue,
   addValueCompress,
+  addValues,
   buckets,
   close,
   deleteBucket,
@@ -59,9 +60,11 @@ export {
 } from './store.js'
 export {
   checkBucket,
+  checkEntries,
   checkKey,
   checkKeysOptions,
   checkValue,
+  type Entry,
   type KeysOptions,
   Limits,
   type NormalizedKeysOptions,

@@ -122,6 +122,14 @@ export async function addValue(bucket: string, key: BytesLike, value: BytesLike)
   return (await opened()).addValue(bucket, key, value)
 }
 
+/** `addValues` on the active store, opened on first use. */
+export async function addValues(
+  bucket: string,
+  entries: Iterable<readonly [BytesLike, BytesLike]>,
+): Promise<void> {
+  return (await opened()).addValues(bucket, entries)
+}
+
 /** `addValueCompress` on the active store, opened on first use. */
 export async function addValueCompress(
   bucket: string,

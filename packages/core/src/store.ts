@@ -15,10 +15,12 @@ import { BackendDisabledError, NotOpenError } from './errors.js'
 import { compress, decompress } from './lz4/index.js'
 import {
   checkBucket,
+  checkEntries,
   checkKey,
   checkKeysOptions,
   checkValue,
   checkValueSize,
+  type Entry,
   type KeysOptions,
   type NormalizedKeysOptions,
 } from './validate.js'
@@ -55,6 +57,14 @@ export interface KVStore {
   addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void>
   /** Stores `value`, replacing any value under the same key. */
   addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void>
+  /**
+   * Stores several entries of one bucket, given as `[key, value]` pairs (an array, a `Map`, a
+   * generator). Every pair is checked before anything is written: one bad pair rejects the call,
+   * naming it (`entries[3].key`), and nothing is stored. A key given twice gets its last value.
+   * Each entry is then as durable as an `addValue`; whether a failure of the backend midway can
+   * leave some entries written is the backend's to say (its README).
+   */
+  addValues(bucket: string, entries: Iterable<readonly [BytesLike, BytesLike]>): Promise<void>
   /** Whether (`bucket`, `key`) holds a value (an empty value counts). */
   existsKey(bucket: string, key: BytesLike): Promise<boolean>
   /** Removes the key; removing a missing key succeeds. */
@@ -246,6 +256,18 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     }
   }
 
+  addValues(bucket: string, entries: Iterable<readonly [BytesLike, BytesLike]>): Promise<void> {
+    try {
+      const b = checkBucket(bucket)
+      const checked = checkEntries(entries, this.maxValueBytes)
+      const write = () => (checked.length === 0 ? undefined : this._putMany(b, checked))
+      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(write()))
+      return this.#settle(write())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
   addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
     try {
       const b = checkBucket(bucket)
@@ -337,7 +359,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   /**
    * Wraps a backend's iterable: arguments are checked on the first `next()`, every `next()`
    * checks that the store is open and counts as an operation in flight, and the limit is
-   * enforced here. An abandoned iterator does not keep `close()` waiting.
+   * enforced here. An abandoned iterator does not keep `close()` waiting. A step of a
+   * synchronous backend iterator is answered without an extra promise hop (a listing of a
+   * million keys makes a million steps).
    */
   #iterable<T>(
     start: () => { source: AsyncIterable<T> | Iterable<T>; limit: number },
@@ -347,41 +371,71 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         let inner: AsyncIterator<T> | Iterator<T> | undefined
         let remaining = Number.POSITIVE_INFINITY
         let finished = false
+        const done = (): IteratorResult<T> => ({ done: true, value: undefined })
         const finish = async (): Promise<IteratorResult<T>> => {
           if (!finished) {
             finished = true
             await inner?.return?.()
           }
-          return { done: true, value: undefined }
+          return done()
+        }
+        /** What one result of the backend's iterator becomes. */
+        const yielded = (result: IteratorResult<T>): IteratorResult<T> => {
+          if (result.done) {
+            finished = true
+            return done()
+          }
+          remaining--
+          return result
+        }
+        const failed = (error: unknown): never => {
+          finished = true
+          throw error
+        }
+        /** One step, counted as in flight until it settles. */
+        const step = (): Promise<IteratorResult<T>> => {
+          this.#begin()
+          let result: IteratorResult<T> | Promise<IteratorResult<T>>
+          try {
+            if (inner === undefined) {
+              const { source, limit } = start()
+              remaining = limit
+              inner =
+                Symbol.asyncIterator in source
+                  ? source[Symbol.asyncIterator]()
+                  : (source as Iterable<T>)[Symbol.iterator]()
+            }
+            if (remaining <= 0) return finish().finally(() => this.#end())
+            result = inner.next()
+          } catch (error) {
+            this.#end()
+            finished = true
+            return Promise.reject(error)
+          }
+          if (!(result instanceof Promise)) {
+            this.#end()
+            try {
+              return Promise.resolve(yielded(result))
+            } catch (error) {
+              return Promise.reject(error)
+            }
+          }
+          return result.then(
+            (settled) => {
+              this.#end()
+              return yielded(settled)
+            },
+            (error: unknown) => {
+              this.#end()
+              return failed(error)
+            },
+          )
         }
         return {
-          next: async (): Promise<IteratorResult<T>> => {
-            if (finished) return { done: true, value: undefined }
-            if (this.#status !== 'open') await this.#ready()
-            this.#begin()
-            try {
-              if (inner === undefined) {
-                const { source, limit } = start()
-                remaining = limit
-                inner =
-                  Symbol.asyncIterator in source
-                    ? source[Symbol.asyncIterator]()
-                    : (source as Iterable<T>)[Symbol.iterator]()
-              }
-              if (remaining <= 0) return await finish()
-              const result = await inner.next()
-              if (result.done) {
-                finished = true
-                return { done: true, value: undefined }
-              }
-              remaining--
-              return result
-            } catch (error) {
-              finished = true
-              throw error
-            } finally {
-              this.#end()
-            }
+          next: (): Promise<IteratorResult<T>> => {
+            if (finished) return Promise.resolve(done())
+            if (this.#status !== 'open') return this.#ready().then(step)
+            return step()
           },
           return: finish,
         }
@@ -410,6 +464,33 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   ): AsyncIterable<Uint8Array> | Iterable<Uint8Array>
   /** Non-empty buckets, in ascending order of their UTF-8 bytes. */
   protected abstract _buckets(): AsyncIterable<string> | Iterable<string>
+
+  /**
+   * Stores checked entries (at least one), in order: where a key appears twice the later value
+   * wins. Resolves once every entry is as durable as a `_put`. Override to write them as one
+   * batch; this default issues one `_put` per distinct key, all at once — keeping only each key's
+   * last value, since concurrent writes of one key may land in any order.
+   */
+  protected _putMany(bucket: string, entries: readonly Entry[]): MaybePromise<void> {
+    const last = new Map<string, Entry>()
+    for (const entry of entries) {
+      const id = Buffer.from(entry[0].buffer, entry[0].byteOffset, entry[0].length).toString(
+        'latin1',
+      )
+      last.delete(id)
+      last.set(id, entry)
+    }
+    const pending: Promise<void>[] = []
+    for (const [key, value] of last.values()) {
+      const result = this._put(bucket, key, value)
+      if (result instanceof Promise) pending.push(result)
+    }
+    if (pending.length === 0) return undefined
+    // Wait for every write, not only up to the first failure: close() must not cut one off.
+    return Promise.allSettled(pending).then((outcomes) => {
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
+    })
+  }
 
   /** Whether the key exists. Override when the engine can tell without reading the value. */
   protected _has(bucket: string, key: Uint8Array): MaybePromise<boolean> {

@@ -104,6 +104,41 @@ export function checkValueSize(length: number, maxBytes: number, argument = 'val
   }
 }
 
+/** A checked `[key, value]` pair of `addValues`. */
+export type Entry = readonly [key: Uint8Array, value: Uint8Array]
+
+/**
+ * Checks the pairs of `addValues` and returns their bytes, in order. The whole iterable is read
+ * and checked before the caller writes anything; an error names the pair (`entries[3].value`).
+ */
+export function checkEntries(entries: unknown, maxValueBytes: number): Entry[] {
+  if (
+    typeof entries !== 'object' ||
+    entries === null ||
+    typeof (entries as Iterable<unknown>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new InvalidArgumentError(
+      'entries',
+      `entries must be an iterable of [key, value] pairs (an array, a Map), got ${describe(entries)}`,
+    )
+  }
+  const checked: Entry[] = []
+  for (const pair of entries as Iterable<unknown>) {
+    const at = `entries[${checked.length}]`
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidArgumentError(
+        at,
+        `${at} must be a [key, value] pair (an array of two), got ${Array.isArray(pair) ? `an array of ${pair.length}` : describe(pair)}`,
+      )
+    }
+    checked.push([
+      checkKey(pair[0], `${at}.key`),
+      checkValue(pair[1], maxValueBytes, `${at}.value`),
+    ])
+  }
+  return checked
+}
+
 /** Options of `keys()`. */
 export interface KeysOptions {
   /** Only keys that start with these bytes (a string is UTF-8). */

@@ -16,6 +16,7 @@ describe('registry', () => {
       message: expect.stringMatching(/import one/),
     })
     await expect(kv.addValue('b', 'k', 'v')).rejects.toMatchObject({ code: 'KV_NO_BACKEND' })
+    await expect(kv.addValues('b', [['k', 'v']])).rejects.toMatchObject({ code: 'KV_NO_BACKEND' })
     await expect(kv.existsKey('b', 'k')).rejects.toMatchObject({ code: 'KV_NO_BACKEND' })
     await expect(kv.deleteKey('b', 'k')).rejects.toMatchObject({ code: 'KV_NO_BACKEND' })
     await expect(kv.addValueCompress('b', 'k', 'v')).rejects.toMatchObject({
@@ -66,6 +67,11 @@ describe('registry', () => {
     expect(keys).toEqual(['doc'])
     await kv.deleteKey('b', 'doc')
     expect(await kv.getValue('b', 'doc')).toBeNull()
+    await kv.addValues('d', [
+      ['one', '1'],
+      ['two', '2'],
+    ])
+    expect(await kv.getValue('d', 'two')).toEqual(new Uint8Array([0x32]))
     await kv.addValue('c', 'x', '')
     await kv.deleteBucket('c')
     expect(await kv.existsKey('c', 'x')).toBe(false)

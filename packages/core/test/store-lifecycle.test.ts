@@ -139,3 +139,52 @@ describe('AbstractKVStore lifecycle', () => {
     expect(store.data.size).toBe(0)
   })
 })
+
+describe('AbstractKVStore addValues (the default, one _put per key)', () => {
+  /** A store whose puts wait for the test, and fail for the key `bad`. */
+  class FailingPutStore extends GatedStore {
+    protected override async _put(bucket: string, key: Uint8Array, value: Uint8Array) {
+      if (new TextDecoder().decode(key) === 'bad') throw new Error('engine refused the write')
+      await super._put(bucket, key, value)
+    }
+  }
+
+  it('writes each key once, with its last value', async () => {
+    const store = new GatedStore()
+    await store.open()
+    await store.addValues('b', [
+      ['k', 'first'],
+      ['j', 'x'],
+      ['k', 'last'],
+    ])
+    expect(store.log.filter((line) => line.startsWith('put:'))).toEqual([
+      `put:${String(new TextEncoder().encode('j'))}`,
+      `put:${String(new TextEncoder().encode('k'))}`,
+    ])
+    expect(new TextDecoder().decode(store.data.get(String(new TextEncoder().encode('k'))))).toBe(
+      'last',
+    )
+  })
+
+  it('rejects with the failure only after every write has settled, and close() waits for them', async () => {
+    const store = new FailingPutStore()
+    await store.open()
+    const writes = gate()
+    store.gate = writes.promise
+    const outcome = store.addValues('b', [
+      ['slow', 'v'],
+      ['bad', 'v'],
+    ])
+    let settled = false
+    outcome.catch(() => {}).finally(() => (settled = true))
+    const closed = store.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(settled).toBe(false)
+    expect(store.log).not.toContain('close')
+    writes.release()
+    await expect(outcome).rejects.toThrow('engine refused the write')
+    await closed
+    expect(store.data.size).toBe(1)
+    expect(store.log.at(-1)).toBe('close')
+  })
+})

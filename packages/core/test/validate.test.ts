@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { checkBucket, checkKey, checkKeysOptions, checkValue, Limits } from '../src/validate.js'
+import {
+  checkBucket,
+  checkEntries,
+  checkKey,
+  checkKeysOptions,
+  checkValue,
+  Limits,
+} from '../src/validate.js'
 
 const codeOf = (fn: () => unknown): { code?: string; argument?: string; message: string } => {
   try {
@@ -66,6 +73,65 @@ describe('checkValue', () => {
     expect(error.code).toBe('KV_INVALID_ARGUMENT')
     expect(error.argument).toBe('value')
     expect(error.message).toMatch(/4 bytes, over this backend's limit of 3 bytes/)
+  })
+})
+
+describe('checkEntries', () => {
+  it('returns the bytes of every pair, in order, from arrays, Maps and generators', () => {
+    const expected = [
+      [new Uint8Array([0x61]), new Uint8Array([0x31])],
+      [new Uint8Array([0x62]), new Uint8Array([])],
+    ]
+    expect(
+      checkEntries(
+        [
+          ['a', '1'],
+          ['b', ''],
+        ],
+        10,
+      ),
+    ).toEqual(expected)
+    expect(
+      checkEntries(
+        new Map([
+          ['a', '1'],
+          ['b', ''],
+        ]),
+        10,
+      ),
+    ).toEqual(expected)
+    function* pairs(): Generator<[string, string]> {
+      yield ['a', '1']
+      yield ['b', '']
+    }
+    expect(checkEntries(pairs(), 10)).toEqual(expected)
+    expect(checkEntries([], 10)).toEqual([])
+  })
+
+  it('refuses what is not an iterable of pairs, naming the argument', () => {
+    for (const bad of [undefined, null, 42, 'ab', { a: 'b' }]) {
+      const error = codeOf(() => checkEntries(bad, 10))
+      expect(error.code).toBe('KV_INVALID_ARGUMENT')
+      expect(error.argument).toBe('entries')
+      expect(error.message).toMatch(/entries must be an iterable of \[key, value\] pairs/)
+    }
+  })
+
+  it('names the first bad pair, its key or its value', () => {
+    const pairs = (last: unknown) => [['ok', 'v'], last]
+    const cases: [unknown, string, RegExp][] = [
+      [['k'], 'entries[1]', /entries\[1\] must be a \[key, value\] pair .*got an array of 1/],
+      ['kv', 'entries[1]', /got string/],
+      [[42, 'v'], 'entries[1].key', /entries\[1\]\.key must be a Uint8Array or a string/],
+      [['k', 'v'.repeat(11)], 'entries[1].value', /entries\[1\]\.value is 11 bytes/],
+      [['k'.repeat(Limits.MAX_KEY_BYTES + 1), 'v'], 'entries[1].key', /at most 65536 bytes/],
+    ]
+    for (const [last, argument, message] of cases) {
+      const error = codeOf(() => checkEntries(pairs(last), 10))
+      expect(error.code).toBe('KV_INVALID_ARGUMENT')
+      expect(error.argument).toBe(argument)
+      expect(error.message).toMatch(message)
+    }
   })
 })
 

@@ -142,11 +142,15 @@ export class MemoryIndex {
     )
     const from =
       prefix === undefined || prefix.length === 0 ? '' : Buffer.from(prefix).toString('latin1')
+    // Checking each id against the table is needed only once a key has left the bucket.
+    const { order } = entries
+    const removals = order.clean ? order.removals : -1
     for (let i = from === '' ? 0 : lowerBound(sorted, from); i < sorted.length; i++) {
       const id = sorted[i]!
       if (!id.startsWith(from)) return
       // The caller may have written or deleted between two steps: list what is there now.
-      if (this.buckets.get(bucket) === entries && this.#hasId(entries, id)) yield idToBytes(id)
+      if (this.buckets.get(bucket) !== entries) return
+      if (order.removals === removals || this.#hasId(entries, id)) yield idToBytes(id)
     }
   }
 

@@ -7,7 +7,13 @@
  */
 import { promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { AbstractKVStore, dataDir, type NormalizedKeysOptions, NotOpenError } from '@kv/core'
+import {
+  AbstractKVStore,
+  dataDir,
+  type Entry,
+  type NormalizedKeysOptions,
+  NotOpenError,
+} from '@kv/core'
 import { type SimpleKVConfig, type SimpleKVOptions, simpleKVSection } from './config.js'
 import { createDurably, openFd, removeFile, segmentName, snapshotName } from './files.js'
 import { FILE_HEADER_BYTES, MAX_VALUE_BYTES, Op } from './format.js'
@@ -168,6 +174,11 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
 
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
     return this.#state!.writer.append(Op.PUT, bucket, key, value)
+  }
+
+  /** One record per entry, all in one WAL batch: one write and (with `sync_writes`) one sync. */
+  protected override _putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
+    return this.#state!.writer.appendPuts(bucket, entries)
   }
 
   protected _delete(bucket: string, key: Uint8Array): Promise<void> {

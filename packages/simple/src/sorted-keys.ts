@@ -15,6 +15,7 @@ export class SortedKeys {
   #sorted: string[] | undefined
   #added: string[] = []
   #stale = 0
+  #removals = 0
 
   /** True once a listing has been asked for: new keys must then be reported with {@link added}. */
   get tracking(): boolean {
@@ -28,7 +29,22 @@ export class SortedKeys {
 
   /** Records that a key left the bucket. */
   removed(): void {
+    this.#removals++
     if (this.#sorted !== undefined) this.#stale++
+  }
+
+  /**
+   * How many keys have left the bucket so far (never reset): a listing that saw no change of it
+   * since it began, over an array that {@link clean} said holds no departed key, need not check
+   * that each id is still present.
+   */
+  get removals(): number {
+    return this.#removals
+  }
+
+  /** True when the last array {@link sorted} returned holds only keys present at that time. */
+  get clean(): boolean {
+    return this.#stale === 0
   }
 
   /**

@@ -25,6 +25,7 @@
  */
 import { close, fdatasync, fdatasyncSync, write, writeSync } from 'node:fs'
 import { BackendUnavailableError } from '@kv/core'
+import { Op } from './format.js'
 import { SyncPolicy } from './sync-policy.js'
 import { encodeRecord, recordBound } from './wal-record.js'
 
@@ -130,6 +131,24 @@ export class WalWriter {
     const batch = this.#open
     batch.ensure(recordBound(key?.length ?? 0, value?.length ?? 0))
     batch.used = encodeRecord(batch.buffer, batch.used, op, bucket, key, value)
+    if (!this.#scheduled && !this.#flushing) this.#schedule()
+    return batch.promise
+  }
+
+  /**
+   * Appends one put record per entry, in order, all to the same batch; resolves once they are
+   * written (and synced, with `sync_writes`) and applied.
+   */
+  appendPuts(
+    bucket: string,
+    entries: readonly (readonly [Uint8Array, Uint8Array])[],
+  ): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    const batch = this.#open
+    for (const [key, value] of entries) {
+      batch.ensure(recordBound(key.length, value.length))
+      batch.used = encodeRecord(batch.buffer, batch.used, Op.PUT, bucket, key, value)
+    }
     if (!this.#scheduled && !this.#flushing) this.#schedule()
     return batch.promise
   }

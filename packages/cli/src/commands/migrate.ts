@@ -7,7 +7,7 @@
  */
 import { isKVError } from '@kv/core'
 import { type Command, Option } from 'commander'
-import { type Act, concurrencyOption, examples } from '../action.js'
+import { type Act, concurrencyOption, examples, integer } from '../action.js'
 import { backendName } from '../backends.js'
 import { countEntries, total } from '../count.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
@@ -24,6 +24,7 @@ interface MigrateOptions {
   toConfig?: string
   verify: boolean
   verifyValues?: boolean
+  batch: number
   concurrency: number
 }
 
@@ -85,7 +86,13 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
       process.stderr.write(`kv migrate: copying ${count(expected)} entries from ${from} to ${to}\n`)
     }
     await progress.start(expected)
-    copy = await copyAll(source, target, options.concurrency, progress, interrupt)
+    copy = await copyAll(
+      source,
+      target,
+      { batch: options.batch, concurrency: options.concurrency },
+      progress,
+      interrupt,
+    )
     progress.stop()
     const seconds = (performance.now() - started) / 1000
     if (copy.interrupted) {
@@ -143,10 +150,14 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     progress.stop()
     if (error instanceof CopyFailure) {
       const key = formatKey(error.key, 'utf8')
+      const which =
+        error.lastKey === undefined
+          ? `key "${key}"`
+          : `the batch of keys "${key}" to "${formatKey(error.lastKey, 'utf8')}"`
       const side = isKVError(error.cause) ? '' : ' (unexpected)'
       throw new CliError(
         exitCodeFor(error.cause),
-        `migrate failed on bucket "${error.bucket}" key "${key}"${side}: ${(error.cause as Error).message}; run the command again to resume`,
+        `migrate failed on bucket "${error.bucket}" ${which}${side}: ${(error.cause as Error).message}; run the command again to resume`,
         { cause: error.cause },
       )
     }
@@ -167,7 +178,12 @@ export function registerMigrate(program: Command, act: Act): void {
     .option('--to-config <file>', "configure the target from this file's section instead")
     .option('--verify-values', 'also compare every value (reads both stores again)')
     .addOption(new Option('--no-verify', 'skip the verification'))
-    .addOption(concurrencyOption(256))
+    .addOption(
+      new Option('--batch <n>', 'entries read and written together (one addValues call)')
+        .default(1000)
+        .argParser(integer('--batch')),
+    )
+    .addOption(concurrencyOption(4, 'batches in flight at once'))
     .addHelpText(
       'after',
       examples(

@@ -36,6 +36,7 @@ function bucketCalls(bucket: unknown): Call[] {
   return [
     ['addValue', (s) => untyped(s).addValue(bucket, 'k', 'v')],
     ['addValueCompress', (s) => untyped(s).addValueCompress(bucket, 'k', 'v')],
+    ['addValues', (s) => untyped(s).addValues(bucket, [['k', 'v']])],
     ['getValue', (s) => untyped(s).getValue(bucket, 'k')],
     ['getCompressedValue', (s) => untyped(s).getCompressedValue(bucket, 'k')],
     ['existsKey', (s) => untyped(s).existsKey(bucket, 'k')],
@@ -50,6 +51,15 @@ function keyCalls(key: unknown): Call[] {
   return [
     ['addValue', (s) => untyped(s).addValue('b', key, 'v')],
     ['addValueCompress', (s) => untyped(s).addValueCompress('b', key, 'v')],
+    // The bad key comes second: the valid first pair must not be written either.
+    [
+      'addValues',
+      (s) =>
+        untyped(s).addValues('b', [
+          ['valid', 'v'],
+          [key, 'v'],
+        ]),
+    ],
     ['getValue', (s) => untyped(s).getValue('b', key)],
     ['getCompressedValue', (s) => untyped(s).getCompressedValue('b', key)],
     ['existsKey', (s) => untyped(s).existsKey('b', key)],
@@ -62,6 +72,14 @@ function valueCalls(value: unknown): Call[] {
   return [
     ['addValue', (s) => untyped(s).addValue('b', 'k', value)],
     ['addValueCompress', (s) => untyped(s).addValueCompress('b', 'k', value)],
+    [
+      'addValues',
+      (s) =>
+        untyped(s).addValues('b', [
+          ['valid', 'v'],
+          ['k', value],
+        ]),
+    ],
   ]
 }
 

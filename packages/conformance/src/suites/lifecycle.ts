@@ -17,6 +17,8 @@ const OPERATIONS: [string, (store: KVStore) => Promise<unknown>][] = [
   ['getCompressedValue', (s) => s.getCompressedValue('b', 'k')],
   ['addValue', (s) => s.addValue('b', 'k', 'v')],
   ['addValueCompress', (s) => s.addValueCompress('b', 'k', 'v')],
+  ['addValues', (s) => s.addValues('b', [['k', 'v']])],
+  ['addValues with no entries', (s) => s.addValues('b', [])],
   ['existsKey', (s) => s.existsKey('b', 'k')],
   ['deleteKey', (s) => s.deleteKey('b', 'k')],
   ['deleteBucket', (s) => s.deleteBucket('b')],
@@ -70,9 +72,11 @@ export const lifecycle: ConformanceSuite = (runner, target) => {
         'KV_NOT_OPEN',
         'addValueCompress',
       )
+      await assertRejectsWith(() => store.addValues('b', [['d', 'v']]), 'KV_NOT_OPEN', 'addValues')
       await store.open()
       assert.equal(await store.existsKey('b', 'k'), false)
       assert.equal(await store.existsKey('b', 'c'), false)
+      assert.equal(await store.existsKey('b', 'd'), false)
       assert.deepEqual(await collect(session.store.buckets()), [])
     })
 
