@@ -117,8 +117,11 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     this.#gc.forget(bucket)
   }
 
-  protected _keys(bucket: string, { prefix }: NormalizedKeysOptions): AsyncIterable<Uint8Array> {
-    return this.#layout!.keys(bucket, prefix)
+  protected _keys(
+    bucket: string,
+    { prefix, limit }: NormalizedKeysOptions,
+  ): AsyncIterable<Uint8Array> {
+    return this.#layout!.keys(bucket, prefix, limit)
   }
 
   protected _buckets(): AsyncIterable<string> {

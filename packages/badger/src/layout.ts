@@ -18,7 +18,8 @@ export interface Layout {
   del(bucket: string, key: Uint8Array): Promise<void>
   /** Removes the bucket's keys and gives their space back to the file system. */
   deleteBucket(bucket: string): Promise<void>
-  keys(bucket: string, prefix: Uint8Array | undefined): AsyncIterable<Uint8Array>
+  /** The bucket's keys with `prefix`, ascending; `limit` is a hint (the caller stops there). */
+  keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array>
   buckets(): AsyncIterable<string>
   /** Compacts the bucket's range so that deleted entries leave the files. */
   compact(bucket: string): Promise<void>

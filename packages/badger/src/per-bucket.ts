@@ -314,12 +314,16 @@ export class PerBucket implements Layout {
     })
   }
 
-  async *keys(bucket: string, prefix: Uint8Array | undefined): AsyncGenerator<Uint8Array> {
+  async *keys(
+    bucket: string,
+    prefix: Uint8Array | undefined,
+    limit: number,
+  ): AsyncGenerator<Uint8Array> {
     const partition = await this.#lookup(bucket, false)
     if (partition === undefined) return
     const entry = this.#buckets.get(bucket)
     try {
-      yield* partition.keys(prefix)
+      yield* partition.keys(prefix, limit)
     } catch (error) {
       // The bucket was deleted while we listed it: its database closed under us; the listing ends.
       if (entry?.state === 'deleted' || this.#buckets.get(bucket) !== entry) return

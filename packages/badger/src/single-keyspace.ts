@@ -91,8 +91,8 @@ export class SingleKeyspace implements Layout {
     await this.#engine.db.compactRange(gte, lt!)
   }
 
-  keys(bucket: string, prefix: Uint8Array | undefined): AsyncIterable<Uint8Array> {
-    return this.#partition(bucket).keys(prefix)
+  keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array> {
+    return this.#partition(bucket).keys(prefix, limit)
   }
 
   /** Seeks from bucket to bucket: one LevelDB seek per bucket, whatever it holds. */
