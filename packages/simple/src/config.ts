@@ -19,8 +19,8 @@ const schema = z.strictObject({
   /** Resolve writes only after they are fsynced (fdatasync). */
   sync_writes: z.boolean().default(false),
   /**
-   * With `sync_writes`, call fdatasync on the event-loop thread while it stays under about 1 ms
-   * (faster than a thread-pool round trip); `false` always uses libuv's thread pool.
+   * With `sync_writes`, call fdatasync on the event-loop thread while its moving average stays
+   * under 2 ms (faster than a thread-pool round trip); `false` always uses libuv's thread pool.
    */
   sync_on_event_loop: z.boolean().default(true),
   /** Take a snapshot when the active WAL segment reaches this many bytes; 0 never does. */

@@ -4,7 +4,7 @@
  *
  * A synchronous `fdatasync` skips two thread hand-offs (to a pool thread and back), which on the
  * development machine cost more than the flush itself: 64 writers went from 87–108 k to
- * 114–139 k durable writes/s, and one writer from 0.80× to about 1.0× a raw blocking
+ * 114–139 k durable writes/s, and one writer from 0.80× to 1.0–1.3× a raw blocking
  * write + fdatasync loop. The price is that the event loop waits while the disk flushes, so the
  * policy keeps that wait short: it tracks a moving average of how long the blocking syncs take,
  * and when it passes {@link BLOCKING_SYNC_LIMIT_MS} (a slow or busy disk) the syncs move to the
@@ -19,7 +19,10 @@
 export const BLOCKING_SYNC_LIMIT_MS = 2
 /** After this many milliseconds in the thread pool, blocking syncs are tried again. */
 export const POOL_PROBE_MS = 5000
-/** Weight of the newest sample in the moving average: one sync of 4 ms or more moves at once. */
+/**
+ * Weight of the newest sample in the moving average: an occasional spike (9 ms was seen among
+ * 0.2 ms syncs) does not move the syncs, one of about 16 ms or more does, at once.
+ */
 const SAMPLE_WEIGHT = 1 / 8
 
 /** Chooses, sync by sync, between a blocking `fdatasync` and one in the thread pool. */
