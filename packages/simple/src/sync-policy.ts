@@ -4,7 +4,7 @@
  *
  * A synchronous `fdatasync` skips two thread hand-offs (to a pool thread and back), which on the
  * development machine cost more than the flush itself: 64 writers went from 87–108 k to
- * 114–139 k durable writes/s, and one writer from 0.80× to 1.0–1.3× a raw blocking
+ * 129–134 k durable writes/s, and one writer from 0.80× to 1.0–1.3× a raw blocking
  * write + fdatasync loop. The price is that the event loop waits while the disk flushes, so the
  * policy keeps that wait short: it tracks a moving average of how long the blocking syncs take,
  * and when it passes {@link BLOCKING_SYNC_LIMIT_MS} (a slow or busy disk) the syncs move to the
