@@ -103,7 +103,7 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   /** One LevelDB batch: every entry is written, or (on an engine failure) none is. */
   protected override _putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
-    if (this.#trackGc) for (let i = 0; i < entries.length; i++) this.#gc.record(bucket, false)
+    if (this.#trackGc) this.#gc.record(bucket, false, entries.length)
     return this.#layout!.putMany(bucket, entries)
   }
 

@@ -18,12 +18,12 @@ interface Counts {
 export class GcTracker {
   #counts = new Map<string, Counts>()
 
-  /** Records one put (`deleted` false) or delete (`deleted` true) in `bucket`. */
-  record(bucket: string, deleted: boolean): void {
+  /** Records `count` puts (`deleted` false) or deletes (`deleted` true) in `bucket`. */
+  record(bucket: string, deleted: boolean, count = 1): void {
     let counts = this.#counts.get(bucket)
     if (counts === undefined) this.#counts.set(bucket, (counts = { writes: 0, deletes: 0 }))
-    counts.writes++
-    if (deleted) counts.deletes++
+    counts.writes += count
+    if (deleted) counts.deletes += count
   }
 
   /** Forgets a bucket (it was deleted and compacted). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeKey, keyRange, type MaybePromise, prefixSuccessor } from '@kv/core'
+import { type Entry, encodeKey, keyRange, type MaybePromise, prefixSuccessor } from '@kv/core'
 import type { LevelDb } from './engine.js'
 import type { WriteQueue } from './write-queue.js'
 
@@ -112,7 +112,7 @@ export class Partition {
   }
 
   /** Stores the entries as one LevelDB batch. */
-  putMany(entries: readonly (readonly [Uint8Array, Uint8Array])[]): Promise<void> {
+  putMany(entries: readonly Entry[]): Promise<void> {
     const prefix = this.prefix
     return this.#ctx.queue.putMany(
       entries,
@@ -139,7 +139,7 @@ export class Partition {
 
   /** Whether the partition holds no key. */
   async isEmpty(): Promise<boolean> {
-    const page = await this.#ctx.db.keys({ ...this.#bounds(this.gte, true), limit: 1 }).all()
+    const page = await this.#ctx.db.keys({ ...bounds(this.gte, true, this.lt), limit: 1 }).all()
     return page.length === 0
   }
 
@@ -151,16 +151,17 @@ export class Partition {
     const { db, inMemory } = this.#ctx
     const from = keyPrefix && keyPrefix.length > 0 ? encodeKey(this.prefix, keyPrefix) : this.gte
     const end = keyPrefix && keyPrefix.length > 0 ? prefixSuccessor(from) : this.lt
-    return new KeyPages(db, this.#bounds(from, true, end), end, this.prefix.length, inMemory, limit)
-  }
-
-  #bounds(from: Uint8Array, inclusive: boolean, end: Uint8Array | undefined = this.lt) {
-    const lower = inclusive ? { gte: from } : { gt: from }
-    return end === undefined ? lower : { ...lower, lt: end }
+    return new KeyPages(db, from, end, this.prefix.length, inMemory, limit)
   }
 }
 
 type Bounds = { gte?: Uint8Array; gt?: Uint8Array; lt?: Uint8Array }
+
+/** LevelDB range options from `from` (included or not) up to `end` (excluded; none: no bound). */
+function bounds(from: Uint8Array, inclusive: boolean, end: Uint8Array | undefined): Bounds {
+  const lower = inclusive ? { gte: from } : { gt: from }
+  return end === undefined ? lower : { ...lower, lt: end }
+}
 
 /**
  * The keys of a range, served from pages read with one LevelDB iterator each. A hand-written
@@ -181,14 +182,14 @@ class KeyPages implements AsyncIterableIterator<Uint8Array> {
 
   constructor(
     db: LevelDb,
-    range: Bounds,
+    from: Uint8Array,
     end: Uint8Array | undefined,
     strip: number,
     inMemory: boolean,
     limit: number,
   ) {
     this.#db = db
-    this.#range = range
+    this.#range = bounds(from, true, end)
     this.#end = end
     this.#strip = strip
     this.#inMemory = inMemory
@@ -226,8 +227,7 @@ class KeyPages implements AsyncIterableIterator<Uint8Array> {
       this.#last = true
       return
     }
-    const after = page[page.length - 1]!
-    this.#range = this.#end === undefined ? { gt: after } : { gt: after, lt: this.#end }
+    this.#range = bounds(page[page.length - 1]!, false, this.#end)
     this.#size = Math.min(size * 2, MAX_KEYS_PAGE)
   }
 }

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import type { Entry } from '@kv/core'
 import type { LevelDb } from './engine.js'
 
 /** How many writes or batches may be in flight at once. */
@@ -97,10 +98,7 @@ export class WriteQueue {
    * `dbKey` maps to raw database keys; it may reuse one buffer, since each key is consumed (copied
    * into the batch) before the next is made. Resolves when the batch is written.
    */
-  putMany(
-    entries: readonly (readonly [Uint8Array, Uint8Array])[],
-    dbKey: (key: Uint8Array) => Uint8Array,
-  ): Promise<void> {
+  putMany(entries: readonly Entry[], dbKey: (key: Uint8Array) => Uint8Array): Promise<void> {
     // A batch of its own, so that none of its entries rides in a batch with other writes that
     // could fail without it, and the EARLY_BATCH rule lets it go out within the tick.
     this.#open = undefined

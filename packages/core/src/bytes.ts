@@ -64,6 +64,14 @@ export function utf8Length(text: string): number {
   return length
 }
 
+/**
+ * `bytes` as a latin1 string, one character per byte: a Map key for bytes, whose string order is
+ * their byte order.
+ */
+export function latin1Id(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')
+}
+
 /** Lexicographic comparison of two byte strings, as LevelDB and `keys()` order them. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { compareBytes } from './bytes.js'
+import { compareBytes, latin1Id } from './bytes.js'
 import { AbstractKVStore, type BaseConfig } from './store.js'
 import type { NormalizedKeysOptions } from './validate.js'
 
@@ -21,10 +21,8 @@ export interface MemoryStoreOptions extends BaseConfig {
 /** The name {@link MemoryStore} uses when registered. */
 export const MEMORY_STORE_NAME = 'memory'
 
-// Keys are held as latin1 strings: one character per byte, so string order is byte order and
-// a Map lookup needs no custom hashing.
-const toId = (key: Uint8Array): string =>
-  Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1')
+// Keys are held as latin1 strings (`latin1Id`): one character per byte, so string order is byte
+// order and a Map lookup needs no custom hashing.
 const fromId = (id: string): Uint8Array => new Uint8Array(Buffer.from(id, 'latin1'))
 
 /** An in-memory store: buckets of keys in maps, values copied in and out. */
@@ -44,23 +42,23 @@ export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
   }
 
   protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
-    return this.#buckets.get(bucket)?.get(toId(key))?.slice() ?? null
+    return this.#buckets.get(bucket)?.get(latin1Id(key))?.slice() ?? null
   }
 
   protected override _has(bucket: string, key: Uint8Array): boolean {
-    return this.#buckets.get(bucket)?.has(toId(key)) ?? false
+    return this.#buckets.get(bucket)?.has(latin1Id(key)) ?? false
   }
 
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): void {
     let entries = this.#buckets.get(bucket)
     if (entries === undefined) this.#buckets.set(bucket, (entries = new Map()))
-    entries.set(toId(key), value.slice())
+    entries.set(latin1Id(key), value.slice())
   }
 
   protected _delete(bucket: string, key: Uint8Array): void {
     const entries = this.#buckets.get(bucket)
     if (entries === undefined) return
-    entries.delete(toId(key))
+    entries.delete(latin1Id(key))
     if (entries.size === 0) this.#buckets.delete(bucket)
   }
 
@@ -71,7 +69,7 @@ export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
   protected *_keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
     const entries = this.#buckets.get(bucket)
     if (entries === undefined) return
-    const wanted = prefix === undefined ? '' : toId(prefix)
+    const wanted = prefix === undefined ? '' : latin1Id(prefix)
     const ids = [...entries.keys()].filter((id) => id.startsWith(wanted)).sort()
     for (const id of ids) yield fromId(id)
   }

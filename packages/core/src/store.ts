@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { BytesLike } from './bytes.js'
+import { type BytesLike, latin1Id } from './bytes.js'
 import type { ConfigSection } from './config/sections.js'
 import { BackendDisabledError, NotOpenError } from './errors.js'
 import { compress, decompress } from './lz4/index.js'
@@ -260,9 +260,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const checked = checkEntries(entries, this.maxValueBytes)
-      const write = () => (checked.length === 0 ? undefined : this._putMany(b, checked))
-      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(write()))
-      return this.#settle(write())
+      return this.operation(() => (checked.length === 0 ? undefined : this._putMany(b, checked)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -388,9 +386,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           remaining--
           return result
         }
-        const failed = (error: unknown): never => {
+        const failed = (error: unknown): Promise<never> => {
           finished = true
-          throw error
+          return Promise.reject(error)
         }
         /** One step, counted as in flight until it settles. */
         const step = (): Promise<IteratorResult<T>> => {
@@ -409,15 +407,14 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
             result = inner.next()
           } catch (error) {
             this.#end()
-            finished = true
-            return Promise.reject(error)
+            return failed(error)
           }
           if (!(result instanceof Promise)) {
             this.#end()
             try {
               return Promise.resolve(yielded(result))
             } catch (error) {
-              return Promise.reject(error)
+              return failed(error)
             }
           }
           return result.then(
@@ -474,9 +471,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   protected _putMany(bucket: string, entries: readonly Entry[]): MaybePromise<void> {
     const last = new Map<string, Entry>()
     for (const entry of entries) {
-      const id = Buffer.from(entry[0].buffer, entry[0].byteOffset, entry[0].length).toString(
-        'latin1',
-      )
+      const id = latin1Id(entry[0])
       last.delete(id)
       last.set(id, entry)
     }

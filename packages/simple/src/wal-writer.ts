@@ -24,7 +24,7 @@
  * @module
  */
 import { close, fdatasync, fdatasyncSync, write, writeSync } from 'node:fs'
-import { BackendUnavailableError } from '@kv/core'
+import { BackendUnavailableError, type Entry } from '@kv/core'
 import { Op } from './format.js'
 import { SyncPolicy } from './sync-policy.js'
 import { encodeRecord, recordBound } from './wal-record.js'
@@ -64,6 +64,17 @@ class Batch {
       this.#reject = reject
     })
     return this.#promise
+  }
+
+  /** Encodes one record at the end of the batch. */
+  add(
+    op: number,
+    bucket: string,
+    key: Uint8Array | undefined,
+    value: Uint8Array | undefined,
+  ): void {
+    this.ensure(recordBound(key?.length ?? 0, value?.length ?? 0))
+    this.used = encodeRecord(this.buffer, this.used, op, bucket, key, value)
   }
 
   ensure(extra: number): void {
@@ -128,29 +139,25 @@ export class WalWriter {
   /** Appends one record; resolves once it is written (and synced, with `sync_writes`) and applied. */
   append(op: number, bucket: string, key?: Uint8Array, value?: Uint8Array): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
-    const batch = this.#open
-    batch.ensure(recordBound(key?.length ?? 0, value?.length ?? 0))
-    batch.used = encodeRecord(batch.buffer, batch.used, op, bucket, key, value)
-    if (!this.#scheduled && !this.#flushing) this.#schedule()
-    return batch.promise
+    this.#open.add(op, bucket, key, value)
+    return this.#queued()
   }
 
   /**
    * Appends one put record per entry, in order, all to the same batch; resolves once they are
    * written (and synced, with `sync_writes`) and applied.
    */
-  appendPuts(
-    bucket: string,
-    entries: readonly (readonly [Uint8Array, Uint8Array])[],
-  ): Promise<void> {
+  appendPuts(bucket: string, entries: readonly Entry[]): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     const batch = this.#open
-    for (const [key, value] of entries) {
-      batch.ensure(recordBound(key.length, value.length))
-      batch.used = encodeRecord(batch.buffer, batch.used, Op.PUT, bucket, key, value)
-    }
+    for (const [key, value] of entries) batch.add(Op.PUT, bucket, key, value)
+    return this.#queued()
+  }
+
+  /** Makes sure the open batch will be flushed; the promise its callers wait on. */
+  #queued(): Promise<void> {
     if (!this.#scheduled && !this.#flushing) this.#schedule()
-    return batch.promise
+    return this.#open.promise
   }
 
   /**
