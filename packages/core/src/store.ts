@@ -28,6 +28,9 @@ import {
 /** Where a store is in its life. Operations are accepted only when it is `open`. */
 export type StoreStatus = 'closed' | 'opening' | 'open' | 'closing'
 
+/** What a synchronous `undefined` result becomes: one shared promise instead of one per call. */
+const SETTLED: Promise<undefined> = Promise.resolve(undefined)
+
 /** A result that a backend may produce synchronously or asynchronously. */
 export type MaybePromise<T> = T | Promise<T>
 
@@ -112,6 +115,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   /** Lifecycle changes requested and not yet settled (status changes only when they run). */
   #transitions = 0
   #pending = 0
+  /** The backend promise {@link AbstractKVStore.#settle} counted last, while it is in flight. */
+  #tracked: Promise<unknown> | undefined
   #onIdle: (() => void) | undefined
   readonly #section: ConfigSection<Config> | undefined
   readonly #explicit: Config | undefined
@@ -326,17 +331,31 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     }
   }
 
-  /** A promise of the backend's result; an asynchronous one counts as in flight until it settles. */
+  /**
+   * A promise of the backend's result; an asynchronous one counts as in flight until it settles.
+   *
+   * Backends that group writes hand every caller of a batch the same promise. It is counted
+   * once, and the callers after the first get it as it is: a wrapper per call would cost each
+   * of 64 concurrent writers a promise and a reaction more, for no information.
+   */
   #settle<T>(result: MaybePromise<T>): Promise<T> {
-    if (!(result instanceof Promise)) return Promise.resolve(result)
+    if (!(result instanceof Promise)) {
+      return result === undefined ? (SETTLED as Promise<T>) : Promise.resolve(result)
+    }
+    if (result === this.#tracked) return result
+    this.#tracked = result
     this.#begin()
+    const end = (): void => {
+      if (this.#tracked === result) this.#tracked = undefined
+      this.#end()
+    }
     return result.then(
       (value) => {
-        this.#end()
+        end()
         return value
       },
       (error: unknown) => {
-        this.#end()
+        end()
         throw error
       },
     )

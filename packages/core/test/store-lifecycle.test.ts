@@ -188,3 +188,93 @@ describe('AbstractKVStore addValues (the default, one _put per key)', () => {
     expect(store.log.at(-1)).toBe('close')
   })
 })
+
+/** A store that, like a group-committing backend, gives every write of a round one promise. */
+class GroupCommitStore extends AbstractKVStore {
+  readonly log: string[] = []
+  #round: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined
+  rounds = 0
+
+  constructor() {
+    super('group', { maxValueBytes: 16 })
+  }
+
+  /** Settles the writes issued since the last call, all at once. */
+  commit(error?: Error): void {
+    const round = this.#round
+    this.#round = undefined
+    if (error === undefined) round?.resolve()
+    else round?.reject(error)
+  }
+
+  protected async _open(): Promise<void> {}
+  protected async _close(): Promise<void> {
+    this.log.push('close')
+  }
+  protected _get(): null {
+    return null
+  }
+  protected _put(): Promise<void> {
+    if (this.#round === undefined) {
+      this.rounds++
+      this.#round = { ...Promise.withResolvers<void>() }
+    }
+    return this.#round.promise
+  }
+  protected _delete(): void {}
+  protected _deleteBucket(): void {}
+  protected *_keys(): Iterable<Uint8Array> {}
+  protected *_buckets(): Iterable<string> {}
+}
+
+describe('AbstractKVStore with writes that share one backend promise', () => {
+  it('settles every caller of the round, and close() waits for the round', async () => {
+    const store = new GroupCommitStore()
+    await store.open()
+    const settled: number[] = []
+    const writes = [0, 1, 2, 3].map((i) =>
+      store.addValue('b', `k${i}`, 'v').then(() => settled.push(i)),
+    )
+    expect(store.rounds).toBe(1)
+    const closed = store.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(settled).toEqual([])
+    expect(store.log).toEqual([])
+    store.commit()
+    await Promise.all(writes)
+    await closed
+    expect(settled.sort()).toEqual([0, 1, 2, 3])
+    expect(store.log).toEqual(['close'])
+  })
+
+  it('rejects every caller of a failed round, and close() still waits for it', async () => {
+    const store = new GroupCommitStore()
+    await store.open()
+    const writes = [0, 1, 2].map((i) => store.addValue('b', `k${i}`, 'v'))
+    for (const write of writes) write.catch(() => {})
+    const closed = store.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(store.log).toEqual([])
+    store.commit(new Error('disk full'))
+    for (const write of writes) await expect(write).rejects.toThrow('disk full')
+    await closed
+    expect(store.log).toEqual(['close'])
+  })
+
+  it('counts a later round on its own after an earlier one settled', async () => {
+    const store = new GroupCommitStore()
+    await store.open()
+    const first = store.addValue('b', 'k', 'v')
+    store.commit()
+    await first
+    const second = [store.addValue('b', 'k', 'v'), store.addValue('b', 'j', 'v')]
+    expect(store.rounds).toBe(2)
+    const closed = store.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(store.log).toEqual([])
+    store.commit()
+    await Promise.all(second)
+    await closed
+    expect(store.log).toEqual(['close'])
+  })
+})
