@@ -4,8 +4,8 @@
 //
 // 16-byte keys, 100-byte values. Stores live in the OS temp dir (KV_BENCH_DIR to change it):
 // put it on the disk you care about, since the sync_writes figures are fsync-bound.
-// KV_BENCH_TIME_MS sets the length of each timed run (default 3000). Prints figures and
-// PASS/MISS; asserts nothing. The 1,000,000-entry measurements run in child processes
+// KV_BENCH_TIME_MS sets the length of each timed run (default 3000); KV_BENCH_ONLY=get|put|sync|million
+// runs one section. Prints figures and PASS/MISS; asserts nothing. The 1,000,000-entry measurements run in child processes
 // (bench/million.mjs) so that RSS and reopen time are those of a clean process.
 import { spawnSync } from 'node:child_process'
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs'
@@ -17,23 +17,28 @@ import {
   benchDir,
   concurrentFor,
   gc,
-  keyBytesOf,
+  KEY_SPACE,
+  keyNumber,
   keyOf,
+  keyStringOf,
   MemoryStore,
   NullStore,
   removeDir,
   SimpleKV,
   target,
   VALUE,
+  writeKeyBytes,
 } from './common.mjs'
 
 const TIME_MS = Number(process.env.KV_BENCH_TIME_MS ?? 3000)
+/** KV_BENCH_ONLY=get|put|sync|million runs one section. */
+const runs = (section) => !process.env.KV_BENCH_ONLY || process.env.KV_BENCH_ONLY === section
 const results = []
 const record = (ok) => results.push(ok)
 console.log(`@kv/simple benchmarks — node ${process.version}, ${TIME_MS} ms per timed run\n`)
 
 // ---- getValue -------------------------------------------------------------------------------
-{
+if (runs('get')) {
   const dir = benchDir('get')
   const store = new SimpleKV({ path: dir, snapshot_interval_seconds: 0 })
   await store.open()
@@ -127,82 +132,85 @@ console.log(`@kv/simple benchmarks — node ${process.version}, ${TIME_MS} ms pe
 }
 
 // ---- addValue, sync_writes: false, 64 writers ------------------------------------------------
-{
-  const dir = benchDir('put-async')
-  const store = new SimpleKV({ path: dir, sync_writes: false, snapshot_interval_seconds: 0 })
-  await store.open()
-  const keyAt = (w, n) => keyOf((w * 7919 + n * 104_729) % 1_000_000)
-  gc()
-  const rate = await concurrentFor(TIME_MS, 64, (w, n) =>
-    store.addValue('bench', keyAt(w, n), VALUE),
-  )
-  const stats = store.stats()
-  await store.close()
-  removeDir(dir)
-  const dirBytes = benchDir('put-async-bytes')
-  const storeBytes = new SimpleKV({
-    path: dirBytes,
-    sync_writes: false,
-    snapshot_interval_seconds: 0,
-  })
-  await storeBytes.open()
-  gc()
-  const rateBytes = await concurrentFor(TIME_MS, 64, (w, n) =>
-    storeBytes.addValue('bench', keyBytesOf((w * 7919 + n * 104_729) % 1_000_000), VALUE),
-  )
-  await storeBytes.close()
-  removeDir(dirBytes)
-  const nothingBytes = new NullStore()
-  await nothingBytes.open()
-  const nullBytesRate = await concurrentFor(TIME_MS, 64, (w, n) =>
-    nothingBytes.addValue('bench', keyBytesOf((w * 7919 + n * 104_729) % 1_000_000), VALUE),
-  )
-  const memory = new MemoryStore()
-  await memory.open()
-  gc()
-  const memoryRate = await concurrentFor(TIME_MS, 64, (w, n) =>
-    memory.addValue('bench', keyAt(w, n), VALUE),
-  )
-  await memory.close()
-  const nothing = new NullStore()
-  await nothing.open()
-  const nullRate = await concurrentFor(TIME_MS, 64, (w, n) =>
-    nothing.addValue('bench', keyAt(w, n), VALUE),
-  )
+if (runs('put')) {
+  const ROUNDS = 3
+  const keyAt = (w, n) => keyStringOf(keyNumber(w, n))
+  // Uint8Array keys: each writer fills its own 16 bytes for every call. The store copies a key
+  // before addValue returns, so the buffer may be reused once the call is awaited.
+  const keyBuffers = Array.from({ length: 64 }, () => new Uint8Array(16))
+  const keyBytesAt = (w, n) => writeKeyBytes(keyNumber(w, n), keyBuffers[w])
+  /** One timed run of 64 writers on a new store, growing from empty over the key space. */
+  const simpleRun = async (key) => {
+    const dir = benchDir('put-async')
+    const store = new SimpleKV({ path: dir, sync_writes: false, snapshot_interval_seconds: 0 })
+    await store.open()
+    gc()
+    const rate = await concurrentFor(TIME_MS, 64, (w, n) =>
+      store.addValue('bench', key(w, n), VALUE),
+    )
+    const { entries, snapshot } = store.stats()
+    await store.close()
+    removeDir(dir)
+    return { rate, entries, snapshots: snapshot }
+  }
+  const referenceRun = async (Store, key) => {
+    const store = new Store()
+    await store.open()
+    gc()
+    const rate = await concurrentFor(TIME_MS, 64, (w, n) =>
+      store.addValue('bench', key(w, n), VALUE),
+    )
+    await store.close()
+    return { rate }
+  }
+  // The subjects and references alternate, round after round: the machine is shared, and a busy
+  // moment should fall on all of them alike. The median round counts.
+  const rows = {
+    'SimpleKV, string keys': [],
+    'SimpleKV, Uint8Array keys': [],
+    'reference: no-op backend via core, string keys': [],
+    'reference: no-op backend via core, Uint8Array keys': [],
+    'reference: core MemoryStore, string keys': [],
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    rows['SimpleKV, string keys'].push(await simpleRun(keyAt))
+    rows['SimpleKV, Uint8Array keys'].push(await simpleRun(keyBytesAt))
+    rows['reference: no-op backend via core, string keys'].push(
+      await referenceRun(NullStore, keyAt),
+    )
+    rows['reference: no-op backend via core, Uint8Array keys'].push(
+      await referenceRun(NullStore, keyBytesAt),
+    )
+    rows['reference: core MemoryStore, string keys'].push(await referenceRun(MemoryStore, keyAt))
+  }
   console.log(
-    'addValue, sync_writes: false, 64 concurrent writers, string keys over a space of 1,000,000',
+    `addValue, sync_writes: false, 64 concurrent writers, keys drawn over a space of 1,000,000 (each SimpleKV run starts empty); median of ${ROUNDS} alternating rounds`,
   )
-  console.log(
-    `  SimpleKV                                     ${fmt(rate).padStart(11)} ops/s (${fmt(stats.entries)} keys at the end, ${stats.snapshot} snapshots during the run)`,
-  )
-  console.log(
-    `  reference: core MemoryStore                  ${fmt(memoryRate).padStart(11)} ops/s`,
-  )
-  console.log(`  reference: no-op backend via core            ${fmt(nullRate).padStart(11)} ops/s`)
-  console.log(`  SimpleKV, Uint8Array keys                    ${fmt(rateBytes).padStart(11)} ops/s`)
-  console.log(
-    `  reference: no-op backend, Uint8Array keys    ${fmt(nullBytesRate).padStart(11)} ops/s`,
-  )
-  record(
-    target('addValue sync_writes:false, 64 writers, string keys', Math.round(rate), 500_000, {
-      unit: ' ops/s',
-    }),
-  )
-  record(
-    target(
-      'addValue sync_writes:false, 64 writers, Uint8Array keys',
-      Math.round(rateBytes),
-      500_000,
-      {
-        unit: ' ops/s',
-      },
-    ),
-  )
+  const medianRate = (runs) => runs.map((r) => r.rate).sort((a, b) => a - b)[runs.length >> 1]
+  for (const [name, runs] of Object.entries(rows)) {
+    const extra =
+      runs[0].entries === undefined
+        ? ''
+        : ` (keys at the end ${runs.map((r) => fmt(r.entries)).join(' / ')}; snapshots completed ${runs.map((r) => r.snapshots).join(' / ')})`
+    console.log(
+      `  ${name.padEnd(52)}${fmt(medianRate(runs)).padStart(11)} ops/s   rounds: ${runs.map((r) => fmt(r.rate)).join(', ')}${extra}`,
+    )
+  }
+  for (const keys of ['string keys', 'Uint8Array keys']) {
+    record(
+      target(
+        `addValue sync_writes:false, 64 writers, ${keys}`,
+        Math.round(medianRate(rows[`SimpleKV, ${keys}`])),
+        500_000,
+        { unit: ' ops/s' },
+      ),
+    )
+  }
   console.log()
 }
 
 // ---- addValue, sync_writes: true ---------------------------------------------------------------
-{
+if (runs('sync')) {
   // The raw baselines: one 140-byte record (the size of a WAL record here) appended to a file and
   // fdatasynced, in a loop; blocking calls, and awaited FileHandle calls. The disk is shared with
   // other work, so baseline and store alternate over ROUNDS rounds and the best of each counts.
@@ -259,26 +267,26 @@ console.log(`@kv/simple benchmarks — node ${process.version}, ${TIME_MS} ms pe
     one = Math.max(
       one,
       await concurrentFor(slice, 1, (_w, n) =>
-        store.addValue('bench', keyOf(n % 1_000_000), VALUE),
+        store.addValue('bench', keyStringOf(n % KEY_SPACE), VALUE),
       ),
     )
     rawAsync = Math.max(rawAsync, await rawAsyncRound())
     many = Math.max(
       many,
       await concurrentFor(slice, 64, (w, n) =>
-        store.addValue('bench', keyOf((w * 7919 + n * 104_729) % 1_000_000), VALUE),
+        store.addValue('bench', keyStringOf(keyNumber(w, n)), VALUE),
       ),
     )
     onePooled = Math.max(
       onePooled,
       await concurrentFor(slice, 1, (_w, n) =>
-        pooled.addValue('bench', keyOf(n % 1_000_000), VALUE),
+        pooled.addValue('bench', keyStringOf(n % KEY_SPACE), VALUE),
       ),
     )
     manyPooled = Math.max(
       manyPooled,
       await concurrentFor(slice, 64, (w, n) =>
-        pooled.addValue('bench', keyOf((w * 7919 + n * 104_729) % 1_000_000), VALUE),
+        pooled.addValue('bench', keyStringOf(keyNumber(w, n)), VALUE),
       ),
     )
   }
@@ -316,7 +324,7 @@ console.log(`@kv/simple benchmarks — node ${process.version}, ${TIME_MS} ms pe
 }
 
 // ---- 1,000,000 entries: RSS, snapshot latency, reopen ------------------------------------------
-{
+if (runs('million')) {
   const dir = benchDir('million')
   const script = fileURLToPath(new URL('./million.mjs', import.meta.url))
   const run = (mode) => {

@@ -100,6 +100,11 @@ export class EntryArena {
     this.#freeSlot = slot
   }
 
+  /** One more than the highest slot number ever taken: every slot in use is below it. */
+  get slotCount(): number {
+    return this.#slotCount
+  }
+
   /** The bucket number `slot` belongs to; 0xFFFFFFFF when the slot is free. */
   owner(slot: number): number {
     return this.#ownerOf[slot]!
@@ -151,8 +156,8 @@ export class EntryArena {
     const source = this.#slabs[slab]!
     const offset = this.#offsetOf[slot]!
     const keyEnd = offset + this.#keyLengthOf[slot]!
-    source.copy(target, keyAt, offset, keyEnd)
-    source.copy(target, valueAt, keyEnd, keyEnd + this.#valueLengthOf[slot]!)
+    copyBytes(source, offset, keyEnd - offset, target, keyAt)
+    copyBytes(source, keyEnd, this.#valueLengthOf[slot]!, target, valueAt)
   }
 
   /** Bytes of live entries (keys and values), dead bytes not yet reclaimed, and slab bytes held. */

@@ -29,6 +29,8 @@ import type { MemoryIndex } from './memory-index.js'
 const BLOCK_BYTES = 1024 * 1024
 /** Entries copied between two turns of the event loop (a few hundred microseconds of work). */
 const ENTRIES_PER_TURN = 2048
+/** Slots sorted by bucket between two turns of the event loop (a map lookup each). */
+const LIST_SLOTS_PER_TURN = 65_536
 /**
  * The snapshot is written with O_DSYNC: each block reaches the disk before the next is written.
  * Left to the page cache, a snapshot of hundreds of megabytes becomes a writeback backlog that
@@ -66,6 +68,52 @@ class Block {
     if (this.buffer.length > 2 * BLOCK_BYTES)
       this.buffer = Buffer.allocUnsafeSlow(BLOCK_BYTES + 64 * 1024)
   }
+}
+
+/** A growing list of slot numbers. */
+class SlotList {
+  #slots = new Uint32Array(1024)
+  length = 0
+
+  push(slot: number): void {
+    if (this.length === this.#slots.length) {
+      const grown = new Uint32Array(this.length * 2)
+      grown.set(this.#slots)
+      this.#slots = grown
+    }
+    this.#slots[this.length++] = slot
+  }
+
+  at(i: number): number {
+    return this.#slots[i]!
+  }
+}
+
+/**
+ * The slots of every bucket that exists now, each bucket's in ascending slot order.
+ *
+ * Slot order rather than the order of the buckets' hash tables: entries are placed in the arena
+ * as their slots are taken, so slot order reads the arena (and the slot metadata) mostly front
+ * to back, where hash order jumps about a few hundred megabytes. Measured on 1,000,000 entries,
+ * copying them out in random order took 4 times as long as in arena order: cache and TLB misses.
+ *
+ * Every key present when this starts keeps its slot until it is deleted, so it is listed; slots
+ * taken afterwards belong to records in later segments (listing them too is harmless).
+ */
+async function liveSlotsByBucket(
+  index: MemoryIndex,
+): Promise<{ name: string; number: number; slots: SlotList }[]> {
+  const byNumber = new Map<number, { name: string; number: number; slots: SlotList }>()
+  for (const [name, bucket] of index.buckets) {
+    byNumber.set(bucket.number, { name, number: bucket.number, slots: new SlotList() })
+  }
+  const arena = index.entries
+  const count = arena.slotCount
+  for (let slot = 0; slot < count; slot++) {
+    if ((slot + 1) % LIST_SLOTS_PER_TURN === 0) await nextTurn()
+    byNumber.get(arena.owner(slot))?.slots.push(slot)
+  }
+  return [...byNumber.values()]
 }
 
 /** What a snapshot write produced. */
@@ -112,24 +160,21 @@ export async function writeSnapshot(
     await handle.write(header, 0, header.length, 0)
     position = header.length
     const arena = index.entries
-    let visited = 0
-    for (const [bucketName, bucket] of index.buckets) {
-      const bucketBytes = Buffer.from(bucketName)
-      // The table is walked across awaits. If it grows meanwhile it gets new arrays and this
-      // walks the old one, where every key present when the walk began still is; a slot freed
-      // since is skipped, and one reused is checked to still belong to this bucket.
-      const positions = bucket.table.slots
-      for (let i = 0; i < positions.length; i++) {
-        if (++visited % ENTRIES_PER_TURN === 0) await nextTurn()
-        const slot = positions[i]!
-        if (slot < 0 || arena.owner(slot) !== bucket.number) continue
-        if (filling.bucket !== bucketName) {
+    for (const { name, number, slots } of await liveSlotsByBucket(index)) {
+      const bucketBytes = Buffer.from(name)
+      for (let i = 0; i < slots.length; i++) {
+        if ((i + 1) % ENTRIES_PER_TURN === 0) await nextTurn()
+        const slot = slots.at(i)
+        // Freed since it was listed, or reused by another bucket: its records are in later
+        // segments. Reused by this bucket for another key: harmless (see the module comment).
+        if (arena.owner(slot) !== number) continue
+        if (filling.bucket !== name) {
           filling.ensure(2 + bucketBytes.length)
           filling.buffer[filling.used] = Item.BUCKET
           filling.buffer[filling.used + 1] = bucketBytes.length
           bucketBytes.copy(filling.buffer, filling.used + 2)
           filling.used += 2 + bucketBytes.length
-          filling.bucket = bucketName
+          filling.bucket = name
         }
         const keyLength = arena.keyLength(slot)
         const valueLength = arena.valueLength(slot)
