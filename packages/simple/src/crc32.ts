@@ -1,7 +1,8 @@
 /**
- * CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of WAL records and snapshot blocks.
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of file headers, snapshot blocks, and the WAL
+ * records of format version 1 (version 2 checksums them with xxHash32, see `xxhash32.ts`).
  *
- * Small ranges — a typical WAL record is under 200 bytes — are computed here, slicing by 8:
+ * Small ranges — a WAL record is typically under 200 bytes — are computed here, slicing by 8:
  * for them that is faster than a call into zlib plus the view object the call needs (measured:
  * 3.4M vs 3.1M per second at 140 bytes, 16M vs 4.6M at 30). Larger ranges use Node's native
  * `zlib.crc32` (Node ≥ 22.2), and this code where that is missing. Both give the same values.

@@ -72,14 +72,15 @@ export class FileCursor {
 /**
  * Opens the file at `path`, checks that its header is a valid header of `kind` naming
  * `sequence` — else `KV_CORRUPT_STORE` at the header's sequence field, with `mismatch(found)`
- * saying what differs — and runs `read` with a cursor over the file. The file is closed after.
+ * saying what differs — and runs `read` with a cursor over the file and the file's format
+ * version. The file is closed after.
  */
 export async function readCheckedFile<T>(
   path: string,
   kind: FileKind,
   sequence: number,
   mismatch: (found: number) => string,
-  read: (cursor: FileCursor) => Promise<T>,
+  read: (cursor: FileCursor, version: number) => Promise<T>,
 ): Promise<T> {
   const handle = await fs.open(path, 'r')
   try {
@@ -87,9 +88,11 @@ export async function readCheckedFile<T>(
     const cursor = new FileCursor(handle, size)
     const headerLength = Math.min(size, FILE_HEADER_BYTES)
     const at = await cursor.load(0, headerLength)
-    const found = readFileHeader(cursor.buffer.subarray(at, at + headerLength), kind, path)
-    if (found !== sequence) throw corrupt(path, SEQUENCE_FIELD_OFFSET, mismatch(found))
-    return await read(cursor)
+    const header = readFileHeader(cursor.buffer.subarray(at, at + headerLength), kind, path)
+    if (header.sequence !== sequence) {
+      throw corrupt(path, SEQUENCE_FIELD_OFFSET, mismatch(header.sequence))
+    }
+    return await read(cursor, header.version)
   } finally {
     await handle.close()
   }

@@ -1,6 +1,6 @@
 /**
- * The on-disk format (version 1), shared by the writers and the readers. The package README
- * ("On-disk format") describes the same layout for people.
+ * The on-disk format (version 2; version 1 is read too), shared by the writers and the readers.
+ * The package README ("On-disk format") describes the same layout for people.
  *
  * Every file starts with a 24-byte header:
  *
@@ -12,17 +12,37 @@
  *     20  4  CRC-32 of bytes 0..19
  *
  * and continues with frames: a 12-byte frame header (payload length L u32 LE, ~L u32 LE,
- * CRC-32 of the payload u32 LE) followed by L payload bytes. A WAL frame holds one record; a
+ * checksum of the payload u32 LE) followed by L payload bytes. A WAL frame holds one record; a
  * snapshot frame holds a block of items. The complemented length makes a damaged length field
  * detectable before it is trusted to find the end of the frame.
+ *
+ * The checksum is xxHash32 in WAL segments of version 2 and CRC-32 everywhere else (snapshots of
+ * either version, WAL segments of version 1): the only difference between the versions.
  *
  * @module
  */
 import { CorruptStoreError, NotSupportedError } from '@kv/core'
 import { crc32 } from './crc32.js'
+import { xxhash32 } from './xxhash32.js'
 
-/** The format version this package writes and reads. */
-export const FORMAT_VERSION = 1
+/** The format version this package writes. */
+export const FORMAT_VERSION = 2
+/** The oldest format version this package reads. */
+export const OLDEST_READABLE_VERSION = 1
+
+/** A checksum of `data[start, end)`. */
+export type Checksum = (data: Uint8Array, start: number, end: number) => number
+
+/** The checksum of the frames of a file of `kind` and format `version`. */
+export function frameChecksum(kind: FileKind, version: number): Checksum {
+  return kind === FileKind.WAL && version >= 2 ? xxhash32 : crc32
+}
+
+/** What a file header says. */
+export interface FileHeader {
+  sequence: number
+  version: number
+}
 
 /** Bytes in every file header. */
 export const FILE_HEADER_BYTES = 24
@@ -76,10 +96,10 @@ export function corrupt(file: string, offset: number, what: string): CorruptStor
 }
 
 /**
- * Checks a file header and returns its sequence number. `header` holds the first bytes of the
- * file (fewer than {@link FILE_HEADER_BYTES} when the file is that short).
+ * Checks a file header and returns its sequence number and format version. `header` holds the
+ * first bytes of the file (fewer than {@link FILE_HEADER_BYTES} when the file is that short).
  */
-export function readFileHeader(header: Buffer, kind: FileKind, file: string): number {
+export function readFileHeader(header: Buffer, kind: FileKind, file: string): FileHeader {
   const kindName = kind === FileKind.WAL ? 'WAL segment' : 'snapshot'
   if (header.length < FILE_HEADER_BYTES) {
     throw corrupt(
@@ -98,15 +118,18 @@ export function readFileHeader(header: Buffer, kind: FileKind, file: string): nu
     throw corrupt(file, 8, `expected a ${kindName}, found file kind 0x${header[8]!.toString(16)}`)
   }
   const version = header.readUInt16LE(10)
-  if (version !== FORMAT_VERSION) {
+  if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
     throw new NotSupportedError(
-      `The simple_kv file ${file} has format version ${version}; this version of @kv/simple reads version ${FORMAT_VERSION}. Upgrade @kv/simple to open it.`,
+      `The simple_kv file ${file} has format version ${version}; this version of @kv/simple reads versions ${OLDEST_READABLE_VERSION} to ${FORMAT_VERSION}. Upgrade @kv/simple to open it.`,
     )
   }
-  return header.readUInt32LE(12) + header.readUInt32LE(16) * 0x1_0000_0000
+  return { sequence: header.readUInt32LE(12) + header.readUInt32LE(16) * 0x1_0000_0000, version }
 }
 
-/** Writes a frame header for `payload` (already in place after it) into `target` at `at`. */
+/**
+ * Writes the header of a snapshot frame (CRC-32) for the payload already in place after it into
+ * `target` at `at`. WAL records are framed as they are encoded (`encodeRecord`).
+ */
 export function writeFrameHeader(target: Buffer, at: number, payloadLength: number): void {
   target.writeUInt32LE(payloadLength, at)
   target.writeUInt32LE(~payloadLength >>> 0, at + 4)
@@ -122,7 +145,12 @@ export function frameLength(source: Buffer, at: number): number {
 }
 
 /** True when the payload after the frame header at `at` matches its checksum. */
-export function frameIntact(source: Buffer, at: number, length: number): boolean {
+export function frameIntact(
+  source: Buffer,
+  at: number,
+  length: number,
+  checksum: Checksum,
+): boolean {
   const start = at + FRAME_HEADER_BYTES
-  return crc32(source, start, start + length) === source.readUInt32LE(at + 8)
+  return checksum(source, start, start + length) === source.readUInt32LE(at + 8)
 }

@@ -23,7 +23,14 @@ import {
   snapshotName,
   syncDirectory,
 } from './files.js'
-import { corrupt, FILE_HEADER_BYTES, FileKind, FRAME_HEADER_BYTES, fileHeader } from './format.js'
+import {
+  corrupt,
+  FILE_HEADER_BYTES,
+  FileKind,
+  FORMAT_VERSION,
+  FRAME_HEADER_BYTES,
+  fileHeader,
+} from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { loadSnapshot } from './snapshot-reader.js'
 import { replaySegment } from './wal-replay.js'
@@ -109,6 +116,7 @@ export async function recover(
     segments.map((sequence) => holdsRecords(join(dir, segmentName(sequence)))),
   )
   const ends = sizes.map(() => FILE_HEADER_BYTES)
+  let lastVersion = FORMAT_VERSION
   let records = 0
   for (let i = 0; i < segments.length; i++) {
     const sequence = segments[i]!
@@ -118,6 +126,7 @@ export async function recover(
     const result = await replaySegment(path, sequence, index, mayBeTorn)
     records += result.records
     ends[i] = result.end
+    lastVersion = result.version
     if (result.torn !== undefined) {
       await truncate(path, result.end)
       process.emitWarning(
@@ -129,8 +138,10 @@ export async function recover(
   }
 
   let last = segments.at(-1)
-  if (last === undefined) {
-    last = snapshot + 1
+  // Records are appended in the current format only: after a segment of an older version (a
+  // store written by an earlier @kv/simple), appends go to a new segment.
+  if (last === undefined || lastVersion < FORMAT_VERSION) {
+    last = (last ?? snapshot) + 1
     const contents = newSegment(last, preallocate)
     await createDurably(dir, segmentName(last), contents)
     sizes.push(contents.length)

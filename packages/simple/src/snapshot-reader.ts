@@ -11,6 +11,7 @@ import {
   FILE_HEADER_BYTES,
   FileKind,
   FRAME_HEADER_BYTES,
+  frameChecksum,
   frameIntact,
   frameLength,
   Item,
@@ -28,8 +29,9 @@ export async function loadSnapshot(
     FileKind.SNAPSHOT,
     sequence,
     (found) => `the header says it covers segment ${found}, its name says ${sequence}`,
-    async (cursor) => {
+    async (cursor, version) => {
       const { size } = cursor
+      const checksum = frameChecksum(FileKind.SNAPSHOT, version)
       let offset = FILE_HEADER_BYTES
       let entries = 0
       for (;;) {
@@ -46,7 +48,7 @@ export async function loadSnapshot(
           throw corrupt(path, offset, 'the snapshot ends inside a block (it is truncated)')
         i = cursor.view(offset, FRAME_HEADER_BYTES + length)
         if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
-        if (!frameIntact(cursor.buffer, i, length))
+        if (!frameIntact(cursor.buffer, i, length, checksum))
           throw corrupt(path, offset, 'a block fails its checksum')
         const block = readBlock(
           cursor.buffer,

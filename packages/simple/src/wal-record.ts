@@ -15,9 +15,9 @@
  * @module
  */
 import { copyBytes } from './copy-bytes.js'
-import { crc32 } from './crc32.js'
 import { FRAME_HEADER_BYTES, frameLength, Op } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
+import { xxhash32 } from './xxhash32.js'
 
 /** Largest record for a key and value of these lengths (a bucket takes at most 255 bytes). */
 export function recordBound(keyLength: number, valueLength: number): number {
@@ -73,7 +73,7 @@ export function encodeRecord(
   }
   const length = p - at - FRAME_HEADER_BYTES
   const inverted = ~length
-  const crc = crc32(target, at + FRAME_HEADER_BYTES, p)
+  const checksum = xxhash32(target, at + FRAME_HEADER_BYTES, p)
   target[at] = length
   target[at + 1] = length >>> 8
   target[at + 2] = length >>> 16
@@ -82,10 +82,10 @@ export function encodeRecord(
   target[at + 5] = inverted >>> 8
   target[at + 6] = inverted >>> 16
   target[at + 7] = inverted >>> 24
-  target[at + 8] = crc
-  target[at + 9] = crc >>> 8
-  target[at + 10] = crc >>> 16
-  target[at + 11] = crc >>> 24
+  target[at + 8] = checksum
+  target[at + 9] = checksum >>> 8
+  target[at + 10] = checksum >>> 16
+  target[at + 11] = checksum >>> 24
   return p
 }
 

@@ -17,6 +17,7 @@ import {
   FILE_HEADER_BYTES,
   FileKind,
   FRAME_HEADER_BYTES,
+  frameChecksum,
   frameIntact,
   frameLength,
 } from './format.js'
@@ -33,6 +34,8 @@ export interface ReplayResult {
   records: number
   /** Why the record at `end` was not replayed, when the tail was torn. */
   torn: string | undefined
+  /** The segment's format version. */
+  version: number
 }
 
 /**
@@ -50,8 +53,9 @@ export async function replaySegment(
     FileKind.WAL,
     sequence,
     (found) => `the header says segment ${found}, the file name says ${sequence}`,
-    async (cursor) => {
+    async (cursor, version) => {
       const { size } = cursor
+      const checksum = frameChecksum(FileKind.WAL, version)
       let offset = FILE_HEADER_BYTES
       let records = 0
       const torn = (reason: string): ReplayResult => {
@@ -61,7 +65,7 @@ export async function replaySegment(
             offset,
             `the last record is torn (${reason}), but later segments hold records`,
           )
-        return { end: offset, size, records, torn: reason }
+        return { end: offset, size, records, torn: reason, version }
       }
       while (offset < size) {
         if (size - offset < FRAME_HEADER_BYTES) {
@@ -82,7 +86,7 @@ export async function replaySegment(
         if (end > size) return torn('its payload is cut off')
         i = cursor.view(offset, FRAME_HEADER_BYTES + length)
         if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
-        if (!frameIntact(cursor.buffer, i, length)) {
+        if (!frameIntact(cursor.buffer, i, length, checksum)) {
           if (await zerosFrom(cursor, end)) return torn('it fails its checksum')
           throw corrupt(path, offset, 'a record fails its checksum')
         }
@@ -93,7 +97,7 @@ export async function replaySegment(
         records++
         offset = end
       }
-      return { end: offset, size, records, torn: undefined }
+      return { end: offset, size, records, torn: undefined, version }
     },
   )
 }
