@@ -215,14 +215,21 @@ export class PerBucket implements Layout {
   get(bucket: string, key: Uint8Array) {
     const found = this.#lookup(bucket, false)
     if (found === undefined) return null
-    if (found instanceof Promise) return found.then((p) => (p === undefined ? null : p.get(key)))
+    if (found instanceof Promise) {
+      // The database is being opened: keep a copy of the key until it is.
+      const k = key.slice()
+      return found.then((p) => (p === undefined ? null : p.get(k)))
+    }
     return found.get(key)
   }
 
   has(bucket: string, key: Uint8Array) {
     const found = this.#lookup(bucket, false)
     if (found === undefined) return false
-    if (found instanceof Promise) return found.then((p) => (p === undefined ? false : p.has(key)))
+    if (found instanceof Promise) {
+      const k = key.slice()
+      return found.then((p) => (p === undefined ? false : p.has(k)))
+    }
     return found.has(key)
   }
 

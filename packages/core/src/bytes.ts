@@ -19,15 +19,22 @@ const ASCII_FAST_PATH = 64
  * times faster than `TextEncoder`, whose call overhead dominates at that size.
  */
 export function asciiBytes(text: string): Uint8Array | undefined {
-  const n = text.length
-  if (n > ASCII_FAST_PATH) return undefined
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i++) {
+  if (text.length > ASCII_FAST_PATH) return undefined
+  const out = new Uint8Array(text.length)
+  return writeAscii(text, out) ? out : undefined
+}
+
+/**
+ * Writes the characters of `text` into `out` (which has exactly `text.length` bytes) as ASCII.
+ * Returns false, with `out` partly written, when a character is ≥ 0x80.
+ */
+export function writeAscii(text: string, out: Uint8Array): boolean {
+  for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i)
-    if (unit >= 0x80) return undefined
+    if (unit >= 0x80) return false
     out[i] = unit
   }
-  return out
+  return true
 }
 
 /** UTF-8 encoding of a well-formed string. */

@@ -182,7 +182,8 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
     )
   }
   return {
-    prefix: prefix === undefined ? undefined : checkKey(prefix, 'options.prefix'),
+    // A copy: the listing reads it across awaits, while the caller may reuse its buffer.
+    prefix: prefix === undefined ? undefined : checkKey(prefix, 'options.prefix').slice(),
     limit: limit ?? Number.POSITIVE_INFINITY,
   }
 }

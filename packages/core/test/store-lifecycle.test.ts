@@ -22,14 +22,18 @@ class GatedStore extends AbstractKVStore {
   protected async _close(): Promise<void> {
     this.log.push('close')
   }
+  // Key and value are read before the first await, as the contract asks.
   protected async _get(_bucket: string, key: Uint8Array): Promise<Uint8Array | null> {
+    const id = String(key)
     await this.gate
-    return this.data.get(String(key)) ?? null
+    return this.data.get(id) ?? null
   }
   protected async _put(_bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const id = String(key)
+    const copy = value.slice()
     await this.gate
-    this.log.push(`put:${String(key)}`)
-    this.data.set(String(key), value.slice())
+    this.log.push(`put:${id}`)
+    this.data.set(id, copy)
   }
   protected _delete(): void {}
   protected _deleteBucket(): void {}
@@ -276,5 +280,82 @@ describe('AbstractKVStore with writes that share one backend promise', () => {
     await Promise.all(second)
     await closed
     expect(store.log).toEqual(['close'])
+  })
+})
+
+/** Records what each protected method received, as text, at the moment it was called. */
+class RecordingStore extends AbstractKVStore {
+  readonly calls: string[] = []
+  /** Called inside `_put`, before it reads its key a second time. */
+  duringPut: (() => void) | undefined
+
+  constructor() {
+    super('recording', { maxValueBytes: 64 })
+  }
+
+  #text(bytes: Uint8Array): string {
+    return new TextDecoder().decode(bytes)
+  }
+  protected async _open(): Promise<void> {}
+  protected async _close(): Promise<void> {}
+  protected _get(_bucket: string, key: Uint8Array): null {
+    this.calls.push(`get ${this.#text(key)}`)
+    return null
+  }
+  protected override _has(_bucket: string, key: Uint8Array): boolean {
+    this.calls.push(`has ${this.#text(key)}`)
+    return false
+  }
+  protected _put(_bucket: string, key: Uint8Array, value: Uint8Array): void {
+    const before = this.#text(key)
+    this.duringPut?.()
+    this.calls.push(`put ${before}=${this.#text(value)} (key after: ${this.#text(key)})`)
+  }
+  protected _delete(_bucket: string, key: Uint8Array): void {
+    this.calls.push(`delete ${this.#text(key)}`)
+  }
+  protected _deleteBucket(): void {}
+  protected *_keys(): Iterable<Uint8Array> {}
+  protected *_buckets(): Iterable<string> {}
+}
+
+describe('AbstractKVStore and the buffers it is given', () => {
+  it('gives a call made while open() is in progress the bytes it was given, not what they became', async () => {
+    const store = new RecordingStore()
+    const opening = store.open()
+    const encode = (text: string) => new TextEncoder().encode(text)
+    const key = encode('key-1')
+    const value = encode('value-1')
+    const calls = [
+      store.addValue('b', key, value),
+      store.getValue('b', key),
+      store.existsKey('b', key),
+      store.deleteKey('b', key),
+      store.addValues('b', [[key, value]]),
+    ]
+    key.set(encode('key-2'))
+    value.set(encode('value-2'))
+    await opening
+    await Promise.all(calls)
+    expect(store.calls).toEqual([
+      'put key-1=value-1 (key after: key-1)',
+      'get key-1',
+      'has key-1',
+      'delete key-1',
+      'put key-1=value-1 (key after: key-1)',
+    ])
+  })
+
+  it('encodes string keys per store: a backend writing to another store keeps its own key', async () => {
+    const outer = new RecordingStore()
+    const inner = new RecordingStore()
+    await outer.open()
+    await inner.open()
+    // While the outer store's _put holds its key, the inner store encodes a key of the same
+    // length: the outer key must not change under it.
+    outer.duringPut = () => void inner.addValue('b', 'other', 'x')
+    await outer.addValue('b', 'first', 'v')
+    expect(outer.calls).toEqual(['put first=v (key after: first)'])
+    expect(inner.calls).toEqual(['put other=x (key after: other)'])
   })
 })

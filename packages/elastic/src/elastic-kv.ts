@@ -214,7 +214,11 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     return isOwner(owner, bucket, key)
   }
 
-  protected async _get(bucket: string, key: Uint8Array): Promise<Uint8Array | null> {
+  // The protected methods that use `key` after an await work on a copy: core's contract lets
+  // the caller, and core itself, reuse the buffer as soon as the method returns.
+
+  protected async _get(bucket: string, given: Uint8Array): Promise<Uint8Array | null> {
+    const key = given.slice()
     const { scheme, index } = this.#open()
     const id = documentId(scheme, bucket, key)
     const doc = await this.#read(id, true)
@@ -222,7 +226,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     return decodeContent(doc._source.content, () => `Document ${id} of index ${index}`)
   }
 
-  protected override async _has(bucket: string, key: Uint8Array): Promise<boolean> {
+  protected override async _has(bucket: string, given: Uint8Array): Promise<boolean> {
+    const key = given.slice()
     const id = documentId(this.#open().scheme, bucket, key)
     const doc = await this.#read(id, INFINI_OWNER_FIELDS)
     return doc?._source !== undefined && this.#accepts(doc._source, bucket, key)
@@ -271,7 +276,9 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     }
   }
 
-  protected async _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+  protected async _put(bucket: string, given: Uint8Array, value: Uint8Array): Promise<void> {
+    // `value` is consumed before the first await (buildSource encodes it); `key` is not.
+    const key = given.slice()
     const { scheme } = this.#open()
     const id = documentId(scheme, bucket, key)
     const source = buildSource(bucket, key, value)
@@ -321,7 +328,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     }
   }
 
-  protected async _delete(bucket: string, key: Uint8Array): Promise<void> {
+  protected async _delete(bucket: string, given: Uint8Array): Promise<void> {
+    const key = given.slice()
     const { scheme } = this.#open()
     const id = documentId(scheme, bucket, key)
     if (scheme === 'default') {

@@ -133,6 +133,50 @@ export const binaryData: ConformanceSuite = (runner, target) => {
       assert.equal(await store.existsKey('b', key), false, 'the mutated key must not exist')
     })
 
+    test('§3.3 the input buffers may be reused as soon as a call returns, before it settles', async (store) => {
+      await store.addValue('b', 'key-1', 'value-1')
+      await store.addValue('b', 'key-2', 'value-2')
+      // Each call is given a buffer that is overwritten, with bytes of the same length, right
+      // after the call returns: what the call does must be what it was asked when it was made.
+      const read = text('key-1')
+      const reading = store.getValue('b', read)
+      read.set(text('key-2'))
+      const probe = text('key-1')
+      const probing = store.existsKey('b', probe)
+      probe.set(text('key-9'))
+      assertBytes(await reading, text('value-1'), 'getValue')
+      assert.equal(await probing, true, 'existsKey')
+
+      const key = text('key-3')
+      const value = text('value-3')
+      const writing = store.addValue('b', key, value)
+      key.set(text('key-4'))
+      value.set(text('value-4'))
+      const zipped = text('key-5')
+      const plain = text('value-5')
+      const compressing = store.addValueCompress('b', zipped, plain)
+      zipped.set(text('key-6'))
+      plain.set(text('value-6'))
+      const batchKey = text('key-7')
+      const batchValue = text('value-7')
+      const batching = store.addValues('b', [[batchKey, batchValue]])
+      batchKey.set(text('key-8'))
+      batchValue.set(text('value-8'))
+      await Promise.all([writing, compressing, batching])
+      await assertValue(store, 'b', 'key-3', text('value-3'))
+      assertBytes(await store.getCompressedValue('b', 'key-5'), text('value-5'), 'key-5')
+      await assertValue(store, 'b', 'key-7', text('value-7'))
+
+      const victim = text('key-1')
+      const deleting = store.deleteKey('b', victim)
+      victim.set(text('key-2'))
+      await deleting
+      assert.deepEqual(
+        await keysHex(store, 'b'),
+        ['key-2', 'key-3', 'key-5', 'key-7'].map((k) => hex(text(k))),
+      )
+    })
+
     test('§3.3 changing a returned value does not change what is stored', async (store) => {
       await store.addValue('b', 'k', 'value')
       await store.addValueCompress('b', 'z', 'value')

@@ -126,6 +126,23 @@ export const lifecycle: ConformanceSuite = (runner, target) => {
       await assertRejectsWith(() => store.getValue('b', 'k'), 'KV_NOT_OPEN', 'getValue after close')
     })
 
+    test(
+      '§3.6 a write made while open() is in progress stores the bytes given when it was made',
+      async (store) => {
+        const opening = store.open()
+        const key = text('key-1')
+        const value = text('value-1')
+        const writing = store.addValue('b', key, value)
+        key.set(text('key-2'))
+        value.set(text('value-2'))
+        await opening
+        await writing
+        await assertValue(store, 'b', 'key-1', text('value-1'))
+        assert.equal(await store.existsKey('b', 'key-2'), false, 'existsKey key-2')
+      },
+      { open: false },
+    )
+
     test('§3.6 a closed store can be opened again', async (store) => {
       for (let cycle = 0; cycle < 3; cycle++) {
         await store.close()
