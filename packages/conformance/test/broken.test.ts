@@ -10,6 +10,7 @@ import { CommaJoinedStore } from './broken/comma-joined-store.js'
 import { EmptyIsMissingStore } from './broken/empty-is-missing-store.js'
 import { FirstWinsBatchStore } from './broken/first-wins-batch-store.js'
 import { GarbageDecoderStore } from './broken/garbage-decoder-store.js'
+import { LateKeyStore } from './broken/late-key-store.js'
 import { LossyConcurrentStore } from './broken/lossy-concurrent-store.js'
 
 const MODEL_TEST = `§3 ${TargetDefaults.modelRuns} random sequences of ${TargetDefaults.modelOps} operations agree with a reference model`
@@ -136,6 +137,29 @@ describe('the suite has teeth: each deliberately broken store fails named tests'
         '§3.4 bucket "a,b" key "c" and bucket "a" key "b,c" are different entries',
       )
       expect(passed).toContain(MODEL_TEST)
+    })
+  })
+
+  describe('a store that reads its key a turn after the call', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('late-key', () => new LateKeyStore())
+    }, 120_000)
+
+    it('fails the test that reuses every input buffer at once, and the concurrent tests', () => {
+      expect(failedNames(results)).toEqual(
+        expect.arrayContaining([
+          '§3.3 the input buffers may be reused as soon as a call returns, before it settles',
+        ]),
+      )
+    })
+
+    it('passes the tests that await each call before touching its buffers', () => {
+      const passed = passedNames(results)
+      expect(passed).toContain('§3.3 addValue overwrites')
+      expect(passed).toContain(
+        '§3.3 changing the input buffers after a write does not change what is stored',
+      )
     })
   })
 
