@@ -22,16 +22,20 @@ const P5 = 0x165667b1
 const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r))
 
 // The view of the buffer hashed last: records are hashed one after another in the same batch
-// or file buffer, so one view serves them all without an allocation per record.
+// or file buffer, so one view serves them all without an allocation per record. A buffer larger
+// than a WAL batch is kept (4 MiB) is not held on to: the view would keep it alive.
+const CACHE_MAX_BYTES = 4 * 1024 * 1024
 let viewed: Uint8Array | undefined
 let view: DataView = new DataView(new ArrayBuffer(0))
 
 function viewOf(data: Uint8Array): DataView {
-  if (data !== viewed) {
-    view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  if (data === viewed) return view
+  const fresh = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  if (data.byteLength <= CACHE_MAX_BYTES) {
+    view = fresh
     viewed = data
   }
-  return view
+  return fresh
 }
 
 /** The xxHash32 (seed 0) of `data[start, end)`, an unsigned 32-bit integer. */

@@ -32,3 +32,16 @@ test('changes with every single flipped bit of a record-sized input', () => {
   }
   expect(xxhash32(data)).toBe(original)
 })
+
+test('hashes ranges of a buffer larger than it keeps a view of as it hashes copies', () => {
+  const large = new Uint8Array(5 * 1024 * 1024 + 3).map((_, i) => (i * 7) & 0xff)
+  const small = new Uint8Array(40).map((_, i) => i)
+  for (const [data, start] of [
+    [large, 5 * 1024 * 1024 - 40],
+    [small, 3],
+    [large, 1],
+    [large, 12345],
+  ] as const) {
+    expect(xxhash32(data, start, start + 33)).toBe(xxhash32(data.slice(start, start + 33)))
+  }
+})
