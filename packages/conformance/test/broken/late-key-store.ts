@@ -1,15 +1,12 @@
+import { AbstractKVStore, type NormalizedKeysOptions } from '@kv/core'
 import {
-  AbstractKVStore,
-  compareBytes,
-  decodeKey,
-  encodeKey,
-  keyRange,
-  type NormalizedKeysOptions,
-  utf8,
-} from '@kv/core'
+  bucketsIn,
+  deleteBucketIn,
+  type EncodedEntries,
+  entryId,
+  keysIn,
+} from './encoded-entries.js'
 
-const id = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1')
-const bytesOf = (name: string): Uint8Array => new Uint8Array(Buffer.from(name, 'latin1'))
 const aTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /**
@@ -18,7 +15,7 @@ const aTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
  * encoded into the same buffer. Values are copied at once; awaited one at a time, it is correct.
  */
 export class LateKeyStore extends AbstractKVStore {
-  #entries = new Map<string, Uint8Array>()
+  #entries: EncodedEntries = new Map()
 
   constructor() {
     super('late-key', { maxValueBytes: 64 * 1024 * 1024 })
@@ -30,33 +27,24 @@ export class LateKeyStore extends AbstractKVStore {
   }
   protected async _get(bucket: string, key: Uint8Array): Promise<Uint8Array | null> {
     await aTurn()
-    return this.#entries.get(id(encodeKey(bucket, key)))?.slice() ?? null
+    return this.#entries.get(entryId(bucket, key))?.slice() ?? null
   }
   protected async _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
     const copy = value.slice()
     await aTurn()
-    this.#entries.set(id(encodeKey(bucket, key)), copy)
+    this.#entries.set(entryId(bucket, key), copy)
   }
   protected async _delete(bucket: string, key: Uint8Array): Promise<void> {
     await aTurn()
-    this.#entries.delete(id(encodeKey(bucket, key)))
+    this.#entries.delete(entryId(bucket, key))
   }
   protected _deleteBucket(bucket: string): void {
-    for (const name of [...this.#entries.keys()])
-      if (decodeKey(bytesOf(name)).bucket === bucket) this.#entries.delete(name)
+    deleteBucketIn(this.#entries, bucket)
   }
-  protected *_keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
-    const { gte, lt } = keyRange(bucket, prefix)
-    const names = [...this.#entries.keys()]
-      .map(bytesOf)
-      .filter(
-        (name) => compareBytes(name, gte) >= 0 && (lt === undefined || compareBytes(name, lt) < 0),
-      )
-      .sort(compareBytes)
-    for (const name of names) yield decodeKey(name).key.slice()
+  protected _keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
+    return keysIn(this.#entries, bucket, prefix)
   }
-  protected *_buckets(): Iterable<string> {
-    const names = new Set([...this.#entries.keys()].map((name) => decodeKey(bytesOf(name)).bucket))
-    yield* [...names].sort((a, b) => compareBytes(utf8(a), utf8(b)))
+  protected _buckets(): Iterable<string> {
+    return bucketsIn(this.#entries)
   }
 }

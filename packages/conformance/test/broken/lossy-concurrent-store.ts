@@ -1,15 +1,11 @@
+import { AbstractKVStore, type NormalizedKeysOptions } from '@kv/core'
 import {
-  AbstractKVStore,
-  compareBytes,
-  decodeKey,
-  encodeKey,
-  keyRange,
-  type NormalizedKeysOptions,
-  utf8,
-} from '@kv/core'
-
-const id = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1')
-const bytesOf = (name: string): Uint8Array => new Uint8Array(Buffer.from(name, 'latin1'))
+  bucketsIn,
+  deleteBucketIn,
+  type EncodedEntries,
+  entryId,
+  keysIn,
+} from './encoded-entries.js'
 
 /**
  * Broken on purpose (SPEC §3.6): each write copies the whole map, waits (as if for I/O), then
@@ -17,13 +13,13 @@ const bytesOf = (name: string): Uint8Array => new Uint8Array(Buffer.from(name, '
  * change. Sequential use is correct.
  */
 export class LossyConcurrentStore extends AbstractKVStore {
-  #entries = new Map<string, Uint8Array>()
+  #entries: EncodedEntries = new Map()
 
   constructor() {
     super('lossy', { maxValueBytes: 64 * 1024 * 1024 })
   }
 
-  async #update(change: (snapshot: Map<string, Uint8Array>) => void): Promise<void> {
+  async #update(change: (snapshot: EncodedEntries) => void): Promise<void> {
     const snapshot = new Map(this.#entries)
     await new Promise<void>((resolve) => setImmediate(resolve))
     change(snapshot)
@@ -35,35 +31,24 @@ export class LossyConcurrentStore extends AbstractKVStore {
     this.#entries = new Map()
   }
   protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
-    return this.#entries.get(id(encodeKey(bucket, key)))?.slice() ?? null
+    return this.#entries.get(entryId(bucket, key))?.slice() ?? null
   }
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
     const copy = value.slice()
-    const name = id(encodeKey(bucket, key))
+    const name = entryId(bucket, key)
     return this.#update((snapshot) => snapshot.set(name, copy))
   }
   protected _delete(bucket: string, key: Uint8Array): Promise<void> {
-    const name = id(encodeKey(bucket, key))
+    const name = entryId(bucket, key)
     return this.#update((snapshot) => snapshot.delete(name))
   }
   protected _deleteBucket(bucket: string): Promise<void> {
-    return this.#update((snapshot) => {
-      for (const name of [...snapshot.keys()])
-        if (decodeKey(bytesOf(name)).bucket === bucket) snapshot.delete(name)
-    })
+    return this.#update((snapshot) => deleteBucketIn(snapshot, bucket))
   }
-  protected *_keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
-    const { gte, lt } = keyRange(bucket, prefix)
-    const names = [...this.#entries.keys()]
-      .map(bytesOf)
-      .filter(
-        (name) => compareBytes(name, gte) >= 0 && (lt === undefined || compareBytes(name, lt) < 0),
-      )
-      .sort(compareBytes)
-    for (const name of names) yield decodeKey(name).key.slice()
+  protected _keys(bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
+    return keysIn(this.#entries, bucket, prefix)
   }
-  protected *_buckets(): Iterable<string> {
-    const names = new Set([...this.#entries.keys()].map((name) => decodeKey(bytesOf(name)).bucket))
-    yield* [...names].sort((a, b) => compareBytes(utf8(a), utf8(b)))
+  protected _buckets(): Iterable<string> {
+    return bucketsIn(this.#entries)
   }
 }
