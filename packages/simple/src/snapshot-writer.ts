@@ -160,10 +160,12 @@ export async function writeSnapshot(
     await handle.write(header, 0, header.length, 0)
     position = header.length
     const arena = index.entries
+    // Counted across buckets: many small buckets must not make one long turn.
+    let visited = 0
     for (const { name, number, slots } of await liveSlotsByBucket(index)) {
       const bucketBytes = Buffer.from(name)
       for (let i = 0; i < slots.length; i++) {
-        if ((i + 1) % ENTRIES_PER_TURN === 0) await nextTurn()
+        if (++visited % ENTRIES_PER_TURN === 0) await nextTurn()
         const slot = slots.at(i)
         // Freed since it was listed, or reused by another bucket: its records are in later
         // segments. Reused by this bucket for another key: harmless (see the module comment).
