@@ -241,8 +241,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   //
   // A caller may reuse its buffers as soon as a method returns, and a string key is encoded into
   // a buffer of this store that the next call reuses (#key). So a call that must wait for an
-  // open() in progress keeps copies (`.slice()`) of the key and value it was given; one that
-  // runs now hands them to the backend, which consumes them before returning (the contract).
+  // open() in progress keeps copies (`.slice()`) of the key and value it was given and waits in
+  // operation(); one that runs now hands them to the backend, which consumes them before
+  // returning (the contract).
 
   getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
     try {
@@ -250,7 +251,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const k = this.#key(key)
       if (this.#status !== 'open') {
         const kept = k.slice()
-        return this.#ready().then(() => this.#settle(this._get(b, kept)))
+        return this.operation(() => this._get(b, kept))
       }
       return this.#settle(this._get(b, k))
     } catch (error) {
@@ -272,7 +273,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       if (this.#status !== 'open') {
         const kept = k.slice()
         const keptValue = v.slice()
-        return this.#ready().then(() => this.#settle(this._put(b, kept, keptValue)))
+        return this.operation(() => this._put(b, kept, keptValue))
       }
       return this.#settle(this._put(b, k, v))
     } catch (error) {
@@ -301,7 +302,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       if (this.#status !== 'open') {
         // `stored` is this call's own: compress() made it.
         const kept = k.slice()
-        return this.#ready().then(() => this.#settle(this._put(b, kept, stored)))
+        return this.operation(() => this._put(b, kept, stored))
       }
       return this.#settle(this._put(b, k, stored))
     } catch (error) {
@@ -315,7 +316,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const k = this.#key(key)
       if (this.#status !== 'open') {
         const kept = k.slice()
-        return this.#ready().then(() => this.#settle(this._has(b, kept)))
+        return this.operation(() => this._has(b, kept))
       }
       return this.#settle(this._has(b, k))
     } catch (error) {
@@ -329,7 +330,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const k = this.#key(key)
       if (this.#status !== 'open') {
         const kept = k.slice()
-        return this.#ready().then(() => this.#settle(this._delete(b, kept)))
+        return this.operation(() => this._delete(b, kept))
       }
       return this.#settle(this._delete(b, k))
     } catch (error) {
@@ -391,20 +392,22 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     if (result === this.#tracked) return result
     this.#tracked = result
     this.#begin()
-    const end = (): void => {
-      if (this.#tracked === result) this.#tracked = undefined
-      this.#end()
-    }
     return result.then(
       (value) => {
-        end()
+        this.#untrack(result)
         return value
       },
       (error: unknown) => {
-        end()
+        this.#untrack(result)
         throw error
       },
     )
+  }
+
+  /** Ends the count of a settled backend promise, and forgets it if it was the last tracked. */
+  #untrack(result: Promise<unknown>): void {
+    if (this.#tracked === result) this.#tracked = undefined
+    this.#end()
   }
 
   keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
