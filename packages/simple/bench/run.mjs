@@ -139,15 +139,17 @@ if (runs('put')) {
   // before addValue returns, so the buffer may be reused once the call is awaited.
   const keyBuffers = Array.from({ length: 64 }, () => new Uint8Array(16))
   const keyBytesAt = (w, n) => writeKeyBytes(keyNumber(w, n), keyBuffers[w])
+  /** Opens `store` and times 64 writers on it; the caller reads what it needs and closes it. */
+  const writeFor = async (store, key) => {
+    await store.open()
+    gc()
+    return concurrentFor(TIME_MS, 64, (w, n) => store.addValue('bench', key(w, n), VALUE))
+  }
   /** One timed run of 64 writers on a new store, growing from empty over the key space. */
   const simpleRun = async (key) => {
     const dir = benchDir('put-async')
     const store = new SimpleKV({ path: dir, sync_writes: false, snapshot_interval_seconds: 0 })
-    await store.open()
-    gc()
-    const rate = await concurrentFor(TIME_MS, 64, (w, n) =>
-      store.addValue('bench', key(w, n), VALUE),
-    )
+    const rate = await writeFor(store, key)
     const { entries, snapshot } = store.stats()
     await store.close()
     removeDir(dir)
@@ -155,11 +157,7 @@ if (runs('put')) {
   }
   const referenceRun = async (Store, key) => {
     const store = new Store()
-    await store.open()
-    gc()
-    const rate = await concurrentFor(TIME_MS, 64, (w, n) =>
-      store.addValue('bench', key(w, n), VALUE),
-    )
+    const rate = await writeFor(store, key)
     await store.close()
     return { rate }
   }
