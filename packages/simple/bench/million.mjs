@@ -76,8 +76,10 @@ if (mode === 'build') {
   const memory = process.memoryUsage()
   const { latency, snapshotMs, rounds } = await snapshotWithLatency(store)
   const { walBytes } = store.stats()
-  // Leave a WAL after the snapshot as well: 100,000 overwrites.
-  for (let i = 0; i < 100_000; i += 1000) {
+  // Leave a WAL after the snapshot as well, as large as the snapshot: the most a store replays at
+  // open with the default snapshot_wal_ratio (1) — overwrites in rounds of 1,000 concurrent.
+  const { snapshotBytes: target } = store.stats()
+  for (let i = 0; store.stats().walBytes < target; i = (i + 1000) % ENTRIES) {
     await Promise.all(
       Array.from({ length: 1000 }, (_, k) => store.addValue('bench', keyOf(i + k), VALUE)),
     )

@@ -8,6 +8,11 @@ import { defineConfigSection, z } from '@kv/core'
 
 /** Default WAL size that triggers a snapshot: 64 MiB. */
 export const DEFAULT_SNAPSHOT_WAL_BYTES = 64 * 1024 * 1024
+/**
+ * Default growth over the last snapshot a size-triggered snapshot also waits for: the WAL as large
+ * as the snapshot.
+ */
+export const DEFAULT_SNAPSHOT_WAL_RATIO = 1
 /** Default time after which a WAL holding records is snapshotted: 5 minutes. */
 export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 300
 
@@ -23,8 +28,17 @@ const schema = z.strictObject({
    * under 2 ms (faster than a thread-pool round trip); `false` always uses libuv's thread pool.
    */
   sync_on_event_loop: z.boolean().default(true),
-  /** Take a snapshot when the active WAL segment reaches this many bytes; 0 never does. */
+  /**
+   * Take a snapshot when the active WAL segment reaches this many bytes (or the size
+   * `snapshot_wal_ratio` sets, if that is more); 0 never does.
+   */
   snapshot_wal_bytes: z.number().int().min(0).default(DEFAULT_SNAPSHOT_WAL_BYTES),
+  /**
+   * A size-triggered snapshot also waits until the WAL holds this many times the bytes of the
+   * last snapshot, so that rewriting the whole store costs each write a bounded share however
+   * large the store grows; 0: `snapshot_wal_bytes` alone.
+   */
+  snapshot_wal_ratio: z.number().min(0).default(DEFAULT_SNAPSHOT_WAL_RATIO),
   /** Take a snapshot when this many seconds passed and the WAL holds records; 0 never does. */
   snapshot_interval_seconds: z.number().min(0).default(DEFAULT_SNAPSHOT_INTERVAL_SECONDS),
 })

@@ -57,6 +57,8 @@ export interface Recovery {
   segment: Segment
   /** The snapshot the state was loaded from (0 when there was none). */
   snapshot: number
+  /** That snapshot's size in bytes (0 when there was none). */
+  snapshotBytes: number
   /** The first segment after the snapshot: segments from here on are not covered yet. */
   firstSegment: number
   /** Records replayed from the WAL. */
@@ -88,7 +90,12 @@ export async function recover(
   for (const name of listing.temporary) await removeFile(dir, name)
 
   const snapshot = listing.snapshots.at(-1) ?? 0
-  if (snapshot > 0) await loadSnapshot(join(dir, snapshotName(snapshot)), snapshot, index)
+  let snapshotBytes = 0
+  if (snapshot > 0) {
+    const path = join(dir, snapshotName(snapshot))
+    await loadSnapshot(path, snapshot, index)
+    snapshotBytes = (await fs.stat(path)).size
+  }
 
   const segments = listing.segments.filter((sequence) => sequence > snapshot)
   segments.forEach((sequence, i) => {
@@ -163,6 +170,7 @@ export async function recover(
   return {
     segment: { fd, sequence: last, path, position: ends.at(-1)!, allocated: sizes.at(-1)! },
     snapshot,
+    snapshotBytes,
     firstSegment: snapshot + 1,
     records,
   }

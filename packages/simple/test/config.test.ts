@@ -49,6 +49,8 @@ describe('configuration', () => {
       { sync_on_event_loop: 1 },
       { snapshot_wal_bytes: -1 },
       { snapshot_wal_bytes: 1.5 },
+      { snapshot_wal_ratio: -0.5 },
+      { snapshot_wal_ratio: '1' },
       { snapshot_interval_seconds: -1 },
       { path: '' },
     ]) {

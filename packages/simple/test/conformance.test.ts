@@ -17,6 +17,7 @@ for (const [syncWrites, onEventLoop] of [
     sync_on_event_loop: onEventLoop,
     // A small WAL limit makes snapshots (and segment retirement) happen during the suite.
     snapshot_wal_bytes: 16 * 1024,
+    snapshot_wal_ratio: 0,
   }
   runConformance(vitestRunner, {
     name: `simple_kv (sync_writes: ${syncWrites}${syncWrites ? `, sync_on_event_loop: ${onEventLoop}` : ''})`,

@@ -3,7 +3,7 @@
  * snapshots under concurrent writes, snapshot triggers and retirement, writes during a
  * snapshot, and rejected input leaving the WAL untouched.
  */
-import { mkdir, readdir, rmdir } from 'node:fs/promises'
+import { cp, mkdir, readdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -136,6 +136,50 @@ describe('snapshots', () => {
     const reopened = await openStore(dir, MANUAL)
     expect(await dump(reopened)).toEqual(before)
     await reopened.close()
+  })
+
+  test('a size-triggered snapshot also waits for the WAL to reach snapshot_wal_ratio times the last snapshot, across a reopen', async () => {
+    const value = 'v'.repeat(100)
+    const base = join(dir, 'base')
+    const first = await openStore(base, MANUAL)
+    for (let i = 0; i < 1000; i++) await first.addValue('b', `key-${i}`, value)
+    await first.snapshot()
+    const { snapshot, snapshotBytes } = first.stats()
+    expect(snapshotBytes).toBeGreaterThan(100_000)
+    await first.close()
+
+    // Each configuration starts from a copy of that store: one snapshot, an empty WAL.
+    for (const ratio of [0, 2]) {
+      const copy = join(dir, `ratio-${ratio}`)
+      await cp(base, copy, { recursive: true })
+      const store = await openStore(copy, {
+        snapshot_wal_bytes: 1024,
+        snapshot_wal_ratio: ratio,
+        snapshot_interval_seconds: 0,
+      })
+      const limit = Math.max(1024, ratio * snapshotBytes)
+      try {
+        // Recovery knows the size of the snapshot it loaded.
+        expect(store.stats()).toMatchObject({ snapshot, snapshotBytes })
+        let i = 0
+        let walBytes = store.stats().walBytes
+        while (walBytes < limit) {
+          expect(store.stats(), `WAL at ${walBytes} of ${limit} bytes`).toMatchObject({
+            snapshot,
+            snapshotInProgress: false,
+          })
+          await store.addValue('b', `key-${i++ % 1000}`, value)
+          walBytes = store.stats().walBytes
+        }
+        // The write that took the WAL to the limit started one.
+        const { snapshotInProgress, snapshot: now } = store.stats()
+        expect(snapshotInProgress || now > snapshot).toBe(true)
+        await until(() => !store.stats().snapshotInProgress, 'the snapshot finished')
+        expect(store.stats().snapshot).toBeGreaterThan(snapshot)
+      } finally {
+        await store.close()
+      }
+    }
   })
 
   test('time triggers a snapshot when the WAL holds records', async () => {
