@@ -381,27 +381,26 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   /**
    * A promise of the backend's result; an asynchronous one counts as in flight until it settles.
    *
-   * Backends that group writes hand every caller of a batch the same promise. It is counted
-   * once, and the callers after the first get it as it is: a wrapper per call would cost each
-   * of 64 concurrent writers a promise and a reaction more, for no information.
+   * Every caller gets the backend's promise itself, and the count ends in a reaction of its own,
+   * registered before any caller's: so the callers of one promise resume in the order of their
+   * calls (a wrapper for one of them would resume that one a microtask after the others — the
+   * first caller of a batch learning of its write after a later caller of the same batch), and
+   * nothing is allocated per call. Backends that group writes hand every caller of a batch the
+   * same promise; it is counted once.
    */
   #settle<T>(result: MaybePromise<T>): Promise<T> {
     if (!(result instanceof Promise)) {
       return result === undefined ? (SETTLED as Promise<T>) : Promise.resolve(result)
     }
-    if (result === this.#tracked) return result
-    this.#tracked = result
-    this.#begin()
-    return result.then(
-      (value) => {
-        this.#untrack(result)
-        return value
-      },
-      (error: unknown) => {
-        this.#untrack(result)
-        throw error
-      },
-    )
+    if (result !== this.#tracked) {
+      this.#tracked = result
+      this.#begin()
+      const untrack = () => this.#untrack(result)
+      // Handled here so that this side chain never counts as an unhandled rejection; the
+      // callers still receive the rejection through `result`.
+      result.then(untrack, untrack)
+    }
+    return result
   }
 
   /** Ends the count of a settled backend promise, and forgets it if it was the last tracked. */

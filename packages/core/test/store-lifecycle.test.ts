@@ -247,8 +247,28 @@ describe('AbstractKVStore with writes that share one backend promise', () => {
     store.commit()
     await Promise.all(writes)
     await closed
-    expect(settled.sort()).toEqual([0, 1, 2, 3])
+    // In the order of the calls: the caller that opened the round learns of it first.
+    expect(settled).toEqual([0, 1, 2, 3])
     expect(store.log).toEqual(['close'])
+  })
+
+  it('resumes the callers of a round in the order of their calls, on success and on failure', async () => {
+    const store = new GroupCommitStore()
+    await store.open()
+    for (const error of [undefined, new Error('disk full')]) {
+      const order: string[] = []
+      const writes = ['put k', 'put j', 'put k again'].map((what, i) =>
+        store.addValue('b', `k${i}`, 'v').then(
+          () => order.push(what),
+          () => order.push(`${what} failed`),
+        ),
+      )
+      store.commit(error)
+      await Promise.all(writes)
+      const suffix = error === undefined ? '' : ' failed'
+      expect(order).toEqual(['put k', 'put j', 'put k again'].map((what) => what + suffix))
+    }
+    await store.close()
   })
 
   it('rejects every caller of a failed round, and close() still waits for it', async () => {

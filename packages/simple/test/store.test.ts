@@ -56,6 +56,25 @@ describe('values the Go framework corrupted', () => {
   }
 })
 
+test('the callers of one group commit resume in the order of their calls', async () => {
+  const store = await openStore(dir, MANUAL)
+  try {
+    const order: string[] = []
+    const calls = [
+      store.addValue('b', 'k', '1').then(() => order.push('put 1')),
+      store.deleteKey('b', 'k').then(() => order.push('delete')),
+      store.addValue('b', 'k', '2').then(() => order.push('put 2')),
+      store.deleteBucket('c').then(() => order.push('delete bucket')),
+    ]
+    await Promise.all(calls)
+    // One WAL batch, applied in this order; its callers learn of it in the same order.
+    expect(order).toEqual(['put 1', 'delete', 'put 2', 'delete bucket'])
+    expect(Buffer.from((await store.getValue('b', 'k'))!).toString()).toBe('2')
+  } finally {
+    await store.close()
+  }
+})
+
 describe('snapshots', () => {
   test('a snapshot taken while writes go on, plus the WAL after it, reopens to the exact state', async () => {
     const store = await openStore(dir, MANUAL)
