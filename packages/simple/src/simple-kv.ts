@@ -66,6 +66,7 @@ interface OpenState {
   firstSegment: number
   /** The WAL size that triggers a snapshot (0: none by size); see {@link walLimit}. */
   walLimit: number
+  /** Size of the last snapshot file (0: none). */
   snapshotBytes: number
   snapshotting: Promise<void> | undefined
   /** After a background snapshot failed, none is started before this time (ms since epoch). */
