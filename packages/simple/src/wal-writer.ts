@@ -36,7 +36,7 @@ const KEEP_BATCH_BYTES = 4 * 1024 * 1024
  * Milliseconds of one event-loop turn that flushes scheduled as microtasks may take; the first
  * flush scheduled after that waits for the next turn.
  */
-export const TURN_BUDGET_MS = 2
+export const TURN_BUDGET_MS = 5
 /** With `sync_writes`, the segment is extended with zeros this much at a time. */
 export const PREALLOCATE_BYTES = 4 * 1024 * 1024
 
@@ -197,8 +197,10 @@ export class WalWriter {
    * the flushes of this turn have taken {@link TURN_BUDGET_MS} the next waits for `setImmediate`,
    * letting I/O callbacks and timers (the snapshot among them) run. A budget of time, not of
    * flushes: with blocking syncs one flush takes 0.3–2 ms, and 64 of them in a turn (the former
-   * limit) left a snapshot running beside one awaited `sync_writes` writer a turn every 20–100 ms
-   * — its first round of 1,000,000 entries took 4–10 s instead of about 0.5 s.
+   * limit) kept timers and I/O waiting 20–130 ms, and a snapshot of 1,000,000 entries beside one
+   * awaited `sync_writes` writer took 4–10 s (2.7–3.6 s now). 5 ms, the slice React's scheduler
+   * yields after too: 2 ms sped such snapshots up further (1.9–2.1 s) but gave them a share of
+   * 64 busy writers that cost those 5–8 % of their rate.
    */
   #schedule(): void {
     this.#scheduled = true

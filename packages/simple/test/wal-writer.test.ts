@@ -48,14 +48,14 @@ async function turnsDuring(writes: number, msPerFlush: number) {
 }
 
 test('awaited writes leave the event loop a turn once the flushes of a turn took TURN_BUDGET_MS', async () => {
-  const writes = 40
+  const writes = 100
   const msPerFlush = 0.5
   const { turns, bytes } = await turnsDuring(writes, msPerFlush)
   // Every write was its own flush (each awaited before the next), and all reached the file.
   expect(bytes).toBeGreaterThan(writes * 10)
   // A turn ends with the first flush scheduled after TURN_BUDGET_MS, so it holds at most the
-  // budget plus one flush: 40 × 0.5 ms = 20 ms of flushing is at least 7 turns. (A budget of 64
-  // flushes, as before, gives none in 40.)
+  // budget plus one flush: 100 × 0.5 ms = 50 ms of flushing is at least 8 turns. (A budget of 64
+  // flushes, as before, gives one.)
   const longestTurn = TURN_BUDGET_MS + msPerFlush
   expect(turns).toBeGreaterThanOrEqual(Math.floor((writes * msPerFlush) / longestTurn) - 1)
 })
