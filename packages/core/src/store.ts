@@ -381,12 +381,14 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   /**
    * A promise of the backend's result; an asynchronous one counts as in flight until it settles.
    *
-   * Every caller gets the backend's promise itself, and the count ends in a reaction of its own,
-   * registered before any caller's: so the callers of one promise resume in the order of their
-   * calls (a wrapper for one of them would resume that one a microtask after the others — the
-   * first caller of a batch learning of its write after a later caller of the same batch), and
-   * nothing is allocated per call. Backends that group writes hand every caller of a batch the
-   * same promise; it is counted once.
+   * Backends that group writes hand every caller of a batch the same promise; it is counted once,
+   * by a reaction of its own registered before any caller's. Each caller gets a promise of its
+   * own that follows the backend's (`then()` with no handlers), created in call order: so the
+   * callers of one batch resume in the order of their calls, and a failed write whose promise
+   * its caller ignores is still reported as an unhandled rejection — the counting reaction marks
+   * only the backend's promise as handled. Returning the backend's promise itself saved about
+   * 0.1 µs a write (64 concurrent simple_kv writers, 1.74 against 1.83 µs of CPU, alternating
+   * builds) and swallowed those failures.
    */
   #settle<T>(result: MaybePromise<T>): Promise<T> {
     if (!(result instanceof Promise)) {
@@ -396,11 +398,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       this.#tracked = result
       this.#begin()
       const untrack = () => this.#untrack(result)
-      // Handled here so that this side chain never counts as an unhandled rejection; the
-      // callers still receive the rejection through `result`.
       result.then(untrack, untrack)
     }
-    return result
+    return result.then()
   }
 
   /** Ends the count of a settled backend promise, and forgets it if it was the last tracked. */

@@ -271,6 +271,30 @@ describe('AbstractKVStore with writes that share one backend promise', () => {
     await store.close()
   })
 
+  it('reports a failed write whose promise its caller ignores as an unhandled rejection, and only that one', async () => {
+    const store = new GroupCommitStore()
+    await store.open()
+    const reasons: unknown[] = []
+    const listener = (reason: unknown) => reasons.push(reason)
+    const others = process.listeners('unhandledRejection')
+    for (const other of others) process.off('unhandledRejection', other)
+    process.on('unhandledRejection', listener)
+    try {
+      const first = store.addValue('b', 'k0', 'v').catch(() => 'handled')
+      void store.addValue('b', 'k1', 'v')
+      const third = store.addValue('b', 'k2', 'v').catch(() => 'handled')
+      store.commit(new Error('disk full'))
+      expect([await first, await third]).toEqual(['handled', 'handled'])
+      // Node reports unhandled rejections once the microtask queue has drained.
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(reasons.map((reason) => (reason as Error).message)).toEqual(['disk full'])
+    } finally {
+      process.off('unhandledRejection', listener)
+      for (const other of others) process.on('unhandledRejection', other)
+      await store.close()
+    }
+  })
+
   it('rejects every caller of a failed round, and close() still waits for it', async () => {
     const store = new GroupCommitStore()
     await store.open()
