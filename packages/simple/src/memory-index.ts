@@ -10,6 +10,7 @@
 import { compareBytes, utf8 } from '@kv/core'
 import { idToBytes } from './byte-pool.js'
 import { EntryArena } from './entry-arena.js'
+import { keyIdAt } from './key-id.js'
 import { hashKey, KeyTable } from './key-table.js'
 import { lowerBound, SortedKeys } from './sorted-keys.js'
 
@@ -141,7 +142,7 @@ export class MemoryIndex {
       (id) => this.#hasId(entries, id),
     )
     const from =
-      prefix === undefined || prefix.length === 0 ? '' : Buffer.from(prefix).toString('latin1')
+      prefix === undefined || prefix.length === 0 ? '' : keyIdAt(prefix, 0, prefix.length)
     // Checking each id against the table is needed only once a key has left the bucket.
     const { order } = entries
     const removals = order.clean ? order.removals : -1
