@@ -90,12 +90,10 @@ export async function recover(
   for (const name of listing.temporary) await removeFile(dir, name)
 
   const snapshot = listing.snapshots.at(-1) ?? 0
-  let snapshotBytes = 0
-  if (snapshot > 0) {
-    const path = join(dir, snapshotName(snapshot))
-    await loadSnapshot(path, snapshot, index)
-    snapshotBytes = (await fs.stat(path)).size
-  }
+  const snapshotBytes =
+    snapshot > 0
+      ? (await loadSnapshot(join(dir, snapshotName(snapshot)), snapshot, index)).bytes
+      : 0
 
   const segments = listing.segments.filter((sequence) => sequence > snapshot)
   segments.forEach((sequence, i) => {

@@ -64,9 +64,7 @@ interface OpenState {
   /** The last snapshot, and the oldest segment it does not cover. */
   snapshot: number
   firstSegment: number
-  /** The WAL size that triggers a snapshot (0: none by size); see {@link walLimit}. */
-  walLimit: number
-  /** Size of the last snapshot file (0: none). */
+  /** Size of the last snapshot file (0: none); the WAL size trigger is relative to it. */
   snapshotBytes: number
   snapshotting: Promise<void> | undefined
   /** After a background snapshot failed, none is started before this time (ms since epoch). */
@@ -139,7 +137,6 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         ),
         snapshot: recovered.snapshot,
         firstSegment: recovered.firstSegment,
-        walLimit: walLimit(config, recovered.snapshotBytes),
         snapshotBytes: recovered.snapshotBytes,
         snapshotting: undefined,
         retryAfter: 0,
@@ -214,7 +211,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
   }
 
   #afterBatch(state: OpenState): void {
-    const limit = state.walLimit
+    const limit = walLimit(this.config, state.snapshotBytes)
     if (limit > 0 && state.writer.segment.position >= limit) this.#backgroundSnapshot(state)
     this.#compactIfNeeded(state)
   }
@@ -260,7 +257,6 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     })
     const { bytes } = await writeSnapshot(dir, covered, state.index)
     state.snapshotBytes = bytes
-    state.walLimit = walLimit(this.config, bytes)
     const previous = state.snapshot
     const retired = state.firstSegment
     state.snapshot = covered

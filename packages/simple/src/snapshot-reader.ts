@@ -17,13 +17,17 @@ import {
   Item,
 } from './format.js'
 import type { Bucket, MemoryIndex } from './memory-index.js'
+import type { SnapshotResult } from './snapshot-writer.js'
 
-/** Reads the snapshot at `path`, which must cover segments up to `sequence`, into `index`. */
+/**
+ * Reads the snapshot at `path`, which must cover segments up to `sequence`, into `index`.
+ * Returns how many entries it held and its size in bytes.
+ */
 export async function loadSnapshot(
   path: string,
   sequence: number,
   index: MemoryIndex,
-): Promise<number> {
+): Promise<SnapshotResult> {
   return readCheckedFile(
     path,
     FileKind.SNAPSHOT,
@@ -69,7 +73,7 @@ export async function loadSnapshot(
           }
           if (end !== size) throw corrupt(path, end, 'bytes follow the end marker')
           index.dropEmptyBuckets()
-          return entries
+          return { entries, bytes: size }
         }
         offset = end
       }
