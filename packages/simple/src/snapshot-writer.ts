@@ -28,7 +28,7 @@ import type { MemoryIndex } from './memory-index.js'
 /** A block is written once it holds this much. */
 const BLOCK_BYTES = 1024 * 1024
 /** Entries copied between two turns of the event loop (a few hundred microseconds of work). */
-const ENTRIES_PER_TURN = 2048
+export const ENTRIES_PER_TURN = 2048
 /** Slots sorted by bucket between two turns of the event loop (a map lookup each). */
 const LIST_SLOTS_PER_TURN = 65_536
 /**

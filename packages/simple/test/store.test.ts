@@ -7,6 +7,7 @@ import { cp, mkdir, readdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { ENTRIES_PER_TURN } from '../src/snapshot-writer.js'
 import { rng } from './fixtures/ops.mjs'
 import { dump, openStore, removeDir, tempDir } from './helpers.js'
 
@@ -213,6 +214,35 @@ describe('snapshots', () => {
       await store.close()
     }
   })
+
+  test('copying many one-key buckets, a snapshot still yields to the event loop every ENTRIES_PER_TURN entries', async () => {
+    const store = await openStore(dir, MANUAL)
+    const buckets = 40 * ENTRIES_PER_TURN
+    const writes: Promise<void>[] = []
+    for (let i = 0; i < buckets; i++) {
+      writes.push(store.addValue(`bucket-${i}`, 'k', 'v'))
+      if (writes.length === 1000) await Promise.all(writes.splice(0))
+    }
+    await Promise.all(writes)
+    // The snapshot gives the event loop its turns with setImmediate: count the calls. (Counting
+    // turns would not tell: the loop turns freely while the snapshot waits for its file I/O.)
+    // No bucket here reaches ENTRIES_PER_TURN, so the copy yields as often as it should only if
+    // it counts entries across buckets.
+    const realSetImmediate = globalThis.setImmediate
+    let yields = 0
+    globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
+      yields++
+      return realSetImmediate(...args)
+    }) as typeof setImmediate
+    try {
+      await store.snapshot()
+    } finally {
+      globalThis.setImmediate = realSetImmediate
+    }
+    expect(store.stats().entries).toBe(buckets)
+    expect(yields).toBeGreaterThanOrEqual(buckets / ENTRIES_PER_TURN - 1)
+    await store.close()
+  }, 120_000)
 
   test('writes complete while a snapshot is being written', async () => {
     const store = await openStore(dir, MANUAL)
