@@ -47,7 +47,11 @@ const schema = z.strictObject({
   ca_file: z.string().default(''),
   /** Verify the cluster's TLS certificate and host name. Turning it off is for testing only. */
   tls_verify: z.boolean().default(true),
-  /** Longest time one operation may take, retries included, before it fails with KV_BACKEND_UNAVAILABLE. */
+  /**
+   * Longest time one request to the cluster may take from when it is sent, the client's retries
+   * included, before it fails with KV_BACKEND_UNAVAILABLE. It is per request: an operation that
+   * makes several (open(), keys(), writes under `id_scheme: infini`) may take longer.
+   */
   request_timeout_ms: z.number().int().positive().default(30_000),
   /** Retries of a request after a connection failure or a 502/503/504, within the timeout. */
   max_retries: z.number().int().min(0).default(3),
@@ -68,7 +72,10 @@ const schema = z.strictObject({
   max_content_length: byteSize.default(DEFAULT_MAX_CONTENT_LENGTH),
   /** Most operations coalesced into one `_bulk` or `_mget` request. */
   batch_max_ops: z.number().int().positive().default(1000),
-  /** Most bytes of documents coalesced into one `_bulk` request (a larger value goes alone). */
+  /**
+   * Most bytes of documents coalesced into one `_bulk` request, capped at `max_content_length`
+   * minus 256 KiB (a larger value goes alone).
+   */
   batch_max_bytes: byteSize.default(DEFAULT_BATCH_MAX_BYTES),
   /** Hits or buckets fetched per request by keys() and buckets(). */
   page_size: z.number().int().min(1).max(10_000).default(1000),

@@ -71,6 +71,8 @@ interface OpenState {
   reads: Batcher<ReadItem, ReadResult>
   writes: Batcher<WriteItem, WriteResult>
   refresher: Refresher
+  /** Whether this store has written or deleted since open() (close() refreshes only then). */
+  wrote: boolean
 }
 
 /**
@@ -119,19 +121,30 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       )
     })
     // Another store (or process) may have written without a refresh yet: the first listing
-    // refreshes.
+    // refreshes. (close() does not: it refreshes only for this store's own writes.)
     refresher.markDirty()
     this.maxValueBytes = maxValueBytesFor(config.max_content_length)
-    this.#state = { connection, index, scheme: config.id_scheme, reads, writes, refresher }
+    this.#state = {
+      connection,
+      index,
+      scheme: config.id_scheme,
+      reads,
+      writes,
+      refresher,
+      wrote: false,
+    }
   }
 
   protected async _close(): Promise<void> {
     const state = this.#state
     this.#state = undefined
     if (state === undefined) return
-    // Make this store's writes searchable for whoever lists next. They are already durable, so a
-    // failure here (the cluster went away) does not fail close().
-    if (this.config.refresh === 'false') await state.refresher.ensureFresh().catch(() => {})
+    // Make this store's writes searchable for whoever lists next (a store that wrote nothing
+    // sends nothing). They are already durable, so a failure here (the cluster went away) does not
+    // fail close().
+    if (this.config.refresh === 'false' && state.wrote) {
+      await state.refresher.ensureFresh().catch(() => {})
+    }
     await state.connection.close()
   }
 
@@ -261,7 +274,10 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
         `${item.op === 'delete' ? 'deleting' : 'writing'} document ${item.id}`,
       )
     }
-    if (this.config.refresh === 'false') state.refresher.markDirty()
+    if (this.config.refresh === 'false') {
+      state.refresher.markDirty()
+      state.wrote = true
+    }
     return result
   }
 

@@ -7,7 +7,8 @@
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
  * - 429 and 5xx (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
  * - Anything else the cluster refused, or a server that is not Elasticsearch → KV_BACKEND_ERROR
- *   with its type and reason: retrying the same request will not help.
+ *   with its type and reason: retrying the same request will not help (except a write under
+ *   `id_scheme: infini` that lost 8 version conflicts in a row, see elastic-kv.ts).
  *
  * The client's own error objects carry the request (headers included) in `meta`; they are never
  * attached. The `cause` is a plain Error with the scrubbed message, name and status code.

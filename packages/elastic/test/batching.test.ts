@@ -114,6 +114,22 @@ describe('refresh', () => {
     })
   })
 
+  it('close() refreshes only if this store wrote or deleted since open()', async () => {
+    const index_name = freshIndexName('close-refresh')
+    const closeCountingRefreshes = async (use: (store: ElasticKV) => Promise<unknown>) => {
+      const store = new ElasticKV({ endpoint: standin.url, index_name })
+      await store.open()
+      await use(store)
+      standin.resetCounts()
+      await store.close()
+      return standin.counts().byEndpoint['indices.refresh'] ?? 0
+    }
+    expect(await closeCountingRefreshes(async () => {})).toBe(0)
+    expect(await closeCountingRefreshes((store) => store.getValue('b', 'k'))).toBe(0)
+    expect(await closeCountingRefreshes((store) => store.addValue('b', 'k', 'v'))).toBe(1)
+    expect(await closeCountingRefreshes((store) => store.deleteKey('b', 'k'))).toBe(1)
+  })
+
   it("a second store sees the first one's writes in listings after the first closes", async () => {
     const index_name = freshIndexName('handover')
     const first = new ElasticKV({ endpoint: standin.url, index_name })
