@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { activeStore, getStore, isKVError, type KVStore } from '@kv/core'
+import { activeStore, getStore, isKVError, type KVStore, stores } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
 
 /**
@@ -120,6 +120,9 @@ export async function loadDefaultBackend(): Promise<KVStore> {
   try {
     return activeStore()
   } catch (error) {
+    // Registered but every one disabled: @kv/core's error says so. Only an empty registry
+    // means the backends registered with another copy of @kv/core.
+    if (stores().length > 0) throw error
     throw separateCore(installed[installed.length - 1]!, error)
   }
 }

@@ -142,6 +142,17 @@ describe('configuration and the default backend', () => {
     expect(named.stderr).toMatch(/disabled/)
   })
 
+  it('with every installed backend disabled, says so (exit 5)', async () => {
+    await ws.file(
+      'kv.yml',
+      'data_dir: ./data\nbadger:\n  enabled: false\nsimple_kv:\n  enabled: false\nelastic:\n  enabled: false\n',
+    )
+    const result = await ws.kv(['get', 'b', 'k'])
+    expect(result.code).toBe(5)
+    expect(result.stderr).toMatch(/Every registered kv backend is disabled by its configuration/)
+    expect(result.stderr).toMatch(/\[KV_NO_BACKEND\]/)
+  })
+
   it('reads ./kv.yml, else KV_CONFIG, and --config over both', async () => {
     const fromCwd = await backendOf(['--backend', 'simple_kv'])
     expect(fromCwd.config).toBe(join(await realpath(ws.dir), 'kv.yml'))
