@@ -63,6 +63,17 @@ export function exitCodeFor(error: unknown): ExitCode {
   return ExitCode.UNEXPECTED
 }
 
+/**
+ * The kv error code to print with `error`: its own, or for a {@link CliError} that explains a kv
+ * error (a write of `import` or `migrate` that failed), that error's — the code names the
+ * failure whatever the CLI's message adds to it.
+ */
+export function kvCodeOf(error: unknown): ErrorCode | undefined {
+  if (isKVError(error)) return error.code
+  if (error instanceof CliError && isKVError(error.cause)) return error.cause.code
+  return undefined
+}
+
 /** An error the command reports with a chosen exit code and a message for the user. */
 export class CliError extends Error {
   /** The exit code the process ends with. */

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import { isKVError } from '@kv/core'
 import { CommanderError } from 'commander'
 import { actions, type Outcome } from './action.js'
-import { ExitCode, exitCodeFor } from './exit-codes.js'
+import { ExitCode, exitCodeFor, kvCodeOf } from './exit-codes.js'
 import { write } from './output.js'
 import { createProgram } from './program.js'
 
@@ -14,8 +13,8 @@ const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.version', 'com
 
 function message(error: unknown): string {
   if (error instanceof Error) {
-    const code = isKVError(error) ? ` [${error.code}]` : ''
-    return `${error.message}${code}`
+    const code = kvCodeOf(error)
+    return code === undefined ? error.message : `${error.message} [${code}]`
   }
   return String(error)
 }
@@ -23,7 +22,7 @@ function message(error: unknown): string {
 /** Runs `kv` with `argv` (the arguments after the program name); resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const outcome: Outcome = { exitCode: ExitCode.OK }
-  const program = createProgram(actions(outcome))
+  const program = createProgram(actions(outcome), { json: argv.includes('--json') })
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true })
@@ -42,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     const exitCode = exitCodeFor(error)
     const text = message(error)
     if (argv.includes('--json')) {
-      const code = isKVError(error) ? error.code : undefined
+      const code = kvCodeOf(error)
       await write(
         process.stderr,
         `${JSON.stringify({ error: { message: text, exitCode, ...(code ? { code } : {}) } })}\n`,

@@ -15,14 +15,19 @@ import { registerLs } from './commands/ls.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerPut } from './commands/put.js'
 import { registerStats } from './commands/stats.js'
+import { ExitCode } from './exit-codes.js'
 
 declare const __KV_CLI_VERSION__: string
 
 /** The version of @kv/cli (set at build time). */
 export const VERSION = typeof __KV_CLI_VERSION__ === 'string' ? __KV_CLI_VERSION__ : '0.0.0-dev'
 
-/** Builds the program; `act` wraps each command's implementation. */
-export function createProgram(act: Act): Command {
+/**
+ * Builds the program; `act` wraps each command's implementation. `json`: usage errors are
+ * written as the JSON every other error takes with `--json` (set before the commands are added,
+ * which copy it).
+ */
+export function createProgram(act: Act, { json = false }: { json?: boolean } = {}): Command {
   const program = new Command('kv')
     .description('Read, write, export, import and migrate kv data (badger, simple_kv, elastic).')
     .version(VERSION, '-V, --version')
@@ -40,7 +45,7 @@ export function createProgram(act: Act): Command {
     )
     .option('--json', 'structured output on stdout (bytes as base64)')
     .option('--no-progress', 'no progress display for export, import and migrate')
-    .showHelpAfterError('(run kv --help, or kv <command> --help, for usage)')
+    .showHelpAfterError(json ? false : '(run kv --help, or kv <command> --help, for usage)')
     .exitOverride()
     .addHelpText(
       'after',
@@ -52,9 +57,18 @@ export function createProgram(act: Act): Command {
         'kv migrate --from simple_kv --to badger',
         '',
         'Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid input or config,',
-        '5 backend unavailable, 6 corrupt data, 7 verification failed, 130 interrupted.',
+        '5 backend unavailable, 6 corrupt data, 7 verification failed, 130 interrupted (SIGINT),',
+        '141 output closed early (SIGPIPE), 143 terminated (SIGTERM).',
       ),
     )
+  if (json) {
+    program.configureOutput({
+      outputError: (text, write) =>
+        write(
+          `${JSON.stringify({ error: { message: text.trim().replace(/^error: /, ''), exitCode: ExitCode.USAGE } })}\n`,
+        ),
+    })
+  }
   registerGet(program, act)
   registerPut(program, act)
   registerDel(program, act)

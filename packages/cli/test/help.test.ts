@@ -34,6 +34,8 @@ describe('help and usage', () => {
       expect(help.out).toContain(option)
     expect(help.out).toContain('Examples:')
     expect(help.out).toMatch(/Exit codes: 0 ok/)
+    for (const code of ['130 interrupted', '141 output closed', '143 terminated'])
+      expect(help.out).toContain(code)
   })
 
   it.each(COMMANDS)('kv %s --help shows usage and examples', async (command) => {
@@ -59,6 +61,25 @@ describe('help and usage', () => {
     const migrate = await ws.kv(['migrate', '--from', 'badger'])
     expect(migrate.code).toBe(2)
     expect(migrate.stderr).toMatch(/--to/)
+  })
+
+  it('with --json, a usage error is the JSON error object too (exit 2)', async () => {
+    for (const args of [
+      ['--json', 'get', 'only-bucket'],
+      ['--json', 'frobnicate'],
+      ['ls', 'b', '--limit', 'many', '--json'],
+    ]) {
+      const result = await ws.kv(args)
+      expect(result.code, args.join(' ')).toBe(2)
+      const lines = result.stderr.trim().split('\n')
+      expect(lines, result.stderr).toHaveLength(1)
+      const { error } = JSON.parse(lines[0]!)
+      expect(error.exitCode).toBe(2)
+      expect(typeof error.message).toBe('string')
+      expect(error.message).not.toMatch(/^error: /)
+    }
+    const missing = JSON.parse((await ws.kv(['--json', 'get', 'only-bucket'])).stderr)
+    expect(missing.error.message).toMatch(/missing required argument 'key'/)
   })
 
   it('prints the version with -V', async () => {
