@@ -7,7 +7,7 @@
  */
 
 import { once } from 'node:events'
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { CliError, ExitCode } from './exit-codes.js'
 
@@ -47,6 +47,14 @@ export class ExportFile {
     this.stream.end()
     await closed
     await rename(this.#partial, this.#file)
+  }
+
+  /**
+   * Removes the partial file at once, synchronously, for a process that exits without waiting
+   * (a second Ctrl-C); the descriptor goes with the process.
+   */
+  removeNow(): void {
+    rmSync(this.#partial, { force: true })
   }
 
   /** Gives up: closes and removes the partial file. */

@@ -88,7 +88,11 @@ async function runExport(session: Session, file: string, options: ExportOptions)
       else
         for (const name of new Set(options.bucket)) expected += await countBucket(store, name, stop)
     }
-    if (!toStdout) target = await ExportFile.create(file)
+    if (!toStdout) {
+      target = await ExportFile.create(file)
+      const created = target
+      interrupt.atForcedExit(() => created.removeNow())
+    }
     const out = new LineWriter(target?.stream ?? process.stdout)
     await out.write(`${headerLine(store.name)}\n`)
     await progress.start(expected)
