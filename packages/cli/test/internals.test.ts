@@ -2,6 +2,10 @@
  * Pieces of the CLI tested in-process: the concurrency windows, migrate's verification
  * (with a target that really misses entries), exit codes, key encodings, progress formatting.
  */
+
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   CorruptStoreError,
   type Entry,
@@ -11,12 +15,13 @@ import {
   NotOpenError,
 } from '@kv/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CliError, ExitCode, exitCodeFor } from '../src/exit-codes.js'
+import { CliError, ExitCode, exitCodeFor, kvCodeOf } from '../src/exit-codes.js'
+import { ExportFile } from '../src/export-file.js'
 import { Interrupt } from '../src/interrupt.js'
 import { formatKey, keyJson, parseKey } from '../src/keys.js'
 import { CopyFailure, copyAll, verify } from '../src/migrate.js'
 import { duration, Progress } from '../src/progress.js'
-import { OrderedWindow, WriteWindow } from '../src/window.js'
+import { keySlot, OrderedWindow, WriteWindow } from '../src/window.js'
 
 const quiet = () => new Progress({ label: 'test', mode: 'off' })
 
@@ -132,7 +137,9 @@ describe('copyAll and verify', () => {
       const copied = await copyAll(source, target, { batch, concurrency: 3 }, quiet(), interrupt)
       interrupt.dispose()
       expect(copied, `batch ${batch}`).toEqual({ copied: 50, buckets: 3, interrupted: false })
-      expect((await verify(source, target, true, 8, quiet(), new Interrupt())).ok).toBe(true)
+      interrupt = new Interrupt()
+      expect((await verify(source, target, true, 8, quiet(), interrupt)).ok).toBe(true)
+      interrupt.dispose()
     }
   })
 
@@ -176,6 +183,81 @@ describe('copyAll and verify', () => {
   })
 })
 
+describe('WriteWindow with key slots', () => {
+  /** A write that takes `ms` and then records `value` for `key`, as a slow backend would. */
+  const store = new Map<string, string>()
+  const started: string[] = []
+  const slowWrite = (key: string, value: string, ms: number) => async () => {
+    started.push(`${key}=${value}`)
+    await new Promise((resolve) => setTimeout(resolve, ms))
+    store.set(key, value)
+  }
+  const slot = (key: string, bucket = 'b') => keySlot(bucket, Buffer.from(key))
+
+  it('runs the writes of a key in the order added, though earlier ones would finish later, and holds up no other key', async () => {
+    expect(slot('a')).not.toBe(slot('x'))
+    const window = new WriteWindow(8)
+    window.add(slowWrite('a', '1', 60), undefined, slot('a'))
+    window.add(slowWrite('a', '2', 30), undefined, slot('a'))
+    window.add(slowWrite('x', 'only', 1), undefined, slot('x'))
+    window.add(slowWrite('a', '3', 1), undefined, slot('a'))
+    // The other key started at once, alongside the first write of "a".
+    expect(started).toEqual(['a=1', 'x=only'])
+    await window.drain()
+    expect(started).toEqual(['a=1', 'x=only', 'a=2', 'a=3'])
+    expect(store.get('a')).toBe('3')
+    // A key's slot depends on its bucket too, and a bucket name cannot run into the key.
+    expect(slot('a', 'c')).not.toBe(slot('a'))
+    expect(keySlot('ab', Buffer.from('c'))).not.toBe(keySlot('a', Buffer.from('bc')))
+  })
+
+  it('does not run a write whose predecessor in its slot failed; the first failure is rethrown', async () => {
+    const window = new WriteWindow(8)
+    let ran = false
+    window.add(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        throw new Error('disk full')
+      },
+      (error) => new Error(`line 1: ${(error as Error).message}`),
+      slot('k'),
+    )
+    window.add(
+      async () => {
+        ran = true
+      },
+      (error) => new Error(`line 2: ${(error as Error).message}`),
+      slot('k'),
+    )
+    await expect(window.drain()).rejects.toThrow('line 1: disk full')
+    expect(ran).toBe(false)
+  })
+})
+
+describe('a second interrupt', () => {
+  it('exits at once with 130, after removing the partial export file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kv-cli-interrupt-'))
+    const exits: number[] = []
+    const interrupt = new Interrupt(undefined, (code) => exits.push(code))
+    try {
+      const file = await ExportFile.create(join(dir, 'out.ndjson'))
+      interrupt.atForcedExit(() => file.removeNow())
+      file.stream.write('{"format":"kv-export","version":1}\n')
+      const partialFiles = async () => (await readdir(dir)).filter((n) => n.endsWith('.partial'))
+      expect(await partialFiles()).toHaveLength(1)
+      process.emit('SIGINT')
+      expect(exits).toEqual([])
+      expect(await partialFiles()).toHaveLength(1)
+      process.emit('SIGINT')
+      expect(exits).toEqual([130])
+      expect(await readdir(dir)).toEqual([])
+    } finally {
+      interrupt.dispose()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('exit codes', () => {
   it('maps kv error codes to the documented classes', () => {
     expect(exitCodeFor(new InvalidConfigError('x'))).toBe(4)
@@ -184,6 +266,16 @@ describe('exit codes', () => {
     expect(exitCodeFor(new NotOpenError())).toBe(1)
     expect(exitCodeFor(new Error('x'))).toBe(1)
     expect(exitCodeFor(new CliError(ExitCode.VERIFY_FAILED, 'x'))).toBe(7)
+  })
+
+  it('prints the kv error code of an error the CLI explains in its own words', () => {
+    expect(kvCodeOf(new LockedError('x'))).toBe('KV_LOCKED')
+    const explained = new CliError(ExitCode.BACKEND_UNAVAILABLE, 'cannot import', {
+      cause: new LockedError('x'),
+    })
+    expect(kvCodeOf(explained)).toBe('KV_LOCKED')
+    expect(kvCodeOf(new CliError(ExitCode.VERIFY_FAILED, 'x'))).toBeUndefined()
+    expect(kvCodeOf(new Error('x'))).toBeUndefined()
   })
 })
 

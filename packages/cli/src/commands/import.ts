@@ -17,7 +17,7 @@ import { Interrupt } from '../interrupt.js'
 import { readLines } from '../lines.js'
 import { count, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
-import { WriteWindow } from '../window.js'
+import { keySlot, WriteWindow } from '../window.js'
 
 interface ImportOptions {
   dryRun?: boolean
@@ -90,6 +90,8 @@ async function runImport(session: Session, file: string, options: ImportOptions)
           written++
         },
         (error) => new WriteFailure(line, error),
+        // A later line for the same bucket and key wins, whatever order the backend keeps.
+        keySlot(entry.bucket, entry.key),
       )
       if (full !== undefined) await full
     }
