@@ -1,7 +1,6 @@
 /**
  * `@kv/cli`: the `kv` command. The command is the product; this module exposes the pieces other
- * tools may want: the export format reader and writer, the exit codes, the backend table and
- * `main` to run the command in-process.
+ * tools may want: the export format reader and writer, the exit codes and the backend table.
  *
  * @packageDocumentation
  */

@@ -192,7 +192,8 @@ export function registerMigrate(program: Command, act: Act): void {
         'kv migrate --from simple_kv --to simple_kv --to-config new-kv.yml   # move to another path',
         '',
         'Re-running is safe (writes overwrite): after Ctrl-C (exit 130), run the same command again.',
-        'Exit 7 when the verification finds an entry of the source missing from the target.',
+        'Exit 7 when the verification finds an entry of the source missing from the target',
+        '(or, with --verify-values, holding another value).',
       ),
     )
     .action(act((session, options: MigrateOptions) => runMigrate(session, options)))
