@@ -84,7 +84,7 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
   }
   if (name === 'ProductNotSupportedError') {
     return new BackendError(
-      `The server at ${where} is not Elasticsearch (no X-elastic-product header) while ${what}.`,
+      `The server at ${where} is not Elasticsearch 8.x or 9.x (it sent no X-elastic-product header, as servers that are not Elasticsearch and Elasticsearch before 7.14 do) while ${what}; point endpoint at an Elasticsearch 8.x or 9.x cluster.`,
       { cause },
     )
   }

@@ -74,7 +74,9 @@ describe('cluster unreachable', () => {
         store({ endpoint: `http://127.0.0.1:${port}`, request_timeout_ms: 2000 }).open(),
       )
       expect(error.code).toBe('KV_BACKEND_ERROR')
-      expect(error.message).toMatch(/not Elasticsearch/)
+      expect(error.message).toMatch(
+        /is not Elasticsearch 8\.x or 9\.x .*Elasticsearch before 7\.14/,
+      )
     } finally {
       other.closeAllConnections()
       other.close()
