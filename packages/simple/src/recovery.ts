@@ -123,6 +123,9 @@ export async function recover(
   const ends = sizes.map(() => FILE_HEADER_BYTES)
   let lastVersion = FORMAT_VERSION
   let records = 0
+  // Torn tails are cut off only once every segment has replayed: a later segment that fails
+  // open() with KV_CORRUPT_STORE must find the store's files as they were.
+  const tornTails: { path: string; end: number; size: number; torn: string }[] = []
   for (let i = 0; i < segments.length; i++) {
     const sequence = segments[i]!
     const path = join(dir, segmentName(sequence))
@@ -133,13 +136,16 @@ export async function recover(
     ends[i] = result.end
     lastVersion = result.version
     if (result.torn !== undefined) {
-      await truncate(path, result.end)
-      process.emitWarning(
-        `simple_kv: the last record of ${path}, at byte ${result.end}, was torn (${result.torn}): the process writing it stopped mid-append. Removed the ${result.size - result.end} bytes from there on; every earlier record was recovered.`,
-        { type: 'KVWarning', code: 'KV_WAL_TORN_TAIL' },
-      )
+      tornTails.push({ path, end: result.end, size: result.size, torn: result.torn })
       sizes[i] = result.end
     }
+  }
+  for (const { path, end, size, torn } of tornTails) {
+    await truncate(path, end)
+    process.emitWarning(
+      `simple_kv: the last record of ${path}, at byte ${end}, was torn (${torn}): the process writing it stopped mid-append. Removed the ${size - end} bytes from there on; every earlier record was recovered.`,
+      { type: 'KVWarning', code: 'KV_WAL_TORN_TAIL' },
+    )
   }
 
   let last = segments.at(-1)

@@ -319,6 +319,25 @@ describe('missing and leftover files', () => {
     })
     expect(warnings).toHaveLength(1)
   })
+
+  test('a damaged later segment fails open() before a torn tail before it is cut off', async () => {
+    const { starts } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    const store = await openStore(dir, MANUAL)
+    await store.snapshot()
+    await store.close()
+    await rm(join(dir, SNAPSHOT_1))
+    const torn = pristine.subarray(0, starts[4]! + 5)
+    await writeFile(wal, torn)
+    const next = join(dir, WAL_2)
+    const damaged = await readFile(next)
+    damaged[3]! ^= 1
+    await writeFile(next, damaged)
+    await expectCorrupt(WAL_2, (offset) => offset === 0)
+    // KV_CORRUPT_STORE modifies nothing: the torn tail is still there for whoever repairs it.
+    expect((await stat(wal)).size).toBe(torn.length)
+  })
 })
 
 function hex(text: string): string {
