@@ -5,7 +5,8 @@
  * the store is open, compress and decompress, track operations in flight so that `close()`
  * never cuts one off, and bound `keys()` by its limit. A backend implements only the small
  * protected surface (`_open`, `_close`, `_get`, `_put`, `_delete`, `_deleteBucket`, `_keys`,
- * `_buckets`, and optionally `_has`), which receives arguments that are already valid bytes.
+ * `_buckets`, and optionally `_has` and `_putMany`), which receives arguments that are already
+ * valid bytes.
  *
  * @module
  */
@@ -39,7 +40,7 @@ export type MaybePromise<T> = T | Promise<T>
 
 /** The limits a backend enforces beyond those every backend shares. */
 export interface StoreLimits {
-  /** The largest value, in bytes, that `addValue` accepts (for `addValueCompress`, after compression). */
+  /** The largest value, in bytes, that `addValue` accepts (`addValueCompress`: the raw and the compressed size). */
   readonly maxValueBytes: number
 }
 
