@@ -300,9 +300,12 @@ describe('missing and leftover files', () => {
     await expect(stat(join(dir, 'snapshot-0000000000000002.snap.tmp'))).rejects.toThrow()
   })
 
-  test('a torn tail in a segment followed only by empty segments is recovered', async () => {
-    // The state a kill leaves when it lands in an append while the next segment had just been
-    // created for a snapshot.
+  /**
+   * The state a kill leaves when it lands in an append while the next segment had just been
+   * created for a snapshot: WAL_1 ends in a torn record, WAL_2 holds no records. Returns
+   * WAL_1's path and its torn length.
+   */
+  async function tornTailBeforeEmptySegment(): Promise<{ wal: string; length: number }> {
     const { starts } = await fiveRecords()
     const wal = join(dir, WAL_1)
     const pristine = await readFile(wal)
@@ -310,7 +313,13 @@ describe('missing and leftover files', () => {
     await store.snapshot()
     await store.close()
     await rm(join(dir, SNAPSHOT_1))
-    await writeFile(wal, pristine.subarray(0, starts[4]! + 5))
+    const length = starts[4]! + 5
+    await writeFile(wal, pristine.subarray(0, length))
+    return { wal, length }
+  }
+
+  test('a torn tail in a segment followed only by empty segments is recovered', async () => {
+    await tornTailBeforeEmptySegment()
     const warnings = await tornWarnings(async () => {
       const reopened = await openStore(dir, MANUAL)
       expect(await reopened.existsKey('b', 'k3')).toBe(true)
@@ -321,22 +330,14 @@ describe('missing and leftover files', () => {
   })
 
   test('a damaged later segment fails open() before a torn tail before it is cut off', async () => {
-    const { starts } = await fiveRecords()
-    const wal = join(dir, WAL_1)
-    const pristine = await readFile(wal)
-    const store = await openStore(dir, MANUAL)
-    await store.snapshot()
-    await store.close()
-    await rm(join(dir, SNAPSHOT_1))
-    const torn = pristine.subarray(0, starts[4]! + 5)
-    await writeFile(wal, torn)
+    const { wal, length } = await tornTailBeforeEmptySegment()
     const next = join(dir, WAL_2)
     const damaged = await readFile(next)
     damaged[3]! ^= 1
     await writeFile(next, damaged)
     await expectCorrupt(WAL_2, (offset) => offset === 0)
     // KV_CORRUPT_STORE modifies nothing: the torn tail is still there for whoever repairs it.
-    expect((await stat(wal)).size).toBe(torn.length)
+    expect((await stat(wal)).size).toBe(length)
   })
 })
 
