@@ -243,17 +243,14 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   // A caller may reuse its buffers as soon as a method returns, and a string key is encoded into
   // a buffer of this store that the next call reuses (#key). So a call that must wait for an
   // open() in progress keeps copies (`.slice()`) of the key and value it was given and waits in
-  // operation(); one that runs now hands them to the backend, which consumes them before
-  // returning (the contract).
+  // operation() (#afterOpen); one that runs now hands them to the backend, which consumes them
+  // before returning (the contract).
 
   getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') {
-        const kept = k.slice()
-        return this.operation(() => this._get(b, kept))
-      }
+      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._get(b, kept))
       return this.#settle(this._get(b, k))
     } catch (error) {
       return Promise.reject(error)
@@ -272,9 +269,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const k = this.#key(key)
       const v = checkValue(value, this.maxValueBytes)
       if (this.#status !== 'open') {
-        const kept = k.slice()
         const keptValue = v.slice()
-        return this.operation(() => this._put(b, kept, keptValue))
+        return this.#afterOpen(k, (kept) => this._put(b, kept, keptValue))
       }
       return this.#settle(this._put(b, k, v))
     } catch (error) {
@@ -300,11 +296,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       // The raw value is checked first so an oversized one fails before the work of compressing.
       const stored = compress(checkValue(value, this.maxValueBytes))
       checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
-      if (this.#status !== 'open') {
-        // `stored` is this call's own: compress() made it.
-        const kept = k.slice()
-        return this.operation(() => this._put(b, kept, stored))
-      }
+      // `stored` is this call's own: compress() made it.
+      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._put(b, kept, stored))
       return this.#settle(this._put(b, k, stored))
     } catch (error) {
       return Promise.reject(error)
@@ -315,10 +308,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') {
-        const kept = k.slice()
-        return this.operation(() => this._has(b, kept))
-      }
+      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._has(b, kept))
       return this.#settle(this._has(b, k))
     } catch (error) {
       return Promise.reject(error)
@@ -329,10 +319,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') {
-        const kept = k.slice()
-        return this.operation(() => this._delete(b, kept))
-      }
+      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._delete(b, kept))
       return this.#settle(this._delete(b, k))
     } catch (error) {
       return Promise.reject(error)
@@ -360,6 +347,15 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  /**
+   * A call made while `open()` is in progress: it waits in {@link operation} with a copy of its
+   * key, since the caller may reuse its buffer, and this store its key buffer, before then.
+   */
+  #afterOpen<T>(key: Uint8Array, call: (kept: Uint8Array) => MaybePromise<T>): Promise<T> {
+    const kept = key.slice()
+    return this.operation(() => call(kept))
   }
 
   /**
