@@ -13,7 +13,7 @@ import {
 } from './errors.js'
 import { state } from './shared-state.js'
 import type { KVStore } from './store.js'
-import type { KeysOptions } from './validate.js'
+import { type KeysOptions, keepPrefix } from './validate.js'
 
 // Insertion order is registration order; the active store is the latest enabled one unless
 // use() chose one. Shared by every copy of @kv/core in the process (see shared-state.ts).
@@ -154,8 +154,18 @@ export async function deleteBucket(bucket: string): Promise<void> {
   return (await opened()).deleteBucket(bucket)
 }
 
-/** `keys` on the active store, opened on first use. */
-export async function* keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
+/**
+ * `keys` on the active store, opened on first use. Nothing runs before the first `next()`, except
+ * that a `Uint8Array` prefix is copied at once: the caller may reuse its buffer when this returns.
+ */
+export function keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
+  return listKeys(bucket, keepPrefix(options))
+}
+
+async function* listKeys(
+  bucket: string,
+  options: KeysOptions | undefined,
+): AsyncIterable<Uint8Array> {
   yield* (await opened()).keys(bucket, options)
 }
 

@@ -23,6 +23,7 @@ import {
   checkValueSize,
   type Entry,
   type KeysOptions,
+  keepPrefix,
   type NormalizedKeysOptions,
 } from './validate.js'
 
@@ -78,7 +79,11 @@ export interface KVStore {
   deleteKey(bucket: string, key: BytesLike): Promise<void>
   /** Removes every key of `bucket`; a missing bucket succeeds. */
   deleteBucket(bucket: string): Promise<void>
-  /** The keys of `bucket` in ascending byte order, optionally only those with a prefix, at most `limit`. */
+  /**
+   * The keys of `bucket` in ascending byte order, optionally only those with a prefix, at most
+   * `limit`. The arguments are checked at the first `next()`; a `Uint8Array` prefix is copied
+   * when `keys()` is called, so the caller may reuse its buffer as soon as `keys()` returns.
+   */
   keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array>
   /** The names of the buckets that hold at least one key, in ascending order of their UTF-8 bytes. */
   buckets(): AsyncIterable<string>
@@ -407,9 +412,10 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
+    const kept = keepPrefix(options)
     return this.#iterable(() => {
       const b = checkBucket(bucket)
-      const o = checkKeysOptions(options)
+      const o = checkKeysOptions(kept)
       return { source: o.limit === 0 ? [] : this._keys(b, o), limit: o.limit }
     })
   }

@@ -155,6 +155,17 @@ export interface NormalizedKeysOptions {
 }
 
 /** Checks the options of `keys()`. */
+/**
+ * The options of `keys()` with a `Uint8Array` prefix replaced by a copy, anything else as given
+ * (they are checked later, at the first `next()`): the caller may reuse its prefix buffer as soon
+ * as `keys()` returns.
+ */
+export function keepPrefix<T>(options: T): T {
+  if (typeof options !== 'object' || options === null) return options
+  const { prefix } = options as KeysOptions
+  return prefix instanceof Uint8Array ? { ...options, prefix: prefix.slice() } : options
+}
+
 export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   if (options === undefined || options === null)
     return { prefix: undefined, limit: Number.POSITIVE_INFINITY }

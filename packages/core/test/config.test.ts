@@ -117,7 +117,9 @@ describe('configuration', () => {
 
   it('leaves the previous configuration in force when configure() is rejected', () => {
     configure({ simple_kv: { path: 'kept' } })
-    expect(() => configure({ simple_kv: { path: 1 } } as never)).toThrow()
+    expect(() => configure({ simple_kv: { path: 1 } } as never)).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG', key: 'simple_kv.path' }),
+    )
     expect(section.resolve().path).toBe('kept')
   })
 
@@ -127,6 +129,8 @@ describe('configuration', () => {
       expect.objectContaining({
         code: 'KV_INVALID_CONFIG',
         message: expect.stringMatching(/missing\.yml \(named by KV_CONFIG\)/),
+        // The file-system error behind it is kept as the cause.
+        cause: expect.objectContaining({ code: 'ENOENT', path: join(dir, 'missing.yml') }),
       }),
     )
     resetConfiguration()
@@ -137,6 +141,44 @@ describe('configuration', () => {
         message: expect.stringMatching(/not valid YAML/),
       }),
     )
+  })
+
+  it('refuses a YAML file that is not a mapping of sections', () => {
+    for (const [name, yaml] of [
+      ['list.yml', '- simple_kv\n- badger\n'],
+      ['scalar.yml', 'just some text\n'],
+    ]) {
+      resetConfiguration()
+      process.env.KV_CONFIG = write(name!, yaml!)
+      expect(() => section.resolve(), name).toThrow(
+        expect.objectContaining({
+          code: 'KV_INVALID_CONFIG',
+          message: expect.stringMatching(/expected a mapping of sections/),
+        }),
+      )
+    }
+  })
+
+  it('keeps the file it read until resetConfiguration()', () => {
+    const path = write('cached.yml', 'simple_kv:\n  path: first\n')
+    process.env.KV_CONFIG = path
+    expect(section.resolve().path).toBe('first')
+    writeFileSync(path, 'simple_kv:\n  path: second\n')
+    process.env.KV_CONFIG = write('other.yml', 'simple_kv:\n  path: other\n')
+    // Neither the edit nor the new KV_CONFIG applies yet.
+    expect(section.resolve().path).toBe('first')
+    resetConfiguration()
+    expect(section.resolve().path).toBe('other')
+    process.env.KV_CONFIG = path
+    resetConfiguration()
+    expect(section.resolve().path).toBe('second')
+  })
+
+  it('lets a later configure() replace an earlier one, not merge with it', () => {
+    configure({ data_dir: '/srv/first', simple_kv: { path: 'first', sync_writes: true } })
+    configure({ simple_kv: { path: 'second' } })
+    expect(section.resolve()).toMatchObject({ path: 'second', sync_writes: false })
+    expect(dataDir()).toBe(join(cwd, 'data'))
   })
 
   it('validates options given in code with the section schema', () => {

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { configure, resetConfiguration } from '../src/config/index.js'
+import { z } from 'zod'
+import { configure, defineConfigSection, resetConfiguration } from '../src/config/index.js'
 import { MemoryStore } from '../src/memory-store.js'
 import * as kv from '../src/registry.js'
+import { AbstractKVStore, type BaseConfig } from '../src/store.js'
 
 afterEach(async () => {
   await kv.close()
@@ -30,6 +32,29 @@ describe('registry', () => {
     await expect(kv.buckets()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
       code: 'KV_NO_BACKEND',
     })
+  })
+
+  it('refuses an empty name with KV_INVALID_ARGUMENT, registering nothing', () => {
+    expect(() => kv.register('', new MemoryStore())).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'name' }),
+    )
+    expect(kv.stores()).toEqual([])
+  })
+
+  it('unregister() removes a store without closing it, and says whether it was registered', async () => {
+    const store = new MemoryStore()
+    kv.register('m', store)
+    await kv.addValue('b', 'k', 'v')
+    expect(kv.unregister('m')).toBe(true)
+    expect(kv.stores()).toEqual([])
+    // open() runs after any close() requested before it; there must have been none, or the
+    // store (which forgets on close) would have lost its data.
+    await store.open()
+    expect(store.status).toBe('open')
+    expect(await store.existsKey('b', 'k')).toBe(true)
+    expect(kv.unregister('m')).toBe(false)
+    expect(kv.unregister('never')).toBe(false)
+    await store.close()
   })
 
   it('refuses a second store under the same name', () => {
@@ -77,14 +102,31 @@ describe('registry', () => {
     expect(await kv.existsKey('c', 'x')).toBe(false)
   })
 
+  it('keys() lists with the prefix it was given, though the caller overwrites it before iterating', async () => {
+    kv.register('m', new MemoryStore())
+    await kv.addValues('b', [
+      ['a-1', 'v'],
+      ['b-1', 'v'],
+    ])
+    const prefix = new TextEncoder().encode('a-')
+    const listing = kv.keys('b', { prefix })
+    // Nothing has run yet: the store is looked up and its keys() called at the first next().
+    prefix.set(new TextEncoder().encode('b-'))
+    const keys: string[] = []
+    for await (const key of listing) keys.push(new TextDecoder().decode(key))
+    expect(keys).toEqual(['a-1'])
+  })
+
   it('use() switches the active store and getStore() finds one by name', async () => {
     const a = new MemoryStore()
+    const b = new MemoryStore()
     kv.register('a', a)
-    kv.register('b', new MemoryStore())
+    kv.register('b', b)
     expect(kv.use('a')).toBe(a)
     await kv.addValue('bucket', 'k', 'v')
     expect(await a.existsKey('bucket', 'k')).toBe(true)
-    expect(kv.getStore('b')).not.toBe(a)
+    expect(kv.getStore('a')).toBe(a)
+    expect(kv.getStore('b')).toBe(b)
     expect(() => kv.getStore('nope')).toThrow(
       expect.objectContaining({
         code: 'KV_NO_BACKEND',
@@ -94,17 +136,21 @@ describe('registry', () => {
   })
 
   it('close() closes every registered store, and the next use opens the active one again', async () => {
-    const a = new MemoryStore({ persistAcrossClose: true })
-    const b = new MemoryStore()
+    const a = new MemoryStore()
+    const b = new MemoryStore({ persistAcrossClose: true })
     kv.register('a', a)
     kv.register('b', b)
     await a.open()
-    await kv.addValue('x', 'k', 'v')
+    await kv.addValue('x', 'k', 'v') // b, the active store, is opened by this first use
     await kv.close()
     expect([a.status, b.status]).toEqual(['closed', 'closed'])
-    await kv.use('a').open()
+    // No open() here: the package-level call opens the active store again.
+    expect(await kv.existsKey('x', 'k')).toBe(true)
+    expect([a.status, b.status]).toEqual(['closed', 'open'])
+    // And the store use() picks, on its first use too.
+    kv.use('a')
     expect(await kv.existsKey('x', 'k')).toBe(false) // 'x' was written to b
-    expect(b.status).toBe('closed')
+    expect(a.status).toBe('open')
   })
 
   it('skips a store whose configuration says enabled: false', async () => {
@@ -128,16 +174,26 @@ describe('registry', () => {
   })
 
   it('reads enabled from the configuration at first use, so configure() may follow the import', async () => {
-    const { defineConfigSection } = await import('../src/config/sections.js')
-    const { z } = await import('zod')
     const section = defineConfigSection(
       'registry_test',
       z.strictObject({ enabled: z.boolean().default(true) }),
     )
-    class Configured extends MemoryStore {
-      override isEnabled(): boolean {
-        return section.resolve().enabled
+    // A backend as the packages write one: it hands core its section, and core's own isEnabled()
+    // resolves it (no override here).
+    class Configured extends AbstractKVStore<BaseConfig> {
+      constructor() {
+        super('registry_test', { section, maxValueBytes: 1024 })
       }
+      protected async _open(): Promise<void> {}
+      protected async _close(): Promise<void> {}
+      protected _get(): null {
+        return null
+      }
+      protected _put(): void {}
+      protected _delete(): void {}
+      protected _deleteBucket(): void {}
+      protected *_keys(): Iterable<Uint8Array> {}
+      protected *_buckets(): Iterable<string> {}
     }
     kv.register('fallback', new MemoryStore())
     kv.register('configured', new Configured())

@@ -359,11 +359,49 @@ class RecordingStore extends AbstractKVStore {
     this.calls.push(`delete ${this.#text(key)}`)
   }
   protected _deleteBucket(): void {}
-  protected *_keys(): Iterable<Uint8Array> {}
+  protected _keys(_bucket: string, { prefix }: NormalizedKeysOptions): Iterable<Uint8Array> {
+    this.calls.push(`keys ${prefix === undefined ? '(all)' : this.#text(prefix)}`)
+    return []
+  }
   protected *_buckets(): Iterable<string> {}
 }
 
 describe('AbstractKVStore and the buffers it is given', () => {
+  it('lists with the prefix keys() was given, though the caller overwrites it before the first next()', async () => {
+    const store = new RecordingStore()
+    await store.open()
+    const encode = (text: string) => new TextEncoder().encode(text)
+    const prefix = encode('a-')
+    const listing = store.keys('b', { prefix })[Symbol.asyncIterator]()
+    prefix.set(encode('b-'))
+    expect(await listing.next()).toEqual({ done: true, value: undefined })
+    expect(store.calls).toEqual(['keys a-'])
+  })
+
+  it('still checks the keys() options at the first next(), not when keys() is called', async () => {
+    const store = new RecordingStore()
+    await store.open()
+    const tooLong = new Uint8Array(64 * 1024 + 1)
+    const listings = [
+      store.keys('b', { prefix: tooLong }),
+      store.keys('b', { prefix: 3 as never }),
+      store.keys('b', { prefix: tooLong, extra: 1 } as never),
+    ]
+    await expect(listings[0]![Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'options.prefix',
+    })
+    await expect(listings[1]![Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'options.prefix',
+    })
+    await expect(listings[2]![Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'options',
+    })
+    expect(store.calls).toEqual([])
+  })
+
   it('gives a call made while open() is in progress the bytes it was given, not what they became', async () => {
     const store = new RecordingStore()
     const opening = store.open()

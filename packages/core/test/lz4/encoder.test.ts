@@ -78,7 +78,12 @@ describe('compress', () => {
     expect(Buffer.from(decompress(compress(raw)))).toEqual(raw)
   })
 
-  it('rejects what is not a Uint8Array with InvalidArgumentError', () => {
-    expect(() => compress('text' as unknown as Uint8Array)).toThrow(InvalidArgumentError)
+  it('rejects what is not a Uint8Array with InvalidArgumentError naming the argument', () => {
+    for (const notBytes of ['text', [1, 2, 3], undefined]) {
+      expect(() => compress(notBytes as unknown as Uint8Array)).toThrow(InvalidArgumentError)
+      expect(() => compress(notBytes as unknown as Uint8Array)).toThrow(
+        expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'value' }),
+      )
+    }
   })
 })
