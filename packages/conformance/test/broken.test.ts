@@ -7,6 +7,7 @@ import {
   TargetDefaults,
 } from '../src/index.js'
 import { CommaJoinedStore } from './broken/comma-joined-store.js'
+import { EarlyCloseStore } from './broken/early-close-store.js'
 import { EmptyIsMissingStore } from './broken/empty-is-missing-store.js'
 import { FirstWinsBatchStore } from './broken/first-wins-batch-store.js'
 import { GarbageDecoderStore } from './broken/garbage-decoder-store.js'
@@ -159,6 +160,26 @@ describe('the suite has teeth: each deliberately broken store fails named tests'
       expect(passed).toContain('§3.3 addValue overwrites')
       expect(passed).toContain(
         '§3.3 changing the input buffers after a write does not change what is stored',
+      )
+    })
+  })
+
+  describe('a store whose close() resolves before the writes in flight finish', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('early-close', () => new EarlyCloseStore())
+    }, 120_000)
+
+    it('fails exactly the test of close() with operations in flight', () => {
+      expect(failedNames(results)).toEqual(['§3.6 close() lets the operations in flight finish'])
+    })
+
+    it('reports how many writes had completed when close() resolved', () => {
+      const result = results.find(
+        (r) => r.name === '§3.6 close() lets the operations in flight finish',
+      )
+      expect(String((result!.error as Error).message)).toMatch(
+        /only \d+ of 50 writes started before close\(\) had completed when it resolved/,
       )
     })
   })

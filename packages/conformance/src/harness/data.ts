@@ -4,15 +4,37 @@
  *
  * @module
  */
-import { utf8 } from '@kv/core'
+// The suite's expectations are computed with Node's own encoder and byte comparison, never with
+// @kv/core's helpers (`utf8`, `compareBytes`, `startsWith`), which backends use: a bug there would
+// otherwise be in the expected value as well as in the result.
+const encoder = new TextEncoder()
 
 /** Bytes from numbers: `bytes(0x61, 0x00)`. */
 export function bytes(...values: number[]): Uint8Array {
   return Uint8Array.from(values)
 }
 
-/** The UTF-8 bytes of `text`. */
-export const text = utf8
+/** The UTF-8 bytes of `text` (a fresh array, by `TextEncoder`). */
+export function text(value: string): Uint8Array {
+  return encoder.encode(value)
+}
+
+/** Ascending byte order, by Node's `Buffer.compare`: a comparator for `sort`. */
+export function byteOrder(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b)
+}
+
+/** `names` sorted by their UTF-8 bytes (`Buffer.from` and `Buffer.compare`). */
+export function sortedByUtf8(names: readonly string[]): string[] {
+  return [...names].sort((x, y) => Buffer.compare(Buffer.from(x, 'utf8'), Buffer.from(y, 'utf8')))
+}
+
+/** Whether `value` begins with the bytes of `prefix`. */
+export function hasPrefix(value: Uint8Array, prefix: Uint8Array): boolean {
+  return Buffer.from(value.buffer, value.byteOffset, value.length)
+    .subarray(0, prefix.length)
+    .equals(prefix)
+}
 
 /** `length` pseudo-random bytes from `seed` (xorshift32): the same every run. */
 export function pseudoRandomBytes(length: number, seed = 0x9e3779b9): Uint8Array {
@@ -34,7 +56,7 @@ export function compressibleBytes(length: number): Uint8Array {
   const out = new Uint8Array(length)
   let offset = 0
   for (let i = 0; offset < length; i++) {
-    const record = utf8(
+    const record = text(
       `{"id":${i},"user":"user-${i % 97}","status":"${i % 3 === 0 ? 'idle' : 'active'}"},`,
     )
     out.set(record.subarray(0, length - offset), offset)

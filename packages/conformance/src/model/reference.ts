@@ -1,10 +1,12 @@
 /**
  * The reference model: plain maps of what a correct store holds, and what each read must return.
+ * Orders and prefixes are Node's (harness/data.ts), not @kv/core's helpers that backends use.
  *
  * @module
  */
-import { compareBytes, decompress, startsWith, utf8 } from '@kv/core'
+import { decompress } from '@kv/core'
 import { hex } from '../harness/assertions.js'
+import { byteOrder, hasPrefix, sortedByUtf8 } from '../harness/data.js'
 
 interface Entry {
   key: Uint8Array
@@ -53,12 +55,12 @@ export class ReferenceModel {
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number | undefined): Uint8Array[] {
     const keys = [...(this.#buckets.get(bucket)?.values() ?? [])]
       .map((entry) => entry.key)
-      .filter((key) => prefix === undefined || startsWith(key, prefix))
-      .sort(compareBytes)
+      .filter((key) => prefix === undefined || hasPrefix(key, prefix))
+      .sort(byteOrder)
     return limit === undefined ? keys : keys.slice(0, limit)
   }
 
   buckets(): string[] {
-    return [...this.#buckets.keys()].sort((a, b) => compareBytes(utf8(a), utf8(b)))
+    return sortedByUtf8([...this.#buckets.keys()])
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from 'node:assert/strict'
-import { assertBytes, assertValue, hex, keysHex } from '../harness/assertions.js'
+import { assertBytes, assertValue, collect, hex, keysHex } from '../harness/assertions.js'
 import { bytes, MiB, pseudoRandomBytes, text } from '../harness/data.js'
 import { storeTests } from '../harness/define.js'
 import type { ConformanceSuite } from '../suite.js'
@@ -112,7 +112,9 @@ export const binaryData: ConformanceSuite = (runner, target) => {
       ]) {
         assert.ok(value instanceof Uint8Array, `expected a Uint8Array, got ${String(value)}`)
       }
-      for await (const key of store.keys('b')) assert.ok(key instanceof Uint8Array)
+      const keys = await collect(store.keys('b'))
+      assert.equal(keys.length, 2, 'keys() lists both keys')
+      for (const key of keys) assert.ok(key instanceof Uint8Array, `key ${String(key)}`)
     })
 
     test('§3.3 changing the input buffers after a write does not change what is stored', async (store) => {
@@ -174,6 +176,24 @@ export const binaryData: ConformanceSuite = (runner, target) => {
       assert.deepEqual(
         await keysHex(store, 'b'),
         ['key-2', 'key-3', 'key-5', 'key-7'].map((k) => hex(text(k))),
+      )
+    })
+
+    test('§3.3 a keys() prefix buffer may be reused as soon as keys() returns, before the first next()', async (store) => {
+      for (const key of ['a-1', 'a-2', 'b-1', 'c-1']) await store.addValue('b', key, 'v')
+      // keys() returns before anything is listed: the prefix it was given must be the one used,
+      // whatever the caller writes into its buffer before or during the iteration.
+      const prefix = text('a-')
+      const iterator = store.keys('b', { prefix })[Symbol.asyncIterator]()
+      prefix.set(text('b-'))
+      const first = await iterator.next()
+      prefix.set(text('c-'))
+      const listed: string[] = []
+      for (let step = first; !step.done; step = await iterator.next()) listed.push(hex(step.value))
+      assert.deepEqual(
+        listed,
+        ['a-1', 'a-2'].map((k) => hex(text(k))),
+        'keys with prefix "a-"',
       )
     })
 
