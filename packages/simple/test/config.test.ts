@@ -66,9 +66,14 @@ describe('configuration', () => {
   })
 
   test('configure() refuses an unknown key of the section', () => {
-    expect(() => configure({ simple_kv: { snapshot_every: 3 } as never })).toThrow(
-      /simple_kv\.snapshot_every/,
-    )
+    let error: unknown
+    try {
+      configure({ simple_kv: { snapshot_every: 3 } as never })
+    } catch (e) {
+      error = e
+    }
+    expect(isKVError(error, 'KV_INVALID_CONFIG'), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(/simple_kv\.snapshot_every/)
   })
 
   test('a config file with a wrong type fails open() naming the key and the file', async () => {

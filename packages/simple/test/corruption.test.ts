@@ -3,7 +3,7 @@
  * kept; any other damage fails `open()` with KV_CORRUPT_STORE naming the file and the offset,
  * and leaves the files as they were.
  */
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type CorruptStoreError, isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -13,6 +13,7 @@ const WAL_1 = 'wal-0000000000000001.log'
 const WAL_2 = 'wal-0000000000000002.log'
 const WAL_3 = 'wal-0000000000000003.log'
 const SNAPSHOT_1 = 'snapshot-0000000000000001.snap'
+const SNAPSHOT_2 = 'snapshot-0000000000000002.snap'
 /** No automatic snapshots: the tests decide what is in the WAL. */
 const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
 
@@ -73,16 +74,33 @@ async function expectCorrupt(
   return corrupt
 }
 
-/** Writes four records, then a fifth; returns where each record of the WAL starts and ends. */
+/** Bytes of the file header (README, *On-disk format*): records start after it. */
+const FILE_HEADER_BYTES = 24
+
+/**
+ * Bytes of a put record in the WAL, from the README's tables: a 12-byte frame header, then op,
+ * bucket length, bucket, key length (u32), key and value.
+ */
+function putRecordBytes(bucket: string, key: string, value: string): number {
+  return 12 + 2 + Buffer.byteLength(bucket) + 4 + Buffer.byteLength(key) + Buffer.byteLength(value)
+}
+
+/**
+ * Writes four records, then a fifth; returns where each record of the WAL starts and ends,
+ * computed from the format (not asked of the store).
+ */
 async function fiveRecords(): Promise<{ starts: number[]; end: number }> {
   const starts: number[] = []
+  let end = FILE_HEADER_BYTES
   const store = await openStore(dir, { ...MANUAL, sync_writes: true })
   const values = ['one\n', 'two\t\ttwo', '', 'four\u0000\u00ff', 'last record']
   for (let i = 0; i < values.length; i++) {
-    starts.push(store.stats().walBytes)
+    starts.push(end)
+    end += putRecordBytes('b', `k${i}`, values[i]!)
     await store.addValue('b', `k${i}`, values[i]!)
   }
-  const end = store.stats().walBytes
+  // stats() reports the end of the records the same way.
+  expect(store.stats().walBytes).toBe(end)
   await store.close()
   return { starts, end }
 }
@@ -159,6 +177,7 @@ describe('a torn final WAL record', () => {
         await store.close()
       })
       expect(warnings.length, `cut at ${cut}`).toBe(1)
+      expect(warnings[0]).toContain(`byte ${lastStart}`)
       const store = await openStore(dir, MANUAL)
       expect(await text(store.getValue('b', 'after'))).toBe(String(cut))
       await store.close()
@@ -203,6 +222,10 @@ describe('damage before the tail', () => {
     damaged[starts[0]! + 14]! ^= 1
     await writeFile(wal, damaged)
     await expectCorrupt(WAL_1)
+    // The LOCK file itself must be gone: reopening here would not tell, since a lock naming
+    // this process, which does not hold it, is taken over as stale — but another process
+    // would find the pid running and get KV_LOCKED.
+    await expect(stat(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
     await writeFile(wal, pristine)
     const store = await openStore(dir, MANUAL)
     await store.close()
@@ -229,8 +252,13 @@ describe('snapshots', () => {
       const damaged = Buffer.from(pristine)
       damaged[at]! ^= 0x01
       await writeFile(path, damaged)
-      // The offset is where the damaged unit (header or block) starts, at or before the flip.
-      await expectCorrupt(SNAPSHOT_1, (offset) => offset <= at)
+      // The offset is where the damaged unit starts: the header (0) — every header byte is
+      // covered by its CRC, checked before any field — or the snapshot's one block, right
+      // after the header (the length check, the checksum and the payload are all its own).
+      await expectCorrupt(
+        SNAPSHOT_1,
+        (offset) => offset === (at < FILE_HEADER_BYTES ? 0 : FILE_HEADER_BYTES),
+      )
     }
     await writeFile(path, pristine)
     const store = await openStore(dir, MANUAL)
@@ -238,21 +266,27 @@ describe('snapshots', () => {
     await store.close()
   })
 
-  test('a truncated snapshot fails open()', async () => {
+  test('a truncated snapshot fails open() where the data runs out', async () => {
     await snapshotOnly()
     const path = join(dir, SNAPSHOT_1)
     const pristine = await readFile(path)
+    // Its one block is smaller than the 1 MiB a block holds before the next starts.
+    expect(pristine.length).toBeLessThan(1024 * 1024)
     for (const length of [0, 10, 24, 30, pristine.length - 9, pristine.length - 1]) {
       await writeFile(path, pristine.subarray(0, length))
-      await expectCorrupt(SNAPSHOT_1)
+      // An incomplete header is reported at its end; a missing or cut-off block where it starts.
+      const expected = Math.min(length, FILE_HEADER_BYTES)
+      await expectCorrupt(SNAPSHOT_1, (offset) => offset === expected)
     }
   })
 
   test('bytes after the end marker fail open()', async () => {
     await snapshotOnly()
     const path = join(dir, SNAPSHOT_1)
-    await writeFile(path, Buffer.concat([await readFile(path), Buffer.from([0])]))
-    await expectCorrupt(SNAPSHOT_1)
+    const pristine = await readFile(path)
+    await writeFile(path, Buffer.concat([pristine, Buffer.from([0])]))
+    // Reported at the first byte after the end marker.
+    await expectCorrupt(SNAPSHOT_1, (offset) => offset === pristine.length)
   })
 })
 
@@ -280,13 +314,15 @@ describe('missing and leftover files', () => {
 
   test('leftovers of an interrupted snapshot or retirement are ignored and removed', async () => {
     const store = await openStore(dir, MANUAL)
-    await store.addValue('b', 'old', 'covered by the snapshot')
+    await store.addValue('b', 'old', 'deleted before the snapshot')
     await store.close()
     const oldWal = await readFile(join(dir, WAL_1))
     const again = await openStore(dir, MANUAL)
+    // The delete goes to wal-1 too, so the snapshot covering it lacks 'old' and nothing after
+    // the snapshot deletes it: replaying the leftover wal-1 below would bring 'old' back.
+    await again.deleteKey('b', 'old')
     await again.addValue('b', 'k', 'v')
     await again.snapshot()
-    await again.deleteKey('b', 'old')
     await again.close()
     // A crash after the snapshot was renamed into place but before wal-1 was removed, and one
     // in the middle of writing the next snapshot.
@@ -296,30 +332,56 @@ describe('missing and leftover files', () => {
     expect(await reopened.existsKey('b', 'old')).toBe(false)
     expect(await text(reopened.getValue('b', 'k'))).toBe('v')
     await reopened.close()
-    await expect(stat(join(dir, WAL_1))).rejects.toThrow()
-    await expect(stat(join(dir, 'snapshot-0000000000000002.snap.tmp'))).rejects.toThrow()
+    await expect(stat(join(dir, WAL_1))).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(stat(join(dir, 'snapshot-0000000000000002.snap.tmp'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    })
+  })
+
+  test('an older snapshot left by an interrupted retirement is removed, and the newest is loaded', async () => {
+    const store = await openStore(dir, MANUAL)
+    await store.addValue('b', 'k', 'in snapshot 1')
+    await store.snapshot()
+    const olderSnapshot = await readFile(join(dir, SNAPSHOT_1))
+    await store.addValue('b', 'k', 'in snapshot 2')
+    await store.snapshot()
+    await store.close()
+    // A crash after snapshot-2 was renamed into place but before snapshot-1 was removed.
+    await writeFile(join(dir, SNAPSHOT_1), olderSnapshot)
+    const reopened = await openStore(dir, MANUAL)
+    expect(await text(reopened.getValue('b', 'k'))).toBe('in snapshot 2')
+    await reopened.close()
+    await expect(stat(join(dir, SNAPSHOT_1))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect((await readdir(dir)).sort()).toEqual([SNAPSHOT_2, WAL_3])
   })
 
   /**
-   * The state a kill leaves when it lands in an append while the next segment had just been
-   * created for a snapshot: WAL_1 ends in a torn record, WAL_2 holds no records. Returns
-   * WAL_1's path and its torn length.
+   * WAL_1 ending in a torn record (its last one, cut inside its frame header), followed by
+   * WAL_2 and no snapshot covering WAL_1. With `laterRecord` false WAL_2 holds no records: the
+   * state a kill leaves when it lands in an append while the next segment had just been created
+   * for a snapshot. With `laterRecord` true WAL_2 holds one: a state no crash leaves, since
+   * appends to WAL_2 began only after every record of WAL_1 was written. Returns WAL_1's path,
+   * where its torn record starts, and its torn length.
    */
-  async function tornTailBeforeEmptySegment(): Promise<{ wal: string; length: number }> {
+  async function tornTailBeforeSegment(
+    laterRecord = false,
+  ): Promise<{ wal: string; start: number; length: number }> {
     const { starts } = await fiveRecords()
     const wal = join(dir, WAL_1)
     const pristine = await readFile(wal)
     const store = await openStore(dir, MANUAL)
     await store.snapshot()
+    if (laterRecord) await store.addValue('b', 'later', 'in wal-2')
     await store.close()
     await rm(join(dir, SNAPSHOT_1))
-    const length = starts[4]! + 5
+    const start = starts[4]!
+    const length = start + 5
     await writeFile(wal, pristine.subarray(0, length))
-    return { wal, length }
+    return { wal, start, length }
   }
 
   test('a torn tail in a segment followed only by empty segments is recovered', async () => {
-    await tornTailBeforeEmptySegment()
+    await tornTailBeforeSegment()
     const warnings = await tornWarnings(async () => {
       const reopened = await openStore(dir, MANUAL)
       expect(await reopened.existsKey('b', 'k3')).toBe(true)
@@ -330,7 +392,7 @@ describe('missing and leftover files', () => {
   })
 
   test('a damaged later segment fails open() before a torn tail before it is cut off', async () => {
-    const { wal, length } = await tornTailBeforeEmptySegment()
+    const { wal, length } = await tornTailBeforeSegment()
     const next = join(dir, WAL_2)
     const damaged = await readFile(next)
     damaged[3]! ^= 1
@@ -338,6 +400,19 @@ describe('missing and leftover files', () => {
     await expectCorrupt(WAL_2, (offset) => offset === 0)
     // KV_CORRUPT_STORE modifies nothing: the torn tail is still there for whoever repairs it.
     expect((await stat(wal)).size).toBe(length)
+  })
+
+  test('a torn record in a segment followed by a segment holding records is corruption, not cut off', async () => {
+    const { wal, start } = await tornTailBeforeSegment(true)
+    const torn = await readFile(wal)
+    const later = await readFile(join(dir, WAL_2))
+    const warnings = await tornWarnings(async () => {
+      const error = await expectCorrupt(WAL_1, (offset) => offset === start)
+      expect(error.message).toContain('later segments hold records')
+    })
+    expect(warnings).toEqual([])
+    expect((await readFile(wal)).equals(torn)).toBe(true)
+    expect((await readFile(join(dir, WAL_2))).equals(later)).toBe(true)
   })
 })
 

@@ -27,6 +27,11 @@ async function tryOpenInChild(
   return JSON.parse(child.lines.at(-1)!)
 }
 
+/** The pid in the LOCK file of `dir`. */
+async function lockOwner(): Promise<string> {
+  return (await readFile(join(dir, 'LOCK'), 'utf8')).trim()
+}
+
 /** The pid of a process that has exited. */
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '0'])
@@ -84,6 +89,8 @@ describe('stale lock files', () => {
   test('a lock naming a pid that is not running is taken over', async () => {
     await writeFile(join(dir, 'LOCK'), `${await deadPid()}\n`)
     const store = await openStore(dir)
+    // Taken over, not merely ignored: the lock now names this process, so others are kept out.
+    expect(await lockOwner()).toBe(String(process.pid))
     await store.addValue('b', 'k', 'v')
     await store.close()
   })
@@ -91,12 +98,14 @@ describe('stale lock files', () => {
   test('a lock naming this process, which does not hold it, is taken over (a restarted container)', async () => {
     await writeFile(join(dir, 'LOCK'), `${process.pid}\n`)
     const store = await openStore(dir)
+    expect(await lockOwner()).toBe(String(process.pid))
     await store.close()
   })
 
   test('an unreadable lock file is taken over', async () => {
     await writeFile(join(dir, 'LOCK'), 'not a pid')
     const store = await openStore(dir)
+    expect(await lockOwner()).toBe(String(process.pid))
     await store.close()
   })
 })
@@ -107,7 +116,9 @@ describe('within one process', () => {
     const second = new SimpleKV({ path: dir })
     const error = await second.open().catch((e: unknown) => e)
     expect(isKVError(error, 'KV_LOCKED')).toBe(true)
+    // The README: the message names the path and the owner's pid (here, this process).
     expect((error as Error).message).toContain(dir)
+    expect((error as Error).message).toContain(`pid ${process.pid}`)
     expect(second.status).toBe('closed')
     await first.close()
     await second.open()
@@ -126,6 +137,6 @@ describe('within one process', () => {
   test('closing removes the lock file', async () => {
     const store = await openStore(dir)
     await store.close()
-    await expect(readFile(join(dir, 'LOCK'))).rejects.toThrow()
+    await expect(readFile(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })

@@ -273,7 +273,8 @@ describe('a snapshot that fails', () => {
     const store = await openStore(dir, MANUAL)
     await store.addValue('b', 'k1', 'v1')
     await mkdir(blocker())
-    await expect(store.snapshot()).rejects.toThrow()
+    // The error of the file system, naming the file it could not create.
+    await expect(store.snapshot()).rejects.toMatchObject({ code: 'EISDIR', path: blocker() })
     await store.addValue('b', 'k2', 'v2')
     await store.close()
     await rmdir(blocker())
