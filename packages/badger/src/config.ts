@@ -8,6 +8,13 @@ import { defineConfigSection, z } from '@kv/core'
 
 const positiveInt = () => z.number().int().positive()
 
+/**
+ * classic-level reads `writeBufferSize` and `cacheSize` as unsigned 32-bit integers, keeping
+ * only the low 32 bits of a larger number (4 GiB + 64 KiB would become 64 KiB): larger values
+ * are refused.
+ */
+const MAX_UINT32 = 0xffff_ffff
+
 /** The schema of the `badger:` section. Every key has a default, unknown keys are refused. */
 export const badgerSchema = z.strictObject({
   // ---- the Go framework's keys -------------------------------------------------------------
@@ -23,9 +30,10 @@ export const badgerSchema = z.strictObject({
   sync_writes: z.boolean().default(false),
   /**
    * LevelDB's write buffer (`writeBufferSize`). The seed's table gives 10485760 as the default
-   * (its YAML example shows 67108864); the table's default is the default.
+   * (its YAML example shows 67108864); the table's default is the default. At most
+   * 4294967295; LevelDB itself clips it to between 64 KiB and 1 GiB.
    */
-  mem_table_size: positiveInt().default(10_485_760),
+  mem_table_size: positiveInt().max(MAX_UINT32).default(10_485_760),
   /** Accepted, no effect: LevelDB has no value log. The seed's table default (its YAML says 1073741824). */
   value_log_file_size: positiveInt().default(1_073_741_823),
   /** Accepted, no effect: LevelDB keeps every value inline in its tables. */
@@ -54,11 +62,12 @@ export const badgerSchema = z.strictObject({
   sync_reads: z.boolean().default(true),
   /** LevelDB's Snappy block compression (see the README for the measurement behind the default). */
   compression: z.boolean().default(true),
-  /** LevelDB's block cache in bytes (`cacheSize`), per database. */
+  /** LevelDB's block cache in bytes (`cacheSize`), per database; 0 caches no block. */
   cache_size: z
     .number()
     .int()
     .nonnegative()
+    .max(MAX_UINT32)
     .default(8 * 1024 * 1024),
   /** The largest value in bytes that `addValue` accepts (after compression for `addValueCompress`). */
   max_value_bytes: positiveInt()

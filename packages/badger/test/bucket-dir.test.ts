@@ -1,7 +1,7 @@
-import { readdir, readFile, realpath } from 'node:fs/promises'
+import { mkdir, readdir, readFile, realpath, rename, writeFile } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { bucketDirName, isBucketDirName, MAX_HEX_NAME_BYTES } from '../src/bucket-dir.js'
+import { bucketDirName, isBucketDirName } from '../src/bucket-dir.js'
 import { BadgerKV } from '../src/index.js'
 import { removeDir, tempDir } from './helpers/temp.js'
 
@@ -31,8 +31,9 @@ const tricky: Record<string, string> = {
   max: 'x'.repeat(255),
   maxMinusOne: 'x'.repeat(254),
   maxMultibyte: `${'\u{1F600}'.repeat(63)}abc`, // 63 x 4 + 3 = 255 bytes
-  hexBoundary: 'y'.repeat(MAX_HEX_NAME_BYTES),
-  hexBoundaryPlusOne: 'y'.repeat(MAX_HEX_NAME_BYTES + 1),
+  // The README fixes the boundary at 120 bytes: spelled out here, not read from the module.
+  hexBoundary: 'y'.repeat(120),
+  hexBoundaryPlusOne: 'y'.repeat(121),
   looksDerived: 'b-61',
 }
 const names = Object.values(tricky)
@@ -60,7 +61,9 @@ describe('bucketDirName', () => {
   it('spells short names out in hex and hashes long ones', () => {
     expect(bucketDirName('a')).toBe('b-61')
     expect(bucketDirName('..')).toBe('b-2e2e')
-    expect(bucketDirName(tricky.hexBoundary!)).toBe(`b-${'79'.repeat(MAX_HEX_NAME_BYTES)}`)
+    expect(bucketDirName(tricky.hexBoundary!)).toBe(`b-${'79'.repeat(120)}`)
+    expect(bucketDirName('\u00e9'.repeat(60))).toBe(`b-${'c3a9'.repeat(60)}`) // 120 bytes of UTF-8
+    expect(bucketDirName('\u00e9'.repeat(61))).toMatch(/^h-[0-9a-f]{64}$/)
     expect(bucketDirName(tricky.hexBoundaryPlusOne!)).toMatch(/^h-[0-9a-f]{64}$/)
   })
 
@@ -133,4 +136,100 @@ describe('per-bucket mode on disk', () => {
       await again.close()
     }
   }, 60_000)
+})
+
+/** The entries of `dir`, or none when it does not exist. */
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+}
+
+async function listBuckets(store: BadgerKV): Promise<string[]> {
+  const out: string[] = []
+  for await (const bucket of store.buckets()) out.push(bucket)
+  return out
+}
+
+describe('per-bucket mode: what open() recovers', () => {
+  let path: string
+  let buckets: string
+  const options = () => ({ path, single_bucket_mode: false, value_log_gc_enabled: false })
+
+  beforeEach(async () => {
+    path = await tempDir('recover')
+    buckets = join(path, 'buckets')
+    // A real bucket, which every recovery must leave as it is.
+    const store = new BadgerKV(options())
+    await store.open()
+    await store.addValue('kept', 'k', 'v')
+    await store.close()
+  })
+  afterEach(async () => {
+    await removeDir(path)
+  })
+
+  /** Opens the store, checks that 'kept' survived, and returns the buckets it lists. */
+  async function reopen(): Promise<string[]> {
+    const store = new BadgerKV(options())
+    await store.open()
+    try {
+      expect(new TextDecoder().decode((await store.getValue('kept', 'k'))!)).toBe('v')
+      return await listBuckets(store)
+    } finally {
+      await store.close()
+    }
+  }
+
+  it('empties trash/, where a deletion interrupted after its rename left a bucket', async () => {
+    const doomed = join(path, 'trash', 'c0ffee00-0000-4000-8000-000000000000')
+    await mkdir(join(doomed, 'db'), { recursive: true })
+    await writeFile(join(doomed, 'name'), 'dropped')
+    await writeFile(join(doomed, 'db', '000001.log'), 'leftover')
+    expect(await reopen()).toEqual(['kept'])
+    expect(await entries(join(path, 'trash'))).toEqual([])
+  })
+
+  it('removes a bucket directory that has no name file (its creation was interrupted)', async () => {
+    const orphan = join(buckets, bucketDirName('orphan'))
+    await mkdir(orphan)
+    await writeFile(join(orphan, 'name.tmp'), 'orphan') // written, never renamed into place
+    expect(await reopen()).toEqual(['kept'])
+    expect(await entries(buckets)).toEqual([bucketDirName('kept')])
+  })
+
+  it('ignores, and leaves in place, a name file that does not derive back to its directory', async () => {
+    // A bucket moved under the directory of another name, and a name file that is not UTF-8.
+    const store = new BadgerKV(options())
+    await store.open()
+    await store.addValue('moved', 'k', 'v')
+    await store.close()
+    const elsewhere = bucketDirName('elsewhere')
+    await rename(join(buckets, bucketDirName('moved')), join(buckets, elsewhere))
+    await mkdir(join(buckets, 'b-ff'))
+    await writeFile(join(buckets, 'b-ff', 'name'), new Uint8Array([0xff]))
+
+    expect(await reopen()).toEqual(['kept'])
+    const again = new BadgerKV(options())
+    await again.open()
+    try {
+      expect(await again.getValue('moved', 'k')).toBeNull()
+      expect(await again.getValue('elsewhere', 'k')).toBeNull()
+    } finally {
+      await again.close()
+    }
+    // Not ours to delete: the data under them is still on disk.
+    expect(await entries(join(buckets, elsewhere))).toEqual(['db', 'name'])
+    expect(await entries(join(buckets, 'b-ff'))).toEqual(['name'])
+  })
+
+  it('leaves entries of buckets/ that no bucket name derives to alone', async () => {
+    await mkdir(join(buckets, 'lost+found'))
+    await writeFile(join(buckets, 'notes'), 'not a bucket')
+    expect(await reopen()).toEqual(['kept'])
+    expect(await entries(buckets)).toEqual([bucketDirName('kept'), 'lost+found', 'notes'].sort())
+  })
 })

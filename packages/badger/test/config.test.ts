@@ -80,9 +80,17 @@ describe('the badger: section', () => {
       ['sync_writes', 'yes'],
       ['mem_table_size', -1],
       ['mem_table_size', 1.5],
+      // The README: between 0 and 1, both excluded.
+      ['value_log_gc_discard_ratio', 0],
+      ['value_log_gc_discard_ratio', 1],
       ['value_log_gc_discard_ratio', 1.5],
       ['path', ''],
       ['value_log_max_entries', 2 ** 32],
+      ['cache_size', -1],
+      // classic-level would keep only the low 32 bits: 2 ** 32 + 64 KiB would be 64 KiB.
+      ['mem_table_size', 2 ** 32],
+      ['mem_table_size', 2 ** 32 + 64 * 1024],
+      ['cache_size', 2 ** 32],
     ] as const) {
       let error: unknown
       try {
@@ -95,8 +103,29 @@ describe('the badger: section', () => {
     }
   })
 
+  it('accepts the documented edges of the bounded keys', () => {
+    const edges = {
+      value_log_gc_discard_ratio: 0.01,
+      value_log_max_entries: 0xffff_ffff,
+      mem_table_size: 0xffff_ffff,
+      cache_size: 0,
+    }
+    expect(badgerSection.parse(edges)).toMatchObject(edges)
+    expect(badgerSection.parse({ cache_size: 0xffff_ffff }).cache_size).toBe(0xffff_ffff)
+    expect(
+      badgerSection.parse({ value_log_gc_discard_ratio: 0.99 }).value_log_gc_discard_ratio,
+    ).toBe(0.99)
+  })
+
   it('explicit options are validated at construction', () => {
-    expect(() => new BadgerKV({ memory_mode: 'yes' as unknown as boolean })).toThrow(/memory_mode/)
+    let error: unknown
+    try {
+      new BadgerKV({ memory_mode: 'yes' as unknown as boolean })
+    } catch (e) {
+      error = e
+    }
+    expect(isKVError(error, 'KV_INVALID_CONFIG'), String(error)).toBe(true)
+    expect((error as { key: string }).key).toBe('badger.memory_mode')
   })
 
   it('reads configure() at open(), with path defaulting to <data_dir>/badger', async () => {

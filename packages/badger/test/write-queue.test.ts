@@ -1,6 +1,8 @@
+import { ClassicLevel } from 'classic-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type BadgerConfig, badgerSchema } from '../src/config.js'
 import { type Engine, openClassic, openMemory } from '../src/engine.js'
+import { BadgerKV, type BadgerOptions } from '../src/index.js'
 import { EARLY_BATCH, WriteQueue } from '../src/write-queue.js'
 import { prng } from './fixtures/crash-plan.mjs'
 import { removeDir, tempDir } from './helpers/temp.js'
@@ -9,6 +11,43 @@ const config: BadgerConfig = badgerSchema.parse({})
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (value: Uint8Array | undefined) =>
   value === undefined ? undefined : new TextDecoder().decode(value)
+
+interface BatchLike {
+  put: (key: Uint8Array, value: Uint8Array) => unknown
+  write: (...args: unknown[]) => Promise<void>
+}
+
+/**
+ * Makes every chained batch of `target` (a database, or a database class's prototype) that puts
+ * a key ending in `poison` fail at `write()`, as a LevelDB I/O error would; other batches write
+ * normally. Returns the undo.
+ */
+function poisonBatches(target: object, poison: string): () => void {
+  const holder = target as { batch: (...args: unknown[]) => BatchLike }
+  const own = Object.hasOwn(holder, 'batch')
+  const working = holder.batch
+  holder.batch = function (this: unknown, ...args: unknown[]) {
+    const batch = working.apply(this, args)
+    let poisoned = false
+    const put = batch.put.bind(batch)
+    batch.put = (key, value) => {
+      if (text(key)!.endsWith(poison)) poisoned = true
+      return put(key, value)
+    }
+    const write = batch.write.bind(batch)
+    batch.write = (...a) =>
+      poisoned ? Promise.reject(new Error('simulated I/O error')) : write(...a)
+    return batch
+  }
+  return () => {
+    if (own) holder.batch = working
+    else delete (holder as { batch?: unknown }).batch
+  }
+}
+
+/** `count` entries `${tag}${i}` → `v${i}`. */
+const entriesOf = (tag: string, count: number): [Uint8Array, Uint8Array][] =>
+  Array.from({ length: count }, (_, i) => [bytes(`${tag}${i}`), bytes(`v${i}`)])
 
 describe.each(['classic-level', 'memory-level'])('WriteQueue on %s', (engineName) => {
   let path: string
@@ -65,6 +104,37 @@ describe.each(['classic-level', 'memory-level'])('WriteQueue on %s', (engineName
     expect(counts.batches.length).toBeLessThanOrEqual(3)
     expect(counts.batches.reduce((a, b) => a + b, 0)).toBe(199)
     for (let i = 0; i < 200; i++) expect(text(engine.db.getSync(bytes(`k${i}`)))).toBe(`v${i}`)
+  })
+
+  it('sends a batch out within the tick once it reaches EARLY_BATCH writes beside the one in flight', async () => {
+    const writes = [queue.put(bytes('k0'), bytes('v0'))] // finds the queue idle: goes out alone
+    for (let i = 1; i < EARLY_BATCH; i++) writes.push(queue.put(bytes(`k${i}`), bytes(`v${i}`)))
+    // Still the same tick: a batch one short of EARLY_BATCH waits for the end of the tick.
+    expect(counts.batches).toEqual([])
+    writes.push(queue.put(bytes(`k${EARLY_BATCH}`), bytes(`v${EARLY_BATCH}`)))
+    // Its EARLY_BATCH-th write sends it at once, alongside the single put in flight.
+    expect(counts.batches).toEqual([EARLY_BATCH])
+    for (let i = EARLY_BATCH + 1; i < 200; i++) {
+      writes.push(queue.put(bytes(`k${i}`), bytes(`v${i}`)))
+    }
+    await Promise.all(writes)
+    // Two were in flight (MAX_IN_FLIGHT), so the next batch kept growing past EARLY_BATCH and
+    // went out whole once one of them was done.
+    expect(counts.put).toBe(1)
+    expect(counts.batches).toEqual([EARLY_BATCH, 200 - 1 - EARLY_BATCH])
+    for (let i = 0; i < 200; i++) expect(text(engine.db.getSync(bytes(`k${i}`)))).toBe(`v${i}`)
+  })
+
+  it('holds back a batch of EARLY_BATCH writes that shares a key with the write in flight', async () => {
+    const writes = [queue.put(bytes('k0'), bytes('first'))]
+    // The batch's second write is k0 again: it may not fly beside the put of k0.
+    for (let i = 1; i < 200; i++) {
+      writes.push(queue.put(bytes(i === 2 ? 'k0' : `k${i}`), bytes(i === 2 ? 'second' : 'v')))
+    }
+    expect(counts.batches).toEqual([])
+    await Promise.all(writes)
+    expect(counts.batches).toEqual([199])
+    expect(text(engine.db.getSync(bytes('k0')))).toBe('second')
   })
 
   it('writers released together by a batch form the next batch together', async () => {
@@ -145,6 +215,43 @@ describe.each(['classic-level', 'memory-level'])('WriteQueue on %s', (engineName
     for (let i = 0; i < 10; i++) expect(text(engine.db.getSync(bytes(`k${i}`)))).toBe('again')
   })
 
+  it('sends putMany out as one batch of its own, within the tick, beside a put in flight', async () => {
+    const single = queue.put(bytes('single'), bytes('v'))
+    const many = queue.putMany(entriesOf('m', 100), (key) => key)
+    expect(counts.batches).toEqual([100])
+    await Promise.all([single, many])
+    expect(counts).toEqual({ put: 1, del: 0, batches: [100] })
+    for (let i = 0; i < 100; i++) expect(text(engine.db.getSync(bytes(`m${i}`)))).toBe(`v${i}`)
+  })
+
+  it('keeps putMany out of the batches of the writes around it', async () => {
+    const writes = [queue.put(bytes('a'), bytes('v')), queue.put(bytes('b'), bytes('v'))]
+    writes.push(queue.putMany(entriesOf('m', 100), (key) => key))
+    writes.push(queue.put(bytes('c'), bytes('v')))
+    await Promise.all(writes)
+    // a alone; b's batch; putMany's; c's: in the order issued.
+    expect(counts.put).toBe(1)
+    expect(counts.batches).toEqual([1, 100, 1])
+  })
+
+  it('a putMany whose batch fails writes none of its entries and fails no write around it', async () => {
+    const restore = poisonBatches(engine.db, 'poison')
+    try {
+      const around = [queue.put(bytes('a'), bytes('v')), queue.put(bytes('b'), bytes('v'))]
+      // The failing entry comes last: had any earlier entry been written apart, it would show.
+      const entries = [...entriesOf('m', 99), [bytes('poison'), bytes('v')] as const]
+      const many = queue.putMany(entries, (key) => key)
+      around.push(queue.put(bytes('c'), bytes('v')))
+      await expect(many).rejects.toThrow('simulated I/O error')
+      await Promise.all(around)
+    } finally {
+      restore()
+    }
+    for (let i = 0; i < 99; i++) expect(engine.db.getSync(bytes(`m${i}`)), `m${i}`).toBeUndefined()
+    expect(engine.db.getSync(bytes('poison'))).toBeUndefined()
+    for (const key of ['a', 'b', 'c']) expect(text(engine.db.getSync(bytes(key))), key).toBe('v')
+  })
+
   it('runs exclusive work after the writes before it and before the writes after it', async () => {
     const before = Array.from({ length: 50 }, (_, i) => queue.put(bytes(`b${i}`), bytes('v')))
     let seen: number | undefined
@@ -192,6 +299,46 @@ describe('WriteQueue with exclusive work running', () => {
     } finally {
       await queue.drain()
       await engine.db.close()
+      await removeDir(path)
+    }
+  })
+})
+
+describe.each([
+  ['single_bucket_mode: true', { single_bucket_mode: true }],
+  ['single_bucket_mode: false', { single_bucket_mode: false }],
+] as [string, BadgerOptions][])('BadgerKV.addValues (%s)', (_name, options) => {
+  it('writes all of its entries or, when LevelDB fails the write, none of them', async () => {
+    const path = await tempDir('add-values')
+    const store = new BadgerKV({ ...options, path, value_log_gc_enabled: false })
+    await store.open()
+    try {
+      await store.addValue('b', 'existing', 'v') // the bucket exists (per-bucket: its database)
+      // Every LevelDB in the process whose batch holds the key 'poison' fails to write it.
+      const restore = poisonBatches(ClassicLevel.prototype, 'poison')
+      try {
+        const around = [store.addValue('b', 'a', 'v')]
+        const failed = store.addValues('b', [
+          ...Array.from({ length: 99 }, (_, i) => [`m${i}`, 'v'] as const),
+          ['poison', 'v'],
+        ])
+        const written = store.addValues(
+          'b',
+          Array.from({ length: 100 }, (_, i) => [`n${i}`, 'v'] as const),
+        )
+        around.push(store.addValue('b', 'c', 'v'))
+        await expect(failed).rejects.toThrow('simulated I/O error')
+        await Promise.all([...around, written])
+      } finally {
+        restore()
+      }
+      for (let i = 0; i < 99; i++) expect(await store.existsKey('b', `m${i}`), `m${i}`).toBe(false)
+      expect(await store.existsKey('b', 'poison')).toBe(false)
+      for (let i = 0; i < 100; i++) expect(await store.existsKey('b', `n${i}`), `n${i}`).toBe(true)
+      for (const key of ['existing', 'a', 'c'])
+        expect(await store.existsKey('b', key), key).toBe(true)
+    } finally {
+      await store.close()
       await removeDir(path)
     }
   })
