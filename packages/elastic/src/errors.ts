@@ -6,6 +6,8 @@
  * - 413 (request over `http.max_content_length`) → KV_INVALID_ARGUMENT.
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
  * - 429 and 5xx (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
+ *   So is an `_mget` item that failed with one of those exceptions ({@link TRANSIENT_TYPES}): such
+ *   an item carries the exception's type but no status.
  * - Anything else the cluster refused, or a server that is not Elasticsearch → KV_BACKEND_ERROR
  *   with its type and reason: retrying the same request will not help (except a write under
  *   `id_scheme: infini` that lost 8 version conflicts in a row, see elastic-kv.ts).
@@ -59,6 +61,16 @@ function describeBody(body: unknown): { type: string | undefined; reason: string
   return { type: undefined, reason: undefined }
 }
 
+/**
+ * Exceptions Elasticsearch answers with 503 or 429 (a shard unavailable, a full queue) when they
+ * fail a whole request; an `_mget` item that failed with one of them says only its type.
+ */
+const TRANSIENT_TYPES = new Set([
+  'no_shard_available_action_exception',
+  'unavailable_shards_exception',
+  'es_rejected_execution_exception',
+])
+
 const UNREACHABLE = new Set([
   'ConnectionError',
   'TimeoutError',
@@ -90,7 +102,9 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
   }
   const status = failure.statusCode
   const { type, reason } = describeBody(failure.body)
-  const detail = scrub(`${type ?? `HTTP ${status}`}${reason ? `: ${reason}` : ''}`)
+  // An `_mget` item that failed has a type but no status; a bare HTTP error has a status only.
+  const label = [status === undefined ? '' : `HTTP ${status}`, type ?? ''].join(' ').trim()
+  const detail = scrub(`${label || 'no status or error type'}${reason ? `: ${reason}` : ''}`)
   if (status === 401 || (status === 403 && type === 'security_exception')) {
     return new AuthFailedError(
       status === 401
@@ -112,9 +126,12 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
       { cause },
     )
   }
-  const transient = status === 429 || (status !== undefined && status >= 500)
+  const transient =
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    (status === undefined && type !== undefined && TRANSIENT_TYPES.has(type))
   return new (transient ? BackendUnavailableError : BackendError)(
-    `Elasticsearch at ${where} failed while ${what} (HTTP ${status ?? '?'} ${detail}).`,
+    `Elasticsearch at ${where} failed while ${what} (${detail}).`,
     { cause },
   )
 }

@@ -1,16 +1,21 @@
 /**
- * Failures map to typed errors: an unreachable or silent cluster → KV_BACKEND_UNAVAILABLE within
- * request_timeout_ms; refused credentials or privileges → KV_AUTH_FAILED; a value whose request
+ * Failures map to typed errors: an unreachable or silent cluster, or a 429 or 5xx answer →
+ * KV_BACKEND_UNAVAILABLE; another refusal (a cluster block) or 8 lost version conflicts →
+ * KV_BACKEND_ERROR; refused credentials or privileges → KV_AUTH_FAILED; a value whose request
  * would exceed http.max_content_length → KV_INVALID_ARGUMENT before anything is sent; an index
- * with an incompatible mapping → KV_INVALID_CONFIG. Secrets never appear in errors.
+ * with an incompatible mapping → KV_INVALID_CONFIG; a cluster of another version →
+ * KV_NOT_SUPPORTED; a damaged document → KV_CORRUPT_STORE. Secrets never appear in errors.
+ * Answers of a cluster in trouble come from a proxy in front of the stand-in (proxy.ts).
  */
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:net'
 import { inspect } from 'node:util'
 import { isKVError, type KVError } from '@kv/core'
 import { type Standin, startStandin, TEST_TLS_FILES, testTls } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, type ElasticKVOptions, maxValueBytesFor } from '../src/index.js'
-import { adminClient, freshIndexName } from './targets.js'
+import { esError, failedBulkItems, failedMgetItems, type Intercept, startProxy } from './proxy.js'
+import { adminClient, collect, freshIndexName } from './targets.js'
 
 const failure = async (promise: Promise<unknown>): Promise<KVError> => {
   const error = await promise.then(
@@ -186,11 +191,13 @@ describe('authentication and authorisation', () => {
 
 describe('values over the request size limit', () => {
   it('derives the value limit from max_content_length after base64 and the envelope', () => {
+    // The README's floor((max_content_length − 256 KiB) / 4) × 3, worked out by hand:
+    // 100mb: (104 857 600 − 262 144) / 4 × 3 = 78 446 592; 10mb: (10 485 760 − 262 144) / 4 × 3
+    // = 7 667 712; 1mb: (1 048 576 − 262 144) / 4 × 3 = 589 824.
     expect(maxValueBytesFor(100 * 1024 * 1024)).toBe(78_446_592)
     expect(new ElasticKV({ max_content_length: '100mb' }).limits.maxValueBytes).toBe(78_446_592)
-    expect(new ElasticKV({ max_content_length: '10mb' }).limits.maxValueBytes).toBe(
-      maxValueBytesFor(10 * 1024 * 1024),
-    )
+    expect(new ElasticKV({ max_content_length: '10mb' }).limits.maxValueBytes).toBe(7_667_712)
+    expect(new ElasticKV({ max_content_length: '1mb' }).limits.maxValueBytes).toBe(589_824)
   })
 
   it('rejects a value over the limit with KV_INVALID_ARGUMENT before sending anything', async () => {
@@ -199,7 +206,7 @@ describe('values over the request size limit', () => {
     await s.open()
     try {
       const limit = s.limits.maxValueBytes
-      expect(limit).toBe(maxValueBytesFor(1024 * 1024))
+      expect(limit).toBe(589_824) // the README's formula for 1mb, as above
       small.resetCounts()
       const error = await failure(s.addValue('b', 'big', new Uint8Array(limit + 1)))
       expect(error.code).toBe('KV_INVALID_ARGUMENT')
@@ -208,6 +215,31 @@ describe('values over the request size limit', () => {
       const longKey = new Uint8Array(64 * 1024).fill(0xab)
       await s.addValue('b'.repeat(255), longKey, new Uint8Array(limit).fill(7))
       expect((await s.getValue('b'.repeat(255), longKey))?.length).toBe(limit)
+    } finally {
+      await s.close()
+      await small.close()
+    }
+  })
+
+  it('addValueCompress refuses a value over the limit even when it would compress below it, and a value whose compressed bytes are over it', async () => {
+    const small = await startStandin({ maxContentLength: 1024 * 1024 })
+    const s = store({ endpoint: small.url, max_content_length: '1mb' })
+    await s.open()
+    try {
+      const limit = 589_824 // the README's formula for 1mb
+      small.resetCounts()
+      // Zeros compress to a few KiB, but the raw value is over the limit.
+      const over = await failure(s.addValueCompress('b', 'zeros', new Uint8Array(limit + 1)))
+      expect(over.code).toBe('KV_INVALID_ARGUMENT')
+      expect(over.message).toMatch(/^value is 589825 bytes/)
+      // Random bytes do not compress: LZ4 adds its framing, so at the limit they end up over it.
+      const grown = await failure(s.addValueCompress('b', 'random', randomBytes(limit)))
+      expect(grown.code).toBe('KV_INVALID_ARGUMENT')
+      expect(grown.message).toMatch(/^value \(compressed\) is \d+ bytes/)
+      expect(small.counts().total).toBe(0)
+      // At the limit and compressible, it is stored.
+      await s.addValueCompress('b', 'fits', new Uint8Array(limit).fill(1))
+      expect(await s.getCompressedValue('b', 'fits')).toEqual(new Uint8Array(limit).fill(1))
     } finally {
       await s.close()
       await small.close()
@@ -263,7 +295,10 @@ describe('the index', () => {
     const admin = adminClient({ endpoint: standin.url })
     await admin.indices.create({ index })
     await admin.close()
-    const proxy = await existsLiesProxy(standin.url)
+    // Every `HEAD /{index}` is answered 404.
+    const proxy = await startProxy(standin.url, (req) =>
+      req.method === 'HEAD' && /^\/[^/_][^/?]*$/.test(req.url) ? { status: 404 } : undefined,
+    )
     standin.resetCounts()
     try {
       const s = store({ endpoint: proxy.url, index_name: index })
@@ -276,14 +311,56 @@ describe('the index', () => {
     }
   })
 
-  it('refuses an index whose mapping is incompatible, naming the field', async () => {
+  // Every refusal the README lists for an existing index ("The index"): content binary without
+  // doc values or store, the other fields keyword, indexed, with doc values, no normalizer and no
+  // ignore_above below 32766.
+  it.each([
+    [{ bucket: { type: 'text' } }, 'field [bucket] is mapped as [text], expected [keyword]'],
+    [{ content: { type: 'text' } }, 'field [content] is mapped as [text], expected [binary]'],
+    [
+      { content: { type: 'binary', doc_values: true } },
+      'field [content] must have doc_values: false and store: false',
+    ],
+    [
+      { content: { type: 'binary', store: true } },
+      'field [content] must have doc_values: false and store: false',
+    ],
+    [{ key: { type: 'keyword', index: false } }, 'field [key] must be indexed and have doc values'],
+    [
+      { key3: { type: 'keyword', doc_values: false } },
+      'field [key3] must be indexed and have doc values',
+    ],
+    [
+      { key2: { type: 'keyword', normalizer: 'lowercase' } },
+      'field [key2] must not have a normalizer',
+    ],
+    [
+      { key5: { type: 'keyword', ignore_above: 32_765 } },
+      'field [key5] must not have ignore_above',
+    ],
+  ] as const)('refuses an index mapped %j, naming the field', async (properties, problem) => {
     const index = freshIndexName('incompatible')
     const admin = adminClient({ endpoint: standin.url })
-    await admin.indices.create({ index, mappings: { properties: { bucket: { type: 'text' } } } })
+    await admin.indices.create({ index, mappings: { properties: properties as never } })
     await admin.close()
     const error = await failure(store({ endpoint: standin.url, index_name: index }).open())
     expect(error.code).toBe('KV_INVALID_CONFIG')
-    expect(error.message).toContain('field [bucket] is mapped as [text], expected [keyword]')
+    expect(error.message).toContain(`index [${index}] has a mapping kv cannot use: ${problem}.`)
+  })
+
+  it('accepts ignore_above of 32766 or more, which never skips a key field value', async () => {
+    const index = freshIndexName('ignore-above')
+    const admin = adminClient({ endpoint: standin.url })
+    await admin.indices.create({
+      index,
+      mappings: { properties: { key: { type: 'keyword', ignore_above: 32_766 } } },
+    })
+    await admin.close()
+    const s = store({ endpoint: standin.url, index_name: index })
+    await s.open()
+    await s.addValue('b', 'k', 'v')
+    expect(await collect(s.keys('b'))).toEqual([new TextEncoder().encode('k')])
+    await s.close()
   })
 
   it('refuses an invalid index name as a configuration error', async () => {
@@ -307,12 +384,247 @@ describe('cluster versions', () => {
     await nine.close()
   })
 
-  it('refuses a 7.x cluster with KV_NOT_SUPPORTED', async () => {
+  it('refuses a 7.x cluster with KV_NOT_SUPPORTED: it refuses the 8.x media type', async () => {
+    // A 7.x cluster accepts compatible-with=7 (and 6) only, so the first request is refused
+    // before the version could be read.
     const seven = await startStandin({ version: '7.17.0' })
     const error = await failure(store({ endpoint: seven.url }).open())
     expect(error.code).toBe('KV_NOT_SUPPORTED')
+    expect(error.message).toMatch(
+      /refused the client's media type \(HTTP 400 media_type_header_exception/,
+    )
+    expect(error.message).toMatch(/not an 8\.x or 9\.x cluster/)
     await seven.close()
   })
+
+  it('refuses a cluster that accepts the client but reports another major, naming its version', async () => {
+    // GET / answered with version 10.0.0 (and the product header); the rest is the stand-in's.
+    const admin = adminClient({ endpoint: standin.url })
+    const info = await admin.info()
+    await admin.close()
+    const proxy = await startProxy(standin.url, (req) =>
+      req.method === 'GET' && req.url.split('?')[0] === '/'
+        ? { status: 200, body: { ...info, version: { ...info.version, number: '10.0.0' } } }
+        : undefined,
+    )
+    standin.resetCounts()
+    try {
+      const error = await failure(store({ endpoint: proxy.url }).open())
+      expect(error.code).toBe('KV_NOT_SUPPORTED')
+      expect(error.message).toMatch(/is version 10\.0\.0; @kv\/elastic supports 8\.x and 9\.x/)
+      expect(proxy.answered).toEqual(['GET /'])
+      // Refused before it looked at the index.
+      expect(standin.counts().total).toBe(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+})
+
+describe('answers of a cluster in trouble', () => {
+  /** Opens a store through a proxy to the stand-in, then runs `body` with both. */
+  const throughProxy = async (
+    options: ElasticKVOptions,
+    body: (s: ElasticKV, proxy: Awaited<ReturnType<typeof startProxy>>) => Promise<void>,
+  ) => {
+    const proxy = await startProxy(standin.url)
+    const s = store({ endpoint: proxy.url, ...options })
+    try {
+      await s.open()
+      await body(s, proxy)
+    } finally {
+      proxy.intercept = undefined
+      await s.close()
+      await proxy.close()
+    }
+  }
+  const on =
+    (path: string, answer: (req: { body: Buffer }) => ReturnType<Intercept>): Intercept =>
+    (req) =>
+      req.url.split('?')[0]!.endsWith(path) ? answer(req) : undefined
+  const v = new TextEncoder().encode('v')
+
+  it.each([
+    [
+      'addValue, _bulk answered 429',
+      on('/_bulk', () =>
+        esError(
+          429,
+          'es_rejected_execution_exception',
+          'rejected execution of coordinating operation',
+        ),
+      ),
+      (s: ElasticKV) => s.addValue('b', 'k', 'v'),
+      /HTTP 429 es_rejected_execution_exception: rejected execution/,
+    ],
+    [
+      'addValue, every _bulk item answered 429',
+      on('/_bulk', (req) =>
+        failedBulkItems(
+          req.body,
+          429,
+          'es_rejected_execution_exception',
+          () => 'rejected execution',
+        ),
+      ),
+      (s: ElasticKV) => s.addValue('b', 'k', 'v'),
+      /HTTP 429 es_rejected_execution_exception: rejected execution/,
+    ],
+    [
+      'getValue, _mget answered 503 (after the client retried it)',
+      on('/_mget', () => esError(503, 'no_shard_available_action_exception', 'No shard available')),
+      (s: ElasticKV) => s.getValue('b', 'k'),
+      /HTTP 503 no_shard_available_action_exception: No shard available/,
+    ],
+    [
+      'keys(), _search answered 500',
+      on('/_search', () => esError(500, 'search_phase_execution_exception', 'all shards failed')),
+      (s: ElasticKV) => collect(s.keys('b')),
+      /HTTP 500 search_phase_execution_exception: all shards failed/,
+    ],
+    [
+      'keys(), _search answered 500 without a body (the status alone, said once)',
+      on('/_search', () => ({ status: 500 })),
+      (s: ElasticKV) => collect(s.keys('b')),
+      /while listing[^(]*\(HTTP 500\)\.$/,
+    ],
+  ] as const)(
+    'fails with KV_BACKEND_UNAVAILABLE on a 429 or 5xx (%s), and works again once it stops',
+    async (_label, intercept, operation, message) => {
+      await throughProxy({}, async (s, proxy) => {
+        await s.addValue('b', 'k', 'v')
+        proxy.intercept = intercept
+        const error = await failure(operation(s))
+        expect(error.code).toBe('KV_BACKEND_UNAVAILABLE')
+        expect(error.message).toMatch(message)
+        expect(proxy.answered.length).toBeGreaterThan(0)
+        proxy.intercept = undefined
+        await operation(s)
+        expect(await s.getValue('b', 'k')).toEqual(v)
+      })
+    },
+  )
+
+  it.each([
+    [
+      '_bulk answered 403',
+      on('/_bulk', () =>
+        esError(
+          403,
+          'cluster_block_exception',
+          'index [kv] blocked by: [FORBIDDEN/8/index write (api)];',
+        ),
+      ),
+    ],
+    [
+      'every _bulk item answered 403',
+      on('/_bulk', (req) =>
+        failedBulkItems(
+          req.body,
+          403,
+          'cluster_block_exception',
+          () => 'index [kv] blocked by: [FORBIDDEN/8/index write (api)];',
+        ),
+      ),
+    ],
+  ] as const)(
+    'fails with KV_BACKEND_ERROR on another 4xx, a cluster block (%s), with its type and reason',
+    async (_label, intercept) => {
+      await throughProxy({}, async (s, proxy) => {
+        proxy.intercept = intercept
+        const error = await failure(s.addValue('b', 'k', 'v'))
+        expect(error.code).toBe('KV_BACKEND_ERROR')
+        expect(error.message).toMatch(
+          /HTTP 403 cluster_block_exception: index \[kv\] blocked by: \[FORBIDDEN\/8\/index write \(api\)\];/,
+        )
+      })
+    },
+  )
+
+  // An `_mget` item that failed carries no status, only the exception's type: a shard that is
+  // unavailable is as transient there as in a 503 answer, and anything else is not.
+  it.each([
+    ['no_shard_available_action_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['unavailable_shards_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['es_rejected_execution_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['illegal_argument_exception', 'KV_BACKEND_ERROR'],
+  ] as const)('fails a read whose _mget item failed with %s with %s', async (type, code) => {
+    await throughProxy({}, async (s, proxy) => {
+      await s.addValue('b', 'k', 'v')
+      proxy.intercept = on('/_mget', (req) =>
+        failedMgetItems(req.body, type, 'No shard available for [get [kv][k]: routing [null]]'),
+      )
+      for (const read of [() => s.getValue('b', 'k'), () => s.existsKey('b', 'k')]) {
+        const error = await failure(read())
+        expect(error.code).toBe(code)
+        expect(error.message).toContain(`(${type}: No shard available`)
+        // The item has no status: the message names none rather than a placeholder.
+        expect(error.message).not.toMatch(/HTTP|undefined/)
+      }
+    })
+  })
+
+  it('fails a write under id_scheme: infini with KV_BACKEND_ERROR after 8 version conflicts in a row; it succeeds once they stop', async () => {
+    // Every conditional write is answered 409 while the document stays absent, as when writes
+    // and deletes of the id keep racing it: each attempt reads (absent), creates (409), reads
+    // again (still absent) and tries again.
+    await throughProxy({ id_scheme: 'infini' }, async (s, proxy) => {
+      proxy.intercept = on('/_bulk', (req) =>
+        failedBulkItems(
+          req.body,
+          409,
+          'version_conflict_engine_exception',
+          (id) => `[${id}]: version conflict, document already exists (current version [1])`,
+        ),
+      )
+      standin.resetCounts()
+      const error = await failure(s.addValue('b', 'k', 'v'))
+      expect(error.code).toBe('KV_BACKEND_ERROR')
+      expect(error.message).toMatch(
+        /HTTP 409 version_conflict_engine_exception: \[[0-9a-f]{32}\]: version conflict/,
+      )
+      expect(proxy.answered).toEqual(Array(8).fill('POST /_bulk'))
+      expect(standin.counts()).toEqual({ total: 16, byEndpoint: { mget: 16 } })
+      proxy.intercept = undefined
+      await s.addValue('b', 'k', 'v')
+      expect(await s.getValue('b', 'k')).toEqual(v)
+    })
+  })
+})
+
+describe('damaged documents', () => {
+  it.each([
+    ['content that is not base64url', { content: 'not base64url!' }],
+    ['no content', {}],
+  ] as const)(
+    'fails a read of a document with %s with KV_CORRUPT_STORE',
+    async (_label, content) => {
+      const index = freshIndexName('corrupt')
+      const s = store({ endpoint: standin.url, index_name: index })
+      await s.open()
+      const admin = adminClient({ endpoint: standin.url })
+      try {
+        await s.addValue('b', 'k', 'v')
+        // Find the entry's document and replace its content with a plain client.
+        await admin.indices.refresh({ index })
+        const found = await admin.search<Record<string, string>>({
+          index,
+          query: { term: { bucket: 'b' } },
+        })
+        const [hit] = found.hits.hits
+        const { content: _, ...owner } = hit!._source!
+        await admin.index({ index, id: hit!._id!, document: { ...owner, ...content } })
+        const error = await failure(s.getValue('b', 'k'))
+        expect(error.code).toBe('KV_CORRUPT_STORE')
+        expect(error.message).toContain(
+          `Document ${hit!._id} of index ${index} has no valid "content"`,
+        )
+      } finally {
+        await admin.close()
+        await s.close()
+      }
+    },
+  )
 })
 
 describe('TLS', () => {
@@ -345,33 +657,3 @@ describe('TLS', () => {
     expect(error.message).toContain('/no/such/ca.pem')
   })
 })
-
-/** A proxy to `target` that answers every `HEAD /{index}` with 404. */
-async function existsLiesProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
-  const { createServer: createHttp, request } = await import('node:http')
-  const server = createHttp((req, res) => {
-    if (req.method === 'HEAD' && /^\/[^/_][^/]*$/.test(req.url ?? '')) {
-      res.writeHead(404, { 'X-elastic-product': 'Elasticsearch', 'content-length': 0 }).end()
-      return
-    }
-    const upstream = request(
-      new URL(req.url ?? '/', target),
-      { method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
-    req.pipe(upstream)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as import('node:net').AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}

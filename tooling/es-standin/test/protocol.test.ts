@@ -461,6 +461,265 @@ describe('search', () => {
   })
 })
 
+/**
+ * The exchanges `@kv/elastic` builds its listings and reads on (packages/elastic/src/elastic-kv.ts,
+ * operations.ts), on an index mapped as the backend maps it. Expected values come from
+ * Elasticsearch's reference documentation, cited per test, not from the stand-in.
+ */
+describe('exchanges the elastic backend relies on', () => {
+  /** id → [bucket, key, key2]: key2 is "" unless the key is longer, as the backend writes it. */
+  const DOCS: Record<string, [string, string, string]> = {
+    '1': ['b1', 'ab', ''],
+    '2': ['b1', 'ab', '00'],
+    '3': ['b1', 'a', ''],
+    '4': ['b2', 'abc', ''],
+    '5': ['b1', 'b', ''],
+    '6': ['b1', 'AB', ''],
+    '7': ['b1', 'abff', ''],
+  }
+
+  /** A fresh index with the backend's mapping holding DOCS, refreshed. */
+  async function seeded(index: string): Promise<void> {
+    await client.indices.create({
+      index,
+      mappings: {
+        properties: {
+          content: { type: 'binary', doc_values: false },
+          bucket: { type: 'keyword' },
+          key: { type: 'keyword' },
+          key2: { type: 'keyword' },
+        },
+      },
+    })
+    await client.bulk({
+      refresh: true,
+      operations: Object.entries(DOCS).flatMap(([id, [bucket, key, key2]]) => [
+        { index: { _index: index, _id: id } },
+        { content: 'aGk=', bucket, key, key2 },
+      ]),
+    })
+  }
+
+  const ids = (hits: Array<{ _id?: string | null }>): string[] =>
+    hits.map((hit) => hit._id ?? '').sort()
+
+  // Response filtering (reference: "Common options" → "Response Filtering"): filter_path keeps
+  // only the dotted paths listed, through arrays; nothing else of the response remains. When no
+  // path matches (no hits), Elasticsearch answers `{}` (curl output quoted in
+  // elastic/elasticsearch-dsl-py#1605: `_search?filter_path=hits.hits._id` on no match → `{}`).
+  it('filter_path=hits.hits.sort keeps only the sort values, and is {} without hits', async () => {
+    const index = 'fp-hits'
+    await seeded(index)
+    const search = (bucket: string) =>
+      http(
+        'POST',
+        `/${index}/_search?filter_path=hits.hits.sort`,
+        JSON.stringify({
+          query: { term: { bucket } },
+          sort: [{ key: 'asc' }, { key2: 'asc' }],
+          _source: false,
+          track_total_hits: false,
+        }),
+      )
+    const some = await search('b2')
+    expect(some.status).toBe(200)
+    expect(some.json).toEqual({ hits: { hits: [{ sort: ['abc', ''] }] } })
+    const none = await search('no-such-bucket')
+    expect(none.status).toBe(200)
+    expect(none.text).toBe('{}')
+  })
+
+  // Composite aggregation (reference: "Composite aggregation" → "Pagination") under the same
+  // response filtering: only each bucket's key remains; no buckets at all leaves `{}`.
+  it('filter_path=aggregations.buckets.buckets.key keeps only the bucket keys, and is {} without buckets', async () => {
+    const index = 'fp-aggs'
+    await seeded(index)
+    const aggs = (query: unknown) =>
+      http(
+        'POST',
+        `/${index}/_search?filter_path=aggregations.buckets.buckets.key`,
+        JSON.stringify({
+          size: 0,
+          track_total_hits: false,
+          query,
+          aggs: {
+            buckets: {
+              composite: { size: 10, sources: [{ bucket: { terms: { field: 'bucket' } } }] },
+            },
+          },
+        }),
+      )
+    expect((await aggs({ match_all: {} })).json).toEqual({
+      aggregations: {
+        buckets: { buckets: [{ key: { bucket: 'b1' } }, { key: { bucket: 'b2' } }] },
+      },
+    })
+    expect((await aggs({ term: { bucket: 'no-such-bucket' } })).text).toBe('{}')
+  })
+
+  // Bulk API (reference: "Bulk API" → "Response body": items.<action>.status, .error.type,
+  // .error.reason) under response filtering with `*` matching the action name: took and errors
+  // are gone, a success keeps only its status, a failure its status and error type and reason.
+  it('filter_path=items.*.status,items.*.error.type,items.*.error.reason on _bulk', async () => {
+    const response = await http(
+      'POST',
+      '/_bulk?filter_path=items.*.status,items.*.error.type,items.*.error.reason',
+      [
+        { index: { _index: 'fp-bulk', _id: '1' } },
+        { f: 1 },
+        { create: { _index: 'fp-bulk', _id: '1' } },
+        { f: 2 },
+        { delete: { _index: 'fp-bulk', _id: 'missing' } },
+      ]
+        .map((line) => `${JSON.stringify(line)}\n`)
+        .join(''),
+      { 'content-type': 'application/x-ndjson' },
+    )
+    expect(response.status).toBe(200)
+    expect(response.json).toEqual({
+      items: [
+        { index: { status: 201 } },
+        {
+          create: {
+            status: 409,
+            error: {
+              type: 'version_conflict_engine_exception',
+              reason: expect.stringMatching(/version conflict, document already exists/),
+            },
+          },
+        },
+        { delete: { status: 404 } },
+      ],
+    })
+  })
+
+  // Prefix query (reference: Query DSL → "Prefix query": "Returns documents that contain a
+  // specific prefix in a provided field", with the short form `{prefix: {field: value}}`). On a
+  // keyword field the prefix is matched against the exact term: case-sensitive, no analysis.
+  it('prefix matches keyword terms that start with the value, in both forms, case-sensitively', async () => {
+    const index = 'prefix'
+    await seeded(index)
+    const expected = ['1', '2', '4', '7'] // ab, ab, abc, abff; not a, b, AB
+    for (const query of [{ prefix: { key: 'ab' } }, { prefix: { key: { value: 'ab' } } }]) {
+      const response = await client.search({ index, query, size: 100 })
+      expect(ids(response.hits.hits), JSON.stringify(query)).toEqual(expected)
+    }
+    expect(
+      (await client.search({ index, query: { prefix: { key: 'abc' } } })).hits.hits,
+    ).toHaveLength(1)
+  })
+
+  // Boolean query (reference: Query DSL → "Boolean query": `filter` — "The clause (query) must
+  // appear in matching documents"), as one clause or an array of clauses, all of which must match.
+  it('bool.filter keeps the documents every clause matches', async () => {
+    const index = 'bool-filter'
+    await seeded(index)
+    const search = async (filter: unknown) =>
+      ids(
+        (await client.search({ index, size: 100, query: { bool: { filter: filter as never } } }))
+          .hits.hits,
+      )
+    expect(await search([{ term: { bucket: 'b1' } }, { prefix: { key: 'ab' } }])).toEqual([
+      '1',
+      '2',
+      '7',
+    ])
+    expect(
+      await search([
+        { term: { bucket: 'b1' } },
+        { term: { key: 'ab' } },
+        { prefix: { key2: '0' } },
+      ]),
+    ).toEqual(['2'])
+    expect(await search({ term: { bucket: 'b2' } })).toEqual(['4'])
+  })
+
+  // Sort (reference: "Sort search results": several fields sort by the first, then the next for
+  // ties; a keyword sorts by its terms, and "" is a term like any other — only a missing value
+  // is `missing`, `_last` by default) and search_after (reference: "Paginate search results" →
+  // "Search after": the next page starts after the previous page's last `sort` values).
+  it('sorts on several keyword fields whose later ones are "", and pages with search_after', async () => {
+    const index = 'multi-sort'
+    await seeded(index)
+    const sort: Array<Record<string, 'asc'>> = [{ key: 'asc' }, { key2: 'asc' }]
+    const expected = [
+      ['AB', ''],
+      ['a', ''],
+      ['ab', ''],
+      ['ab', '00'],
+      ['abc', ''],
+      ['abff', ''],
+      ['b', ''],
+    ]
+    const all = await client.search({ index, sort, size: 100, _source: false })
+    expect(all.hits.hits.map((hit) => hit.sort)).toEqual(expected)
+    const paged: unknown[] = []
+    let after: string[] | undefined
+    for (;;) {
+      const page = await client.search({
+        index,
+        sort,
+        size: 2,
+        _source: false,
+        ...(after === undefined ? {} : { search_after: after }),
+      })
+      if (page.hits.hits.length === 0) break
+      paged.push(...page.hits.hits.map((hit) => hit.sort))
+      after = page.hits.hits.at(-1)!.sort as string[]
+    }
+    expect(paged).toEqual(expected)
+    // A page that starts after ["ab", ""] begins with the tie broken by key2.
+    const next = await client.search({ index, sort, size: 1, search_after: ['ab', ''] })
+    expect(next.hits.hits[0]?.sort).toEqual(['ab', '00'])
+  })
+
+  // Source filtering (reference: "Retrieve selected fields from a search" → "Source filtering":
+  // `_source: false` returns hits without their source).
+  it('_source: false returns hits without _source', async () => {
+    const index = 'no-source'
+    await seeded(index)
+    const response = await client.search({
+      index,
+      query: { term: { bucket: 'b2' } },
+      _source: false,
+    })
+    expect(response.hits.hits).toHaveLength(1)
+    expect(response.hits.hits[0]).not.toHaveProperty('_source')
+    expect(response.hits.hits[0]?._id).toBe('4')
+  })
+
+  // Multi get (reference: "Multi get API" → "Filter source fields": `_source` per document, as
+  // true, false or a list of fields to include). A list that matches no field of the document
+  // gives an empty `_source` object, not none (elastic/elasticsearch#29622 shows `"_source": {}`
+  // when a source filter leaves nothing).
+  it('mget filters _source per document: a field list, true, false, and {} when nothing matches', async () => {
+    const index = 'mget-source'
+    await seeded(index)
+    await client.index({ index, id: 'go', document: { content: 'aGk=' }, refresh: true })
+    const fields = ['bucket', 'key', 'key2']
+    const { docs } = await client.mget({
+      docs: [
+        { _index: index, _id: '2', _source: fields },
+        { _index: index, _id: '2', _source: true },
+        { _index: index, _id: '2', _source: false },
+        { _index: index, _id: 'go', _source: fields },
+      ],
+    })
+    expect(docs.map((doc) => ('_source' in doc ? doc._source : 'absent'))).toEqual([
+      { bucket: 'b1', key: 'ab', key2: '00' },
+      { content: 'aGk=', bucket: 'b1', key: 'ab', key2: '00' },
+      'absent',
+      {},
+    ])
+    expect(docs.map((doc) => ('found' in doc ? doc.found : undefined))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ])
+  })
+})
+
 describe('http.max_content_length', () => {
   it('answers 413 with an empty body and no product header above the limit', async () => {
     const body = JSON.stringify({ f: 'x'.repeat(64 * 1024) })

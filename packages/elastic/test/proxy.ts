@@ -1,0 +1,146 @@
+/**
+ * An HTTP proxy in front of a stand-in that answers the requests a test picks itself, the way a
+ * cluster in trouble would (429 and 5xx, cluster blocks, version conflicts, another version), and
+ * passes every other request through unchanged. The backend under test talks real HTTP to it.
+ */
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** A request as the proxy received it. */
+export interface ProxiedRequest {
+  method: string
+  /** The path with the query string, e.g. `/_bulk?filter_path=…`. */
+  url: string
+  body: Buffer
+}
+
+/** An answer the proxy gives instead of the cluster's. */
+export interface Answer {
+  status: number
+  /** JSON body; none when undefined. */
+  body?: unknown
+}
+
+/** Decides whether the proxy answers a request itself (an {@link Answer}) or passes it on. */
+export type Intercept = (req: ProxiedRequest) => Answer | undefined
+
+/** A running proxy. */
+export interface Proxy {
+  readonly url: string
+  /** What the proxy answers itself; undefined passes everything through. May change at any time. */
+  intercept: Intercept | undefined
+  /** `METHOD path` (without the query) of every request the proxy answered itself, in order. */
+  readonly answered: string[]
+  close(): Promise<void>
+}
+
+/** Starts a proxy to `target` on 127.0.0.1. */
+export async function startProxy(target: string, intercept?: Intercept): Promise<Proxy> {
+  const answered: string[] = []
+  const proxy = { intercept } as { intercept: Intercept | undefined }
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const forwarded: ProxiedRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        body: Buffer.concat(chunks),
+      }
+      const answer = proxy.intercept?.(forwarded)
+      if (answer !== undefined) {
+        answered.push(`${forwarded.method} ${forwarded.url.split('?')[0]}`)
+        // As Elasticsearch's REST layer answers: product header on every answer, JSON bodies.
+        const text = answer.body === undefined ? '' : JSON.stringify(answer.body)
+        res.writeHead(answer.status, {
+          'X-elastic-product': 'Elasticsearch',
+          'content-length': Buffer.byteLength(text),
+          ...(text === '' ? {} : { 'content-type': 'application/json' }),
+        })
+        res.end(text)
+        return
+      }
+      const upstream = request(
+        new URL(forwarded.url, target),
+        { method: forwarded.method, headers: req.headers },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers)
+          reply.pipe(res)
+        },
+      )
+      upstream.on('error', () => res.destroy())
+      upstream.end(forwarded.body)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return Object.assign(proxy, {
+    url: `http://127.0.0.1:${port}`,
+    answered,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  })
+}
+
+/** Elasticsearch's error envelope for a whole-request failure. */
+export function esError(status: number, type: string, reason: string): Answer {
+  return {
+    status,
+    body: { error: { root_cause: [{ type, reason }], type, reason }, status },
+  }
+}
+
+/**
+ * A `_bulk` answer (200, `errors: true`) failing every item of the request in `body` with
+ * `status` and an error of `type` and `reason`, as Elasticsearch reports item failures.
+ */
+export function failedBulkItems(
+  body: Buffer,
+  status: number,
+  type: string,
+  reason: (id: string) => string,
+): Answer {
+  const lines = body
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+  const items: unknown[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const action = JSON.parse(lines[i]!) as Record<string, { _index: string; _id: string }>
+    const [name, meta] = Object.entries(action)[0]!
+    if (name !== 'delete') i++ // the document line
+    items.push({
+      [name]: {
+        _index: meta._index,
+        _id: meta._id,
+        status,
+        error: { type, reason: reason(meta._id) },
+      },
+    })
+  }
+  return { status: 200, body: { took: 1, errors: true, items } }
+}
+
+/**
+ * An `_mget` answer (200) failing every document of the request in `body` with an error of
+ * `type` and `reason`. Elasticsearch reports an `_mget` item failure without a status:
+ * `{_index, _id, error: {type, reason, …}}`.
+ */
+export function failedMgetItems(body: Buffer, type: string, reason: string): Answer {
+  const { docs } = JSON.parse(body.toString('utf8')) as {
+    docs: Array<{ _index: string; _id: string }>
+  }
+  return {
+    status: 200,
+    body: {
+      docs: docs.map(({ _index, _id }) => ({
+        _index,
+        _id,
+        error: { root_cause: [{ type, reason }], type, reason },
+      })),
+    },
+  }
+}
