@@ -2,7 +2,7 @@
  * Which backend runs: the installed ones (a missing package gets a message naming it), the
  * default choice, and where the configuration comes from.
  */
-import { cp, mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, realpath, rm, stat, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -140,6 +140,7 @@ describe('configuration and the default backend', () => {
     const named = await ws.kv(['--backend', 'badger', 'get', 'b', 'k'])
     expect(named.code).toBe(5)
     expect(named.stderr).toMatch(/disabled/)
+    expect(named.stderr).toMatch(/\[KV_BACKEND_DISABLED\]\n$/)
   })
 
   it('with every installed backend disabled, says so (exit 5)', async () => {
@@ -178,9 +179,10 @@ describe('configuration and the default backend', () => {
     expect(stats.config).toMatch(/^defaults/)
     expect((await ws.kv(['--backend', 'simple_kv', 'put', 'd', 'k', 'v'])).code).toBe(0)
     const status = JSON.parse((await ws.kv(['--backend', 'simple_kv', 'stats', '--json'])).out)
-    expect(status.backendStats?.path ?? join(ws.dir, 'data', 'simple_kv')).toContain(
-      join('data', 'simple_kv'),
-    )
+    // The child's working directory is the real path of the workspace (tmpdir may be a symlink).
+    const expected = join(await realpath(ws.dir), 'data', 'simple_kv')
+    expect(status.backendStats.path).toBe(expected)
+    expect((await stat(expected)).isDirectory()).toBe(true)
   })
 
   it('exits 4 for a missing --config file or an invalid configuration, naming the key', async () => {

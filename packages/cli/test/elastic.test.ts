@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Standin } from '@kv/es-standin'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_BYTES, exportFile, generated, type Workspace, workspace } from './helpers.js'
 
 // Built by turbo before the tests (it is a dev dependency); run `pnpm build` in packages/elastic otherwise.
@@ -90,6 +90,93 @@ describe.skipIf(!built)('elastic through the stand-in', () => {
       expect(down.stderr).toMatch(/KV_BACKEND_UNAVAILABLE/)
     } finally {
       await standin.start()
+    }
+  })
+})
+
+describe.skipIf(!built)('elastic: failures the CLI reports', () => {
+  let ws: Workspace
+  afterEach(async () => {
+    await ws?.cleanup()
+  })
+
+  it('migrate exits 7 when the verification does not find the entries in the target', async () => {
+    // No periodic refresh, and a target that lists without refreshing first: its listings (which
+    // the verification counts with) see none of the entries the copy wrote.
+    const { startStandin } = await import('@kv/es-standin')
+    const standin = await startStandin({ refreshIntervalMs: -1 })
+    const config = (index: string) =>
+      `data_dir: ./data\nelastic:\n  endpoint: ${standin.url}\n  index_name: ${index}\n  refresh_before_listing: false\n`
+    try {
+      ws = await workspace(config('kv-verify'))
+      const seed = await ws.file('seed.ndjson', exportFile(generated(30, 3)))
+      expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
+      const migrated = await ws.kv(['migrate', '--from', 'simple_kv', '--to', 'elastic'])
+      expect(migrated.code, migrated.stderr).toBe(7)
+      expect(migrated.out).toMatch(/copied 30 entries in 3 buckets/)
+      expect(migrated.out).toMatch(/verification FAILED \(counts\) in 3 buckets/)
+      expect(migrated.out).toMatch(/bucket bucket-0: source 10, target 0: 10 keys missing/)
+      expect(migrated.stderr).toMatch(
+        /kv: migrate: the target does not hold every entry of the source \(see above\)/,
+      )
+      // The first target refreshed its index when it closed (it had written): a fresh one.
+      const other = await ws.file('json.yml', config('kv-verify-json'))
+      const json = await ws.kv([
+        '--json',
+        '--no-progress',
+        '--config',
+        other,
+        'migrate',
+        '--from',
+        'simple_kv',
+        '--to',
+        'elastic',
+      ])
+      expect(json.code, json.stderr).toBe(7)
+      expect(JSON.parse(json.out).verification).toMatchObject({ mode: 'counts', ok: false })
+      expect(JSON.parse(json.stderr).error).toMatchObject({ exitCode: 7 })
+    } finally {
+      await standin.close()
+    }
+  })
+
+  it('import names the line whose write failed and the kv error code (a read-only user)', async () => {
+    const { startStandin } = await import('@kv/es-standin')
+    const standin = await startStandin({
+      auth: {
+        users: {
+          admin: { password: 'admin-pw' },
+          reader: { password: 'reader-pw', readOnly: true },
+        },
+      },
+    })
+    try {
+      const config = (user: string) =>
+        `elastic:\n  endpoint: ${standin.url}\n  index_name: kv-readonly\n  username: ${user}\n  password: ${user}-pw\n`
+      ws = await workspace(`data_dir: ./data\n${config('admin')}`)
+      // The index exists (created by a user who may write), so the read-only user can open it.
+      expect((await ws.kv(['--backend', 'elastic', 'put', 'b', 'k', 'v'])).code).toBe(0)
+      const reader = await ws.file('reader.yml', config('reader'))
+      const file = await ws.file(
+        'one.ndjson',
+        exportFile([{ b: 'b', k: Buffer.from('new'), v: Buffer.from('value') }]),
+      )
+      const imported = await ws.kv([
+        '--backend',
+        'elastic',
+        '--config',
+        reader,
+        '--no-progress',
+        'import',
+        file,
+      ])
+      expect(imported.code, imported.stderr).toBe(5)
+      expect(imported.stderr).toMatch(
+        /^kv: cannot import .*one\.ndjson: writing the entry of line 2 failed: .* \[KV_AUTH_FAILED\]\n$/,
+      )
+      expect((await ws.kv(['--backend', 'elastic', 'exists', 'b', 'new'])).code).toBe(3)
+    } finally {
+      await standin.close()
     }
   })
 })

@@ -24,9 +24,10 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
   })
 
   it('round-trips all 256 byte values through stdin and stdout', async () => {
+    // A reversed copy: reverse() in place would change the shared ALL_BYTES for later tests.
     const value = Buffer.concat([
       ALL_BYTES,
-      ALL_BYTES.reverse(),
+      Buffer.from(ALL_BYTES).reverse(),
       Buffer.from([0, 0, 0xff, 0x0a, 0x0d]),
     ])
     const put = await kv(['put', 'bin', 'all-bytes', '-'], value)
@@ -84,14 +85,24 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
       value: 'AAEC/w==',
     })
     const put = await kv(['put', '--json', 'demo', 'k2', 'v2'])
-    expect(JSON.parse(put.out)).toMatchObject({
+    expect(JSON.parse(put.out)).toEqual({
       bucket: 'demo',
+      key: Buffer.from('k2').toString('base64'),
       keyText: 'k2',
       bytes: 2,
       compressed: false,
     })
     const exists = await kv(['exists', '--json', 'demo', 'k2'])
+    expect(exists.code).toBe(0)
     expect(JSON.parse(exists.out)).toMatchObject({ exists: true })
+    const absent = await kv(['exists', '--json', 'demo', 'nope'])
+    expect(absent.code).toBe(3)
+    expect(JSON.parse(absent.out)).toEqual({
+      bucket: 'demo',
+      key: Buffer.from('nope').toString('base64'),
+      keyText: 'nope',
+      exists: false,
+    })
     const missing = await kv(['get', '--json', 'demo', 'nope'])
     expect(missing.code).toBe(3)
     expect(JSON.parse(missing.out)).toMatchObject({ bucket: 'demo', keyText: 'nope', found: false })
@@ -133,9 +144,17 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
   })
 
   it('rejects a bad bucket or an oversized key with exit 4 naming the rule, writing nothing', async () => {
+    // What the store holds, without the backend's own figures (file sizes may change on open).
+    const contents = async () => {
+      const stats = await kv(['stats', '--json'])
+      expect(stats.code, stats.stderr).toBe(0)
+      const { buckets, entries, perBucket } = JSON.parse(stats.out)
+      return { buckets, entries, perBucket }
+    }
+    const before = await contents()
     const empty = await kv(['put', '', 'k', 'v'])
     expect(empty.code).toBe(4)
-    expect(empty.stderr).toMatch(/KV_INVALID_ARGUMENT/)
+    expect(empty.stderr).toMatch(/bucket must be a non-empty string.*\[KV_INVALID_ARGUMENT\]/)
     const longKey = 'k'.repeat(64 * 1024 + 1)
     const big = await kv([
       'put',
@@ -146,7 +165,25 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
       'v',
     ])
     expect(big.code).toBe(4)
-    expect(big.stderr).toMatch(/key/)
+    expect(big.stderr).toMatch(
+      /key must be at most 65536 bytes \(64 KiB\), got 65537 \[KV_INVALID_ARGUMENT\]/,
+    )
+    expect(await contents()).toEqual(before)
+  })
+
+  it('with --json, an invalid argument is the JSON error object on stderr, with its exit code and kv code', async () => {
+    const result = await kv(['--json', 'put', '', 'k', 'v'])
+    expect(result.code).toBe(4)
+    expect(result.stdout.length).toBe(0)
+    const lines = result.stderr.trimEnd().split('\n')
+    expect(lines, result.stderr).toHaveLength(1)
+    expect(JSON.parse(lines[0]!)).toEqual({
+      error: {
+        message: expect.stringMatching(/^bucket must be a non-empty string/),
+        exitCode: 4,
+        code: 'KV_INVALID_ARGUMENT',
+      },
+    })
   })
 
   it('exits 2 for usage errors: a missing value, both VALUE and --file, an unknown option', async () => {

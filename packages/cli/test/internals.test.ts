@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  type BytesLike,
   CorruptStoreError,
   type Entry,
   InvalidConfigError,
@@ -172,13 +173,54 @@ describe('copyAll and verify', () => {
     expect(await target.existsKey('b2', 'k2')).toBe(false)
   })
 
-  it('stops at an interrupt after the writes in flight', async () => {
-    const { source, target } = await stores()
+  it('stops at an interrupt after the batches in flight, which it writes and counts', async () => {
+    // A source whose reads wait for the test: the batches copyAll starts stay in flight until the
+    // gate opens, so the interrupt lands while they are pending.
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const read: string[] = []
+    let allStarted!: () => void
+    const started = new Promise<void>((resolve) => {
+      allStarted = resolve
+    })
+    const batch = 7
+    const concurrency = 2
+    class GatedStore extends MemoryStore {
+      override async getValue(bucket: string, key: BytesLike) {
+        read.push(`${bucket}/${Buffer.from(key).toString()}`)
+        if (read.length === batch * concurrency) allStarted()
+        await gate
+        return super.getValue(bucket, key)
+      }
+    }
+    const source = new GatedStore()
+    const target = new MemoryStore()
+    await source.open()
+    await target.open()
+    for (let i = 0; i < 50; i++) await source.addValue(`b${i % 3}`, `k${i}`, `v${i}`)
     interrupt = new Interrupt()
+    const copying = copyAll(source, target, { batch, concurrency }, quiet(), interrupt)
+    // Both batches are reading (the window is full): interrupt, then let them finish.
+    await Promise.race([started, copying])
+    expect(read).toHaveLength(batch * concurrency)
     process.emit('SIGINT')
-    const result = await copyAll(source, target, { batch: 7, concurrency: 2 }, quiet(), interrupt)
+    open()
+    const result = await copying
     expect(result.interrupted).toBe(true)
-    expect(result.copied).toBe(0)
+    // No read after the interrupt; every entry of the started batches written and counted.
+    const inFlight = [...read]
+    expect(inFlight).toHaveLength(batch * concurrency)
+    expect(result.copied).toBe(inFlight.length)
+    const inTarget: string[] = []
+    for await (const bucket of target.buckets())
+      for await (const key of target.keys(bucket)) {
+        const name = `${bucket}/${new TextDecoder().decode(key)}`
+        inTarget.push(name)
+        expect(await target.getValue(bucket, key)).toEqual(await source.getValue(bucket, key))
+      }
+    expect(inTarget.sort()).toEqual(inFlight.sort())
     expect(interrupt.error('x').exitCode).toBe(130)
   })
 })

@@ -1,6 +1,7 @@
 /**
- * Ctrl-C during export and import: the command stops after the work in flight, says how far it
- * got, exits 130, and a re-run finishes the job. (migrate's interruption is in migrate.test.ts.)
+ * Ctrl-C (or SIGTERM) during export and import: the command stops after the work in flight, says
+ * how far it got, exits 130 (143 for SIGTERM), and a re-run finishes the job. (migrate's
+ * interruption is in migrate.test.ts.)
  */
 import { readdir } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -31,58 +32,84 @@ describe('interrupting export and import', () => {
     await ws.cleanup()
   })
 
-  it('import from stdin: SIGINT stops it (exit 130), a re-run completes it', async () => {
-    const text = exportFile(generated(2000, 2))
-    const lines = text.split('\n')
-    const child = start(ws.dir, ['--backend', 'badger', 'import', '-'], {
-      env: { KV_PROGRESS_INTERVAL_MS: '50' },
-    })
-    const done = finish(child, undefined, true)
-    // Half of the file; once the import has written some of it, interrupt it, and once it has taken note,
-    // send one more line so that its read loop wakes up and sees the request.
-    child.stdin!.write(`${lines.slice(0, 1001).join('\n')}\n`)
-    await stderrMatches(child, /kv import: [1-9][\d,]* entries/)
-    const stopping = stderrMatches(child, /stopping; finishing the writes in flight/)
-    child.kill('SIGINT')
-    await stopping
-    child.stdin!.write(`${lines[1001]}\n`)
-    const interrupted = await done
-    expect(interrupted.code, interrupted.stderr).toBe(130)
-    expect(interrupted.stderr).toMatch(
-      /interrupted: imported [\d,]+ entries \(up to line \d+ of stdin\)\. Run the same command again/,
-    )
-    const partial = JSON.parse(
-      (await ws.kv(['--backend', 'badger', 'stats', '--json'])).out,
-    ).entries
-    expect(partial).toBeGreaterThan(0)
-    expect(partial).toBeLessThan(2000)
-    const rerun = await ws.kv(['--backend', 'badger', 'import', '-'], { input: text })
-    expect(rerun.code, rerun.stderr).toBe(0)
-    expect(JSON.parse((await ws.kv(['--backend', 'badger', 'stats', '--json'])).out).entries).toBe(
-      2000,
-    )
-  })
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    'import from stdin: %s stops it (exit %i), a re-run completes it',
+    async (signal, exitCode) => {
+      const text = exportFile(generated(2000, 2))
+      const lines = text.split('\n')
+      const child = start(ws.dir, ['--backend', 'badger', 'import', '-'], {
+        env: { KV_PROGRESS_INTERVAL_MS: '50' },
+      })
+      const done = finish(child, undefined, true)
+      // Half of the file; once the import has written some of it, interrupt it, and once it has taken note,
+      // send one more line so that its read loop wakes up and sees the request.
+      child.stdin!.write(`${lines.slice(0, 1001).join('\n')}\n`)
+      await stderrMatches(child, /kv import: [1-9][\d,]* entries/)
+      const stopping = stderrMatches(child, /stopping; finishing the writes in flight/)
+      child.kill(signal)
+      await stopping
+      child.stdin!.write(`${lines[1001]}\n`)
+      const interrupted = await done
+      expect(interrupted.code, interrupted.stderr).toBe(exitCode)
+      const stopped =
+        /interrupted: imported ([\d,]+) entries \(up to line \d+ of stdin\)\. Run the same command again/.exec(
+          interrupted.stderr,
+        )
+      expect(stopped, interrupted.stderr).not.toBeNull()
+      const reported = Number(stopped![1]!.replaceAll(',', ''))
+      expect(reported).toBeGreaterThan(0)
+      expect(reported).toBeLessThan(2000)
+      // The writes in flight finished before the message: the store (empty before, distinct keys)
+      // holds exactly the entries it names.
+      const partial = JSON.parse(
+        (await ws.kv(['--backend', 'badger', 'stats', '--json'])).out,
+      ).entries
+      expect(partial).toBe(reported)
+      const rerun = await ws.kv(['--backend', 'badger', 'import', '-'], { input: text })
+      expect(rerun.code, rerun.stderr).toBe(0)
+      expect(
+        JSON.parse((await ws.kv(['--backend', 'badger', 'stats', '--json'])).out).entries,
+      ).toBe(2000)
+    },
+  )
 
-  it('export to stdout: SIGINT stops it (exit 130) without the trailer, so the output cannot pass as complete', async () => {
+  it('export to stdout: SIGINT stops it (exit 130) without the trailer, and every entry it counts is on stdout', async () => {
     const seed = await ws.file('seed.ndjson', exportFile(generated(20_000, 2)))
     expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
     const child = start(ws.dir, ['--backend', 'simple_kv', 'export', '-'])
-    // Not reading stdout yet: the export blocks on the full pipe after the first chunks, and
-    // sees the signal once it can write again (it waits for the pipe through the event loop).
     const done = finish(child)
-    child.stdout!.pause()
-    await stderrMatches(child, /kv export: 0\/20,000 entries/)
+    const stopping = stderrMatches(child, /stopping; finishing the reads in flight/)
+    // At the first chunk on stdout (the header and the first entries), stop reading and interrupt:
+    // the export then blocks on the full pipe long before its end (20,000 entries are ~4 MB), and
+    // sees the signal with entries written and more queued in its own buffer.
+    await new Promise<void>((resolve) => {
+      child.stdout!.once('data', () => {
+        child.stdout!.pause()
+        resolve()
+      })
+    })
     child.kill('SIGINT')
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await stopping
     child.stdout!.resume()
     const interrupted = await done
     expect(interrupted.code, interrupted.stderr).toBe(130)
-    expect(interrupted.stderr).toMatch(
-      /interrupted: export stopped after [\d,]+ entries\. Run the command again/,
-    )
-    const lines = interrupted.out.trimEnd().split('\n')
-    expect(lines.length).toBeLessThan(20_002)
-    expect(lines.at(-1)).not.toMatch(/"end":true/)
+    const stopped =
+      /interrupted: export stopped after ([\d,]+) entries\. Run the command again/.exec(
+        interrupted.stderr,
+      )
+    expect(stopped, interrupted.stderr).not.toBeNull()
+    const reported = Number(stopped![1]!.replaceAll(',', ''))
+    expect(reported).toBeGreaterThan(0)
+    expect(reported).toBeLessThan(20_000)
+    // Whole lines: the header, then exactly the entries the message counts, and no trailer.
+    expect(interrupted.out.endsWith('\n')).toBe(true)
+    const [header, ...entries] = interrupted.out.slice(0, -1).split('\n')
+    expect(JSON.parse(header!)).toMatchObject({ format: 'kv-export', source: 'simple_kv' })
+    expect(entries.filter((line) => !line.startsWith('{"b":'))).toEqual([])
+    expect(entries).toHaveLength(reported)
     const truncated = await ws.kv(['--backend', 'badger', 'import', '--dry-run', '-'], {
       input: interrupted.stdout,
     })

@@ -99,6 +99,9 @@ async function runExport(session: Session, file: string, options: ExportOptions)
     const written = await writeEntries(store, out, options, progress, interrupt)
     progress.stop()
     if (interrupt.requested) {
+      // On stdout the entries counted are the entries written: the lines still queued go out
+      // (without the trailer, so the output cannot pass as complete). A file is removed anyway.
+      if (toStdout) await out.flush()
       throw interrupt.error(
         `export stopped after ${count(written.entries)} entries${toStdout ? '' : `; ${file} was not written`}. Run the command again.`,
       )
