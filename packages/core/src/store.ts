@@ -17,6 +17,7 @@ import { compress, decompress } from './lz4/index.js'
 import {
   checkBucket,
   checkEntries,
+  checkEntrySizes,
   checkKey,
   checkKeysOptions,
   checkValue,
@@ -25,6 +26,7 @@ import {
   type KeysOptions,
   keepPrefix,
   type NormalizedKeysOptions,
+  toBytes,
 } from './validate.js'
 
 /** Where a store is in its life. Operations are accepted only when it is `open`. */
@@ -249,7 +251,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   // a buffer of this store that the next call reuses (#key). So a call that must wait for an
   // open() in progress keeps copies (`.slice()`) of the key and value it was given and waits in
   // operation() (#afterOpen); one that runs now hands them to the backend, which consumes them
-  // before returning (the contract).
+  // before returning (the contract). A waiting call checks its value's size once open: a backend
+  // may learn its limit from the configuration open() reads.
 
   getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
     try {
@@ -272,12 +275,14 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      const v = checkValue(value, this.maxValueBytes)
       if (this.#status !== 'open') {
-        const keptValue = v.slice()
-        return this.#afterOpen(k, (kept) => this._put(b, kept, keptValue))
+        const keptValue = toBytes(value, 'value').slice()
+        return this.#afterOpen(k, (kept) => {
+          checkValueSize(keptValue.length, this.maxValueBytes)
+          return this._put(b, kept, keptValue)
+        })
       }
-      return this.#settle(this._put(b, k, v))
+      return this.#settle(this._put(b, k, checkValue(value, this.maxValueBytes)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -286,8 +291,16 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   addValues(bucket: string, entries: Iterable<readonly [BytesLike, BytesLike]>): Promise<void> {
     try {
       const b = checkBucket(bucket)
-      let checked = checkEntries(entries, this.maxValueBytes)
-      if (this.#status !== 'open') checked = checked.map(([k, v]): Entry => [k.slice(), v.slice()])
+      if (this.#status !== 'open') {
+        const kept = checkEntries(entries, Number.POSITIVE_INFINITY).map(
+          ([k, v]): Entry => [k.slice(), v.slice()],
+        )
+        return this.operation(() => {
+          checkEntrySizes(kept, this.maxValueBytes)
+          return kept.length === 0 ? undefined : this._putMany(b, kept)
+        })
+      }
+      const checked = checkEntries(entries, this.maxValueBytes)
       return this.operation(() => (checked.length === 0 ? undefined : this._putMany(b, checked)))
     } catch (error) {
       return Promise.reject(error)
@@ -298,15 +311,25 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      // The raw value is checked first so an oversized one fails before the work of compressing.
-      const stored = compress(checkValue(value, this.maxValueBytes))
-      checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
-      // `stored` is this call's own: compress() made it.
-      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._put(b, kept, stored))
-      return this.#settle(this._put(b, k, stored))
+      if (this.#status !== 'open') {
+        const raw = toBytes(value, 'value').slice()
+        return this.#afterOpen(k, (kept) => this._put(b, kept, this.#compressWithinLimit(raw)))
+      }
+      return this.#settle(this._put(b, k, this.#compressWithinLimit(toBytes(value, 'value'))))
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  /**
+   * The LZ4 encoding of `raw`, both within the value limit. The raw value is checked first, so an
+   * oversized one fails before the work of compressing. The result is this call's own.
+   */
+  #compressWithinLimit(raw: Uint8Array): Uint8Array {
+    checkValueSize(raw.length, this.maxValueBytes)
+    const stored = compress(raw)
+    checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
+    return stored
   }
 
   existsKey(bucket: string, key: BytesLike): Promise<boolean> {

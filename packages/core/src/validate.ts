@@ -107,6 +107,13 @@ export function checkValueSize(length: number, maxBytes: number, argument = 'val
 /** A checked `[key, value]` pair of `addValues`. */
 export type Entry = readonly [key: Uint8Array, value: Uint8Array]
 
+/** Throws, naming the pair, when a value of checked `entries` exceeds the limit. */
+export function checkEntrySizes(entries: readonly Entry[], maxValueBytes: number): void {
+  for (let i = 0; i < entries.length; i++) {
+    checkValueSize(entries[i]![1].length, maxValueBytes, `entries[${i}].value`)
+  }
+}
+
 /**
  * Checks the pairs of `addValues` and returns their bytes, in order. The whole iterable is read
  * and checked before the caller writes anything; an error names the pair (`entries[3].value`).

@@ -144,6 +144,74 @@ describe('AbstractKVStore lifecycle', () => {
   })
 })
 
+/** A store whose value limit comes from the configuration its `_open` reads, as backends' do. */
+class LimitAtOpenStore extends GatedStore {
+  limitAtOpen = 32
+  constructor() {
+    super()
+    this.maxValueBytes = 8 // the default before open(): neither this nor the caller's value counts
+  }
+  protected override async _open(): Promise<void> {
+    await super._open()
+    this.maxValueBytes = this.limitAtOpen
+  }
+}
+
+describe('AbstractKVStore and a value limit known only once open', () => {
+  it('refuses a value over the limit open() set, for a call made while opening, and writes nothing', async () => {
+    const store = new LimitAtOpenStore()
+    const opening = store.open()
+    const calls = [
+      store.addValue('b', 'k1', new Uint8Array(33)),
+      store.addValues('b', [
+        ['k2', new Uint8Array(1)],
+        ['k3', new Uint8Array(33)],
+      ]),
+      // 33 bytes that do not compress: the raw size is refused before the compressed one.
+      store.addValueCompress(
+        'b',
+        'k4',
+        new Uint8Array(33).map((_, i) => (i * 97 + 13) & 0xff),
+      ),
+    ]
+    await opening
+    const outcomes = await Promise.allSettled(calls)
+    expect(outcomes.map((o) => o.status === 'rejected' && o.reason)).toEqual([
+      expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'value' }),
+      expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'entries[1].value' }),
+      expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'value' }),
+    ])
+    expect(store.data.size).toBe(0)
+  })
+
+  it('accepts a value within the limit open() set, though over the one before open()', async () => {
+    const store = new LimitAtOpenStore()
+    const opening = store.open()
+    const calls = [
+      store.addValue('b', 'k1', new Uint8Array(12)),
+      store.addValues('b', [['k2', new Uint8Array(12)]]),
+      store.addValueCompress('b', 'k3', new Uint8Array(12)),
+    ]
+    await opening
+    await Promise.all(calls)
+    expect([...store.data.keys()].sort()).toEqual(['107,49', '107,50', '107,51']) // 'k1' 'k2' 'k3'
+  })
+
+  it('still refuses a value that is not bytes or a string at once, before open() ends', async () => {
+    const store = new LimitAtOpenStore()
+    const engine = gate()
+    store.gate = engine.promise
+    const opening = store.open()
+    await expect(store.addValue('b', 'k', 42 as never)).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'value',
+    })
+    expect(store.log).toEqual(['open:start'])
+    engine.release()
+    await opening
+  })
+})
+
 describe('AbstractKVStore addValues (the default, one _put per key)', () => {
   /** A store whose puts wait for the test, and fail for the key `bad`. */
   class FailingPutStore extends GatedStore {
