@@ -8,7 +8,9 @@
 export type BytesLike = Uint8Array | string
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the text (a bucket or key may begin with it), not a mark
+// to drop.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Longest string {@link asciiBytes} tries; past it `TextEncoder` wins anyway. */
 const ASCII_FAST_PATH = 64

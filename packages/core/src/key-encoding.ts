@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { prefixSuccessor, utf8 } from './bytes.js'
+import { fromUtf8, prefixSuccessor, utf8 } from './bytes.js'
 import { CorruptStoreError } from './errors.js'
 
 const ESCAPE = 0xff
@@ -76,7 +76,16 @@ function decodeBucketPrefix(prefix: Uint8Array): string {
     name[j++] = prefix[i]!
     if (prefix[i] === 0) i++ // skip the escape byte
   }
-  return new TextDecoder().decode(name.subarray(0, j))
+  try {
+    return fromUtf8(name.subarray(0, j))
+  } catch (error) {
+    throw new CorruptStoreError(
+      'a stored composite key has a bucket name that is not valid UTF-8',
+      {
+        cause: error,
+      },
+    )
+  }
 }
 
 /** A half-open range `[gte, lt)` of composite keys. */

@@ -218,14 +218,27 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     return next
   }
 
-  /** Waits for an `open()` requested before this call; throws unless the store is then open. */
-  async #ready(): Promise<void> {
-    if (this.#status !== 'closing' && this.#transitions > 0) await this.#lifecycle
-    if (this.#status !== 'open') {
-      throw new NotOpenError(
-        `The ${this.name} store is ${this.#status === 'closing' ? 'closing' : 'not open'}: call open() before using it.`,
-      )
+  /**
+   * Runs `call` once the `open()` or `close()` requested before this moment are done, if the
+   * store is then open; otherwise rejects with `KV_NOT_OPEN`. The check and `call` run in one
+   * microtask, queued on the lifecycle ahead of any `close()` requested later, so that such a
+   * `close()` finds the operation in flight and waits for it.
+   */
+  #whenOpen<T>(call: () => Promise<T>): Promise<T> {
+    // Closing with nothing requested after the close: fail now rather than once it is closed.
+    if (this.#transitions === 0 || (this.#status === 'closing' && this.#transitions === 1)) {
+      return Promise.reject(this.#notOpen())
     }
+    return this.#lifecycle.then(() => {
+      if (this.#status !== 'open') throw this.#notOpen()
+      return call()
+    })
+  }
+
+  #notOpen(): NotOpenError {
+    return new NotOpenError(
+      `The ${this.name} store is ${this.#status === 'closing' ? 'closing' : 'not open'}: call open() before using it.`,
+    )
   }
 
   #begin(): void {
@@ -370,7 +383,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    */
   protected operation<T>(work: () => MaybePromise<T>): Promise<T> {
     try {
-      if (this.#status !== 'open') return this.#ready().then(() => this.#settle(work()))
+      if (this.#status !== 'open') return this.#whenOpen(() => this.#settle(work()))
       return this.#settle(work())
     } catch (error) {
       return Promise.reject(error)
@@ -524,7 +537,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         return {
           next: (): Promise<IteratorResult<T>> => {
             if (finished) return Promise.resolve(done())
-            if (this.#status !== 'open') return this.#ready().then(step)
+            if (this.#status !== 'open') return this.#whenOpen(step)
             return step()
           },
           return: finish,

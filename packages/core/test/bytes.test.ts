@@ -4,7 +4,14 @@
  * Buffer.byteLength): these helpers are the oracles of other tests, so they get their own.
  */
 import { describe, expect, it } from 'vitest'
-import { bytesEqual, compareBytes, prefixSuccessor, startsWith, utf8Length } from '../src/bytes.js'
+import {
+  bytesEqual,
+  compareBytes,
+  fromUtf8,
+  prefixSuccessor,
+  startsWith,
+  utf8Length,
+} from '../src/bytes.js'
 
 const b = (...values: number[]): Uint8Array => Uint8Array.from(values)
 
@@ -115,5 +122,16 @@ describe('bytesEqual and startsWith', () => {
     expect(bytesEqual(x, y)).toBe(equal)
     expect(bytesEqual(y, x)).toBe(equal)
     expect(startsWith(x, y)).toBe(prefixed)
+  })
+})
+
+describe('fromUtf8', () => {
+  it('keeps a leading U+FEFF (a bucket or key may begin with one)', () => {
+    expect(fromUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x6b]))).toBe('\ufeffk')
+    expect(fromUtf8(Buffer.from('\ufeff\ufeff', 'utf8'))).toBe('\ufeff\ufeff')
+  })
+
+  it('throws on bytes that are not UTF-8', () => {
+    expect(() => fromUtf8(new Uint8Array([0x61, 0xff]))).toThrow(TypeError)
   })
 })

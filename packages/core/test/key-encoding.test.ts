@@ -164,3 +164,21 @@ describe('composite (bucket, key) encoding', () => {
     )
   })
 })
+
+describe('bucket names that begin with U+FEFF (a byte-order mark)', () => {
+  // TextDecoder drops a leading BOM unless told not to: the name must come back whole.
+  it('decodes the bucket with its leading U+FEFF', () => {
+    for (const bucket of ['\ufeff', '\ufeffbom', '\ufeff\ufeffx']) {
+      const composite = encodeKey(bucket, new Uint8Array([0x6b]))
+      expect(decodeBucket(composite)).toBe(bucket)
+      expect(decodeKey(composite).bucket).toBe(bucket)
+    }
+  })
+
+  it('reports a stored bucket name that is not UTF-8 as KV_CORRUPT_STORE', () => {
+    // 0xFF then the terminator 00 01, then the key.
+    expect(() => decodeBucket(new Uint8Array([0xff, 0x00, 0x01, 0x6b]))).toThrow(
+      expect.objectContaining({ code: 'KV_CORRUPT_STORE' }),
+    )
+  })
+})

@@ -100,6 +100,63 @@ describe('AbstractKVStore lifecycle', () => {
     expect(store.log.slice(-2)).toEqual(['put:107', 'close'])
   })
 
+  it('runs a call made while opening before a close() requested after it, and close() waits for it', async () => {
+    for (const [name, call] of [
+      ['addValue', (store: GatedStore) => store.addValue('b', 'k', 'v')],
+      ['getValue', (store: GatedStore) => store.getValue('b', 'k')],
+      ['keys().next()', (store: GatedStore) => store.keys('b')[Symbol.asyncIterator]().next()],
+    ] as const) {
+      const store = new GatedStore()
+      const opening = store.open()
+      const issued = call(store)
+      const closing = store.close()
+      await expect(issued, name).resolves.not.toThrow()
+      await opening
+      await closing
+      expect(store.log.at(-1), name).toBe('close')
+      expect(store.status).toBe('closed')
+    }
+    const store = new GatedStore()
+    const opening = store.open()
+    const write = store.addValue('b', 'k', 'v')
+    const closing = store.close()
+    await Promise.all([opening, write, closing])
+    expect(store.log).toEqual(['open:start', 'open:end', 'put:107', 'close'])
+  })
+
+  it('refuses a call made after close() was requested, though an open() was in progress', async () => {
+    const store = new GatedStore()
+    const opening = store.open()
+    const closing = store.close()
+    await expect(store.addValue('b', 'k', 'v')).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+    await Promise.all([opening, closing])
+    expect(store.log).toEqual(['open:start', 'open:end', 'close'])
+  })
+
+  it('lets a call made while closing wait for an open() requested before it', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const g = gate()
+    store.gate = g.promise
+    const write = store.addValue('b', 'k', 'v') // holds the close up until the gate opens
+    const closing = store.close()
+    await Promise.resolve()
+    expect(store.status).toBe('closing')
+    const reopening = store.open()
+    const read = store.getValue('b', 'k')
+    g.release()
+    await Promise.all([write, closing, reopening])
+    expect(await read).toEqual(new TextEncoder().encode('v'))
+    expect(store.log).toEqual([
+      'open:start',
+      'open:end',
+      'put:107',
+      'close',
+      'open:start',
+      'open:end',
+    ])
+  })
+
   it('does not let an abandoned iterator hold close() up, and fails its next call', async () => {
     const store = new GatedStore()
     await store.open()

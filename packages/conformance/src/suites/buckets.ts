@@ -73,6 +73,16 @@ export const buckets: ConformanceSuite = (runner, target) => {
       assert.equal((await bucketNames(store)).length, 3)
     })
 
+    test('§3.4 a bucket name or key that begins with U+FEFF keeps it (it is not a byte-order mark)', async (store) => {
+      await store.addValue('\ufeffbom', '\ufeffk', 'marked')
+      await store.addValue('bom', 'k', 'plain')
+      await assertValue(store, '\ufeffbom', '\ufeffk', text('marked'))
+      await assertValue(store, 'bom', 'k', text('plain'))
+      await assertMissing(store, 'bom', '\ufeffk')
+      assert.deepEqual(await bucketNames(store), ['bom', '\ufeffbom'])
+      assert.deepEqual(await keysHex(store, '\ufeffbom'), [hex(text('\ufeffk'))])
+    })
+
     test('§3.4 a bucket whose name is a prefix of another shares none of its keys', async (store) => {
       await store.addValue('a', 'k1', '1')
       await store.addValue('ab', 'k2', '2')

@@ -31,6 +31,7 @@ async function writeSample(store: KVStore): Promise<void> {
   await store.addValue('a\0', bytes(0xff), 'nul bucket')
   await store.addValue('ü', 'k', 'first')
   await store.addValue('ü', 'k', 'overwritten')
+  await store.addValue('\ufeffbom', '\ufeffk', 'byte-order mark')
   await store.addValue('a', 'deleted', 'x')
   await store.deleteKey('a', 'deleted')
   await store.addValue('dropped', 'k1', 'x')
@@ -61,6 +62,7 @@ async function assertSample(store: KVStore, how: string): Promise<void> {
   await assertValue(store, 'a', 'b,c', text('a / b,c'))
   await assertValue(store, 'a\0', bytes(0xff), text('nul bucket'))
   await assertValue(store, 'ü', 'k', text('overwritten'))
+  await assertValue(store, '\ufeffbom', '\ufeffk', text('byte-order mark'))
   await assertMissing(store, 'a', 'deleted')
   await assertMissing(store, 'dropped', 'k1')
   assert.deepEqual(
@@ -68,7 +70,11 @@ async function assertSample(store: KVStore, how: string): Promise<void> {
     ['b,c', 'empty', 'raw', 'z', 'z-empty'].map((k) => hex(text(k))),
     `${how}: keys("a")`,
   )
-  assert.deepEqual(await bucketNames(store), ['a', 'a\0', 'a,b', 'ü'], `${how}: buckets()`)
+  assert.deepEqual(
+    await bucketNames(store),
+    ['a', 'a\0', 'a,b', 'ü', '\ufeffbom'],
+    `${how}: buckets()`,
+  )
 }
 
 /** Persistence: SPEC §3.6 for persistent backends. */
