@@ -113,12 +113,15 @@ export function prefixSuccessor(prefix: Uint8Array): Uint8Array | undefined {
   let end = prefix.length
   while (end > 0 && prefix[end - 1] === 0xff) end--
   if (end === 0) return undefined
-  const next = prefix.slice(0, end)
+  const next = new Uint8Array(prefix.subarray(0, end)) // a copy: slice() of a Buffer is a view
   next[end - 1]! += 1
   return next
 }
 
-/** A copy of `bytes` that owns its memory (never a view into a larger buffer). */
+/**
+ * A copy of `bytes` that owns its memory, as a plain `Uint8Array`. Not `bytes.slice()`: on a
+ * Node.js `Buffer`, which callers pass and engines return, `slice()` is a view of the same memory.
+ */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.slice()
+  return new Uint8Array(bytes)
 }

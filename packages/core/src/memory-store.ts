@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { compareBytes, latin1Id } from './bytes.js'
+import { compareBytes, copyBytes, latin1Id } from './bytes.js'
 import { AbstractKVStore, type BaseConfig } from './store.js'
 import type { NormalizedKeysOptions } from './validate.js'
 
@@ -42,7 +42,8 @@ export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
   }
 
   protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
-    return this.#buckets.get(bucket)?.get(latin1Id(key))?.slice() ?? null
+    const stored = this.#buckets.get(bucket)?.get(latin1Id(key))
+    return stored === undefined ? null : copyBytes(stored)
   }
 
   protected override _has(bucket: string, key: Uint8Array): boolean {
@@ -52,7 +53,7 @@ export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): void {
     let entries = this.#buckets.get(bucket)
     if (entries === undefined) this.#buckets.set(bucket, (entries = new Map()))
-    entries.set(latin1Id(key), value.slice())
+    entries.set(latin1Id(key), copyBytes(value))
   }
 
   protected _delete(bucket: string, key: Uint8Array): void {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type BytesLike, latin1Id, writeAscii } from './bytes.js'
+import { type BytesLike, copyBytes, latin1Id, writeAscii } from './bytes.js'
 import type { ConfigSection } from './config/sections.js'
 import { BackendDisabledError, NotOpenError } from './errors.js'
 import { compress, decompress } from './lz4/index.js'
@@ -262,7 +262,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   //
   // A caller may reuse its buffers as soon as a method returns, and a string key is encoded into
   // a buffer of this store that the next call reuses (#key). So a call that must wait for an
-  // open() in progress keeps copies (`.slice()`) of the key and value it was given and waits in
+  // open() in progress keeps copies (`copyBytes`) of the key and value it was given and waits in
   // operation() (#afterOpen); one that runs now hands them to the backend, which consumes them
   // before returning (the contract). A waiting call checks its value's size once open: a backend
   // may learn its limit from the configuration open() reads.
@@ -289,7 +289,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const b = checkBucket(bucket)
       const k = this.#key(key)
       if (this.#status !== 'open') {
-        const keptValue = toBytes(value, 'value').slice()
+        const keptValue = copyBytes(toBytes(value, 'value'))
         return this.#afterOpen(k, (kept) => {
           checkValueSize(keptValue.length, this.maxValueBytes)
           return this._put(b, kept, keptValue)
@@ -306,7 +306,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const b = checkBucket(bucket)
       if (this.#status !== 'open') {
         const kept = checkEntries(entries, Number.POSITIVE_INFINITY).map(
-          ([k, v]): Entry => [k.slice(), v.slice()],
+          ([k, v]): Entry => [copyBytes(k), copyBytes(v)],
         )
         return this.operation(() => {
           checkEntrySizes(kept, this.maxValueBytes)
@@ -325,7 +325,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       const b = checkBucket(bucket)
       const k = this.#key(key)
       if (this.#status !== 'open') {
-        const raw = toBytes(value, 'value').slice()
+        const raw = copyBytes(toBytes(value, 'value'))
         return this.#afterOpen(k, (kept) => this._put(b, kept, this.#compressWithinLimit(raw)))
       }
       return this.#settle(this._put(b, k, this.#compressWithinLimit(toBytes(value, 'value'))))
@@ -395,7 +395,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    * key, since the caller may reuse its buffer, and this store its key buffer, before then.
    */
   #afterOpen<T>(key: Uint8Array, call: (kept: Uint8Array) => MaybePromise<T>): Promise<T> {
-    const kept = key.slice()
+    const kept = copyBytes(key)
     return this.operation(() => call(kept))
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { asciiBytes, type BytesLike, utf8, utf8Length } from './bytes.js'
+import { asciiBytes, type BytesLike, copyBytes, utf8, utf8Length } from './bytes.js'
 import { InvalidArgumentError } from './errors.js'
 
 /** The limits of SPEC §3.7 that hold for every backend. */
@@ -170,7 +170,7 @@ export interface NormalizedKeysOptions {
 export function keepPrefix<T>(options: T): T {
   if (typeof options !== 'object' || options === null) return options
   const { prefix } = options as KeysOptions
-  return prefix instanceof Uint8Array ? { ...options, prefix: prefix.slice() } : options
+  return prefix instanceof Uint8Array ? { ...options, prefix: copyBytes(prefix) } : options
 }
 
 export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
@@ -201,7 +201,7 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   }
   return {
     // A copy: the listing reads it across awaits, while the caller may reuse its buffer.
-    prefix: prefix === undefined ? undefined : checkKey(prefix, 'options.prefix').slice(),
+    prefix: prefix === undefined ? undefined : copyBytes(checkKey(prefix, 'options.prefix')),
     limit: limit ?? Number.POSITIVE_INFINITY,
   }
 }

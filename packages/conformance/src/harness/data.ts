@@ -67,3 +67,16 @@ export function compressibleBytes(length: number): Uint8Array {
 
 /** 1 MiB. */
 export const MiB = 1024 * 1024
+
+/**
+ * The kinds of byte buffers callers pass: a plain `Uint8Array`, and a Node.js `Buffer` from the
+ * shared pool, whose `slice()` is a view of the same memory, not a copy. Tests of the rule that
+ * a store never shares memory with its caller run once per kind; the suffix names the kind.
+ */
+export const INPUT_KINDS: readonly (readonly [
+  suffix: string,
+  input: (value: string) => Uint8Array,
+])[] = [
+  ['', text],
+  [' (Node.js Buffer inputs, whose slice() shares memory)', (value) => Buffer.from(text(value))],
+]

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { assertBytes, assertValue, collect, hex, keysHex } from '../harness/assertions.js'
-import { bytes, MiB, pseudoRandomBytes, text } from '../harness/data.js'
+import { bytes, INPUT_KINDS, MiB, pseudoRandomBytes, text } from '../harness/data.js'
 import { storeTests } from '../harness/define.js'
 import type { ConformanceSuite } from '../suite.js'
 
@@ -117,85 +117,92 @@ export const binaryData: ConformanceSuite = (runner, target) => {
       for (const key of keys) assert.ok(key instanceof Uint8Array, `key ${String(key)}`)
     })
 
-    test('§3.3 changing the input buffers after a write does not change what is stored', async (store) => {
-      const key = text('key')
-      const value = text('value')
-      const compressed = text('compressed')
-      await store.addValue('b', key, value)
-      await store.addValueCompress('b', 'z', compressed)
-      key.fill(0x21)
-      value.fill(0x21)
-      compressed.fill(0x21)
-      await assertValue(store, 'b', 'key', text('value'))
-      assertBytes(
-        await store.getCompressedValue('b', 'z'),
-        text('compressed'),
-        'getCompressedValue',
-      )
-      assert.equal(await store.existsKey('b', key), false, 'the mutated key must not exist')
-    })
+    for (const [suffix, input] of INPUT_KINDS) {
+      test(`§3.3 changing the input buffers after a write does not change what is stored${suffix}`, async (store) => {
+        const key = input('key')
+        const value = input('value')
+        const compressed = input('compressed')
+        await store.addValue('b', key, value)
+        await store.addValueCompress('b', 'z', compressed)
+        key.fill(0x21)
+        value.fill(0x21)
+        compressed.fill(0x21)
+        await assertValue(store, 'b', 'key', text('value'))
+        assertBytes(
+          await store.getCompressedValue('b', 'z'),
+          text('compressed'),
+          'getCompressedValue',
+        )
+        assert.equal(await store.existsKey('b', key), false, 'the mutated key must not exist')
+      })
+    }
 
-    test('§3.3 the input buffers may be reused as soon as a call returns, before it settles', async (store) => {
-      await store.addValue('b', 'key-1', 'value-1')
-      await store.addValue('b', 'key-2', 'value-2')
-      // Each call is given a buffer that is overwritten, with bytes of the same length, right
-      // after the call returns: what the call does must be what it was asked when it was made.
-      const read = text('key-1')
-      const reading = store.getValue('b', read)
-      read.set(text('key-2'))
-      const probe = text('key-1')
-      const probing = store.existsKey('b', probe)
-      probe.set(text('key-9'))
-      assertBytes(await reading, text('value-1'), 'getValue')
-      assert.equal(await probing, true, 'existsKey')
+    for (const [suffix, input] of INPUT_KINDS) {
+      test(`§3.3 the input buffers may be reused as soon as a call returns, before it settles${suffix}`, async (store) => {
+        await store.addValue('b', 'key-1', 'value-1')
+        await store.addValue('b', 'key-2', 'value-2')
+        // Each call is given a buffer that is overwritten, with bytes of the same length, right
+        // after the call returns: what the call does must be what it was asked when it was made.
+        const read = input('key-1')
+        const reading = store.getValue('b', read)
+        read.set(text('key-2'))
+        const probe = input('key-1')
+        const probing = store.existsKey('b', probe)
+        probe.set(text('key-9'))
+        assertBytes(await reading, text('value-1'), 'getValue')
+        assert.equal(await probing, true, 'existsKey')
 
-      const key = text('key-3')
-      const value = text('value-3')
-      const writing = store.addValue('b', key, value)
-      key.set(text('key-4'))
-      value.set(text('value-4'))
-      const zipped = text('key-5')
-      const plain = text('value-5')
-      const compressing = store.addValueCompress('b', zipped, plain)
-      zipped.set(text('key-6'))
-      plain.set(text('value-6'))
-      const batchKey = text('key-7')
-      const batchValue = text('value-7')
-      const batching = store.addValues('b', [[batchKey, batchValue]])
-      batchKey.set(text('key-8'))
-      batchValue.set(text('value-8'))
-      await Promise.all([writing, compressing, batching])
-      await assertValue(store, 'b', 'key-3', text('value-3'))
-      assertBytes(await store.getCompressedValue('b', 'key-5'), text('value-5'), 'key-5')
-      await assertValue(store, 'b', 'key-7', text('value-7'))
+        const key = input('key-3')
+        const value = input('value-3')
+        const writing = store.addValue('b', key, value)
+        key.set(text('key-4'))
+        value.set(text('value-4'))
+        const zipped = input('key-5')
+        const plain = input('value-5')
+        const compressing = store.addValueCompress('b', zipped, plain)
+        zipped.set(text('key-6'))
+        plain.set(text('value-6'))
+        const batchKey = input('key-7')
+        const batchValue = input('value-7')
+        const batching = store.addValues('b', [[batchKey, batchValue]])
+        batchKey.set(text('key-8'))
+        batchValue.set(text('value-8'))
+        await Promise.all([writing, compressing, batching])
+        await assertValue(store, 'b', 'key-3', text('value-3'))
+        assertBytes(await store.getCompressedValue('b', 'key-5'), text('value-5'), 'key-5')
+        await assertValue(store, 'b', 'key-7', text('value-7'))
 
-      const victim = text('key-1')
-      const deleting = store.deleteKey('b', victim)
-      victim.set(text('key-2'))
-      await deleting
-      assert.deepEqual(
-        await keysHex(store, 'b'),
-        ['key-2', 'key-3', 'key-5', 'key-7'].map((k) => hex(text(k))),
-      )
-    })
+        const victim = input('key-1')
+        const deleting = store.deleteKey('b', victim)
+        victim.set(text('key-2'))
+        await deleting
+        assert.deepEqual(
+          await keysHex(store, 'b'),
+          ['key-2', 'key-3', 'key-5', 'key-7'].map((k) => hex(text(k))),
+        )
+      })
+    }
 
-    test('§3.3 a keys() prefix buffer may be reused as soon as keys() returns, before the first next()', async (store) => {
-      for (const key of ['a-1', 'a-2', 'b-1', 'c-1']) await store.addValue('b', key, 'v')
-      // keys() returns before anything is listed: the prefix it was given must be the one used,
-      // whatever the caller writes into its buffer before or during the iteration.
-      const prefix = text('a-')
-      const iterator = store.keys('b', { prefix })[Symbol.asyncIterator]()
-      prefix.set(text('b-'))
-      const first = await iterator.next()
-      prefix.set(text('c-'))
-      const listed: string[] = []
-      for (let step = first; !step.done; step = await iterator.next()) listed.push(hex(step.value))
-      assert.deepEqual(
-        listed,
-        ['a-1', 'a-2'].map((k) => hex(text(k))),
-        'keys with prefix "a-"',
-      )
-    })
+    for (const [suffix, input] of INPUT_KINDS) {
+      test(`§3.3 a keys() prefix buffer may be reused as soon as keys() returns, before the first next()${suffix}`, async (store) => {
+        for (const key of ['a-1', 'a-2', 'b-1', 'c-1']) await store.addValue('b', key, 'v')
+        // keys() returns before anything is listed: the prefix it was given must be the one used,
+        // whatever the caller writes into its buffer before or during the iteration.
+        const prefix = input('a-')
+        const iterator = store.keys('b', { prefix })[Symbol.asyncIterator]()
+        prefix.set(text('b-'))
+        const first = await iterator.next()
+        prefix.set(text('c-'))
+        const listed: string[] = []
+        for (let step = first; !step.done; step = await iterator.next())
+          listed.push(hex(step.value))
+        assert.deepEqual(
+          listed,
+          ['a-1', 'a-2'].map((k) => hex(text(k))),
+          'keys with prefix "a-"',
+        )
+      })
+    }
 
     test('§3.3 changing a returned value does not change what is stored', async (store) => {
       await store.addValue('b', 'k', 'value')

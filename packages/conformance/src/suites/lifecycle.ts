@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import type { KVStore } from '@kv/core'
 import { assertRejectsWith, assertValue, collect } from '../harness/assertions.js'
-import { text } from '../harness/data.js'
+import { INPUT_KINDS, text } from '../harness/data.js'
 import { storeTests } from '../harness/define.js'
 import type { ConformanceSuite } from '../suite.js'
 
@@ -126,22 +126,24 @@ export const lifecycle: ConformanceSuite = (runner, target) => {
       await assertRejectsWith(() => store.getValue('b', 'k'), 'KV_NOT_OPEN', 'getValue after close')
     })
 
-    test(
-      '§3.6 a write made while open() is in progress stores the bytes given when it was made',
-      async (store) => {
-        const opening = store.open()
-        const key = text('key-1')
-        const value = text('value-1')
-        const writing = store.addValue('b', key, value)
-        key.set(text('key-2'))
-        value.set(text('value-2'))
-        await opening
-        await writing
-        await assertValue(store, 'b', 'key-1', text('value-1'))
-        assert.equal(await store.existsKey('b', 'key-2'), false, 'existsKey key-2')
-      },
-      { open: false },
-    )
+    for (const [suffix, input] of INPUT_KINDS) {
+      test(
+        `§3.6 a write made while open() is in progress stores the bytes given when it was made${suffix}`,
+        async (store) => {
+          const opening = store.open()
+          const key = input('key-1')
+          const value = input('value-1')
+          const writing = store.addValue('b', key, value)
+          key.set(text('key-2'))
+          value.set(text('value-2'))
+          await opening
+          await writing
+          await assertValue(store, 'b', 'key-1', text('value-1'))
+          assert.equal(await store.existsKey('b', 'key-2'), false, 'existsKey key-2')
+        },
+        { open: false },
+      )
+    }
 
     test('§3.6 a closed store can be opened again', async (store) => {
       for (let cycle = 0; cycle < 3; cycle++) {

@@ -27,10 +27,11 @@ export class CommaJoinedStore extends AbstractKVStore {
     this.#entries = new Map()
   }
   protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
-    return this.#entries.get(joined(bucket, key))?.slice() ?? null
+    const stored = this.#entries.get(joined(bucket, key))
+    return stored === undefined ? null : new Uint8Array(stored)
   }
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): void {
-    this.#entries.set(joined(bucket, key), value.slice())
+    this.#entries.set(joined(bucket, key), new Uint8Array(value))
   }
   protected _delete(bucket: string, key: Uint8Array): void {
     this.#entries.delete(joined(bucket, key))

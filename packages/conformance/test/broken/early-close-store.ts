@@ -12,8 +12,8 @@ export class EarlyCloseStore extends MemoryStore {
   #writing = 0
 
   protected override async _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
-    const keyCopy = key.slice()
-    const valueCopy = value.slice()
+    const keyCopy = new Uint8Array(key)
+    const valueCopy = new Uint8Array(value)
     this.#writing++
     try {
       await aTurn()

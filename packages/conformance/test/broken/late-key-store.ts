@@ -27,10 +27,11 @@ export class LateKeyStore extends AbstractKVStore {
   }
   protected async _get(bucket: string, key: Uint8Array): Promise<Uint8Array | null> {
     await aTurn()
-    return this.#entries.get(entryId(bucket, key))?.slice() ?? null
+    const stored = this.#entries.get(entryId(bucket, key))
+    return stored === undefined ? null : new Uint8Array(stored)
   }
   protected async _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
-    const copy = value.slice()
+    const copy = new Uint8Array(value)
     await aTurn()
     this.#entries.set(entryId(bucket, key), copy)
   }

@@ -31,10 +31,11 @@ export class LossyConcurrentStore extends AbstractKVStore {
     this.#entries = new Map()
   }
   protected _get(bucket: string, key: Uint8Array): Uint8Array | null {
-    return this.#entries.get(entryId(bucket, key))?.slice() ?? null
+    const stored = this.#entries.get(entryId(bucket, key))
+    return stored === undefined ? null : new Uint8Array(stored)
   }
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
-    const copy = value.slice()
+    const copy = new Uint8Array(value)
     const name = entryId(bucket, key)
     return this.#update((snapshot) => snapshot.set(name, copy))
   }
