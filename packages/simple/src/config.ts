@@ -15,6 +15,11 @@ export const DEFAULT_SNAPSHOT_WAL_BYTES = 64 * 1024 * 1024
 export const DEFAULT_SNAPSHOT_WAL_RATIO = 1
 /** Default time after which a WAL holding records is snapshotted: 5 minutes. */
 export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 300
+/**
+ * The longest `snapshot_interval_seconds`, about 24.8 days: Node's timers take at most
+ * 2^31 - 1 ms, and a longer delay is not clamped but set to 1 ms (a snapshot after every write).
+ */
+export const MAX_SNAPSHOT_INTERVAL_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 const schema = z.strictObject({
   /** `false` hides the backend from the registry and makes `open()` fail. */
@@ -39,8 +44,15 @@ const schema = z.strictObject({
    * large the store grows; 0: `snapshot_wal_bytes` alone.
    */
   snapshot_wal_ratio: z.number().min(0).default(DEFAULT_SNAPSHOT_WAL_RATIO),
-  /** Take a snapshot when this many seconds passed and the WAL holds records; 0 never does. */
-  snapshot_interval_seconds: z.number().min(0).default(DEFAULT_SNAPSHOT_INTERVAL_SECONDS),
+  /**
+   * Take a snapshot when this many seconds passed and the WAL holds records; 0 never does. At
+   * most {@link MAX_SNAPSHOT_INTERVAL_SECONDS}.
+   */
+  snapshot_interval_seconds: z
+    .number()
+    .min(0)
+    .max(MAX_SNAPSHOT_INTERVAL_SECONDS)
+    .default(DEFAULT_SNAPSHOT_INTERVAL_SECONDS),
 })
 
 /** The `simple_kv` section with defaults applied. */

@@ -7,6 +7,21 @@
 import { constants, promises as fs, open } from 'node:fs'
 import { join } from 'node:path'
 
+/**
+ * The most bytes handed to one `write(2)`. Node refuses a length above 2^31 - 1 (a `RangeError`
+ * before any I/O), and Linux writes at most 0x7ffff000 bytes per call anyway; a WAL batch of 33
+ * concurrent 64 MiB puts is more than 2 GiB.
+ */
+export const MAX_WRITE_BYTES = 1024 * 1024 * 1024
+
+/**
+ * The error for a `write(2)` that wrote nothing although it was given bytes: it does not happen
+ * on Linux (a full disk fails with ENOSPC), but a loop retrying it would never end.
+ */
+export function wroteNothing(path: string, position: number): Error {
+  return new Error(`write(2) to ${path} at byte ${position} wrote nothing`)
+}
+
 /** Name of the lock file. */
 export const LOCK_FILE = 'LOCK'
 

@@ -1,31 +1,63 @@
 /**
- * One store per directory: a `LOCK` file naming the owner's pid, plus a set of the directories
- * this process has open (a second store object in the same process is refused too).
+ * One store per directory: a `LOCK` file naming the owner's pid, which the owner keeps open, plus
+ * a set of the directories this thread has open (a second store object is refused too).
  *
  * The lock file is created atomically with its content (written to a temporary file, then
  * hard-linked into place, which fails if a lock exists), so a reader never sees a half-written
- * pid. A lock whose pid is no longer running — or is this very process, which does not hold it
- * (a container restarted with the same pid) — is stale: it is moved aside and replaced.
+ * pid. The owner opens that temporary file before linking it and keeps the descriptor until it
+ * releases the lock.
+ *
+ * Whether a lock is held:
+ * - it names another pid: held while that pid runs;
+ * - it names this process's pid: held if a descriptor of this process other than the reader's
+ *   own has the file open — another thread (a worker) holds it, since threads share the pid and
+ *   the descriptor table but not their JavaScript state. A lock naming this pid that no
+ *   descriptor of ours has open was left by an earlier process that had the same pid (a
+ *   restarted container) and is stale. The descriptors are listed through /proc/self/fd (or
+ *   /dev/fd); where that listing does not show the reader's own descriptor, the lock counts as
+ *   held;
+ * - it is unreadable as a pid (not written by this module): stale.
+ *
+ * A stale lock is removed only under a claim: a hard link `LOCK.takeover.<inode>` to it, which
+ * one taker at a time can create, checked to be that inode, and only if the claimed file is still
+ * stale when judged again under the claim. So a takeover never moves or removes a live owner's
+ * lock, however many processes race: whoever replaced the stale lock meanwhile made a new file,
+ * which a claim on the old inode does not cover.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LockedError } from '@kv/core'
 import { LOCK_FILE } from './files.js'
 
 // Shared through the global registry so that the ESM and CJS builds, or two copies of the
-// package, loaded in one process still see each other's locks.
+// package, loaded in one thread still see each other's locks. Each worker thread has its own
+// global object, hence its own set: other threads are recognised through the lock file.
 const HELD_KEY = Symbol.for('@kv/simple/held-locks')
 const held: Set<string> =
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>())
 
+/** Attempts at creating the lock before giving up when other processes keep taking it. */
+const ATTEMPTS = 5
+
 /** A held lock. */
 export interface Lock {
-  /** Releases the lock (removes the file if it still names this process). */
+  /** Releases the lock (removes the file if it is still this lock's). */
   release(): Promise<void>
+}
+
+/** A lock file as read: which file it was, and what it says. */
+export interface LockFile {
+  dev: bigint
+  ino: bigint
+  /** The pid it names; undefined when its content is not one. */
+  pid: number | undefined
+  /** For a lock naming this process: whether another descriptor of this process has it open. */
+  heldHere: boolean
 }
 
 /** Takes the lock of the store directory `dir` (which exists), or throws `KV_LOCKED`. */
@@ -39,19 +71,19 @@ export async function acquireLock(dir: string): Promise<Lock> {
   held.add(key)
   const path = join(dir, LOCK_FILE)
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (await tryCreate(path)) return { release: () => release(key, path) }
-      const owner = await readOwner(path)
-      if (owner === 'missing') continue
-      if (owner !== undefined && owner !== process.pid && isRunning(owner)) {
-        throw new LockedError(
-          `The simple_kv store at ${dir} is locked by process ${owner}, which is running; close the store there first. (If that pid now belongs to an unrelated process, remove ${path}.)`,
-        )
-      }
-      await takeOver(path, owner)
+    let claimed: string | undefined
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const handle = await tryCreate(path)
+      if (handle !== undefined) return { release: () => release(key, path, handle) }
+      const found = await readLock(path)
+      if (found === undefined) continue
+      if (isLive(found)) throw lockedBy(found.pid!, dir, path)
+      claimed = await removeStale(path, found)
     }
     throw new LockedError(
-      `Could not take the lock ${path}: other processes keep taking it; try again.`,
+      claimed === undefined
+        ? `Could not take the lock ${path}: other processes keep taking it; try again.`
+        : `Could not take the lock ${path}: another process is taking over the stale lock (${claimed} exists); try again. If this persists while no process has the store open, a takeover was interrupted: remove ${claimed} and ${path}.`,
     )
   } catch (error) {
     held.delete(key)
@@ -59,32 +91,83 @@ export async function acquireLock(dir: string): Promise<Lock> {
   }
 }
 
-/** Creates the lock file with this process's pid; false when a lock file exists. */
-async function tryCreate(path: string): Promise<boolean> {
+function lockedBy(pid: number, dir: string, path: string): LockedError {
+  return new LockedError(
+    pid === process.pid
+      ? `The simple_kv store at ${dir} is already open in this process (pid ${pid}) by another thread; close it there first.`
+      : `The simple_kv store at ${dir} is locked by process ${pid}, which is running; close the store there first. (If that pid now belongs to an unrelated process, remove ${path}.)`,
+  )
+}
+
+/**
+ * Creates the lock file with this process's pid and returns a descriptor of it, kept open while
+ * the lock is held; undefined when a lock file exists.
+ */
+async function tryCreate(path: string): Promise<FileHandle | undefined> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  await fs.writeFile(temporary, `${process.pid}\n`)
+  // Opened before the link, so that the lock never exists without its owner's descriptor.
+  const handle = await fs.open(temporary, 'wx')
+  let linked = false
   try {
+    await handle.writeFile(`${process.pid}\n`)
     await fs.link(temporary, path)
-    return true
+    linked = true
+    return handle
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined
     throw error
   } finally {
+    if (!linked) await handle.close()
     await fs.rm(temporary, { force: true })
   }
 }
 
-/** The pid in a lock file; undefined when unreadable as one; 'missing' when the file is gone. */
-async function readOwner(path: string): Promise<number | undefined | 'missing'> {
-  let text: string
+/** Reads the lock file at `path`; undefined when there is none. */
+export async function readLock(path: string): Promise<LockFile | undefined> {
+  let handle: FileHandle
   try {
-    text = await fs.readFile(path, 'utf8')
+    handle = await fs.open(path, 'r')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing'
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
-  const pid = Number(text.trim())
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined
+  try {
+    const { dev, ino } = await handle.stat({ bigint: true })
+    const number = Number((await handle.readFile('utf8')).trim())
+    const pid = Number.isSafeInteger(number) && number > 0 ? number : undefined
+    // Counted while `handle` is open: exactly one descriptor (ours) means no other thread
+    // holds it; none means the listing does not show descriptors, and proves nothing.
+    const heldHere = pid === process.pid && (await descriptorsOpenOn(dev, ino)) !== 1
+    return { dev, ino, pid, heldHere }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Whether the owner `lock` names holds it (see the module comment). */
+function isLive(lock: LockFile): boolean {
+  if (lock.pid === undefined) return false
+  return lock.pid === process.pid ? lock.heldHere : isRunning(lock.pid)
+}
+
+/** How many descriptors of this process are open on the file; undefined when unknown. */
+async function descriptorsOpenOn(dev: bigint, ino: bigint): Promise<number | undefined> {
+  for (const table of ['/proc/self/fd', '/dev/fd']) {
+    let names: string[]
+    try {
+      names = await fs.readdir(table)
+    } catch {
+      continue
+    }
+    let count = 0
+    for (const name of names) {
+      // A descriptor closed meanwhile (or the listing's own) fails or is another file.
+      const stats = await fs.stat(join(table, name), { bigint: true }).catch(() => undefined)
+      if (stats !== undefined && stats.dev === dev && stats.ino === ino) count++
+    }
+    return count
+  }
+  return undefined
 }
 
 function isRunning(pid: number): boolean {
@@ -98,27 +181,51 @@ function isRunning(pid: number): boolean {
 }
 
 /**
- * Removes a stale lock whose owner was `owner`. It is first moved aside (atomic: of several
- * processes doing this, one wins); if what was moved turns out not to be the stale lock (another
- * process replaced it meanwhile), it is put back.
+ * Removes the lock file at `path`, judged stale as `judged`, if it is still that file and still
+ * stale. Claims it first: `LOCK.takeover.<inode>`, a hard link that only one taker can create.
+ * While the claim exists no other taker removes that file, so the file under `LOCK` is the one
+ * claimed until this function removes it (or, if it is live after all, its owner does). Returns
+ * the claim file when another taker holds it (or held it and was killed), else undefined.
  */
-async function takeOver(path: string, owner: number | undefined): Promise<void> {
-  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
+export async function removeStale(path: string, judged: LockFile): Promise<string | undefined> {
+  const claim = `${path}.takeover.${judged.ino}`
   try {
-    await fs.rename(path, aside)
+    await fs.link(path, claim)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    if (code === 'EEXIST') return claim
     throw error
   }
-  const moved = await readOwner(aside)
-  if (moved !== owner) await fs.link(aside, path).catch(() => {})
-  await fs.rm(aside, { force: true })
+  try {
+    const claimed = await readLock(claim)
+    // A claim of another file (LOCK was replaced after it was judged) is no claim: its name
+    // is reserved for the inode it names. Whatever it claims is judged again: the replacement
+    // may have been given the stale file's inode number.
+    if (
+      claimed !== undefined &&
+      claimed.dev === judged.dev &&
+      claimed.ino === judged.ino &&
+      !isLive(claimed)
+    ) {
+      await fs.rm(path, { force: true })
+    }
+  } finally {
+    await fs.rm(claim, { force: true })
+  }
+  return undefined
 }
 
-async function release(key: string, path: string): Promise<void> {
+async function release(key: string, path: string, handle: FileHandle): Promise<void> {
   try {
-    if ((await readOwner(path)) === process.pid) await fs.rm(path, { force: true })
+    const own = await handle.stat({ bigint: true })
+    const current = await fs.stat(path, { bigint: true }).catch(() => undefined)
+    if (current !== undefined && current.dev === own.dev && current.ino === own.ino) {
+      await fs.rm(path, { force: true })
+    }
   } finally {
     held.delete(key)
+    // Closed only after the file is gone: until then, other threads see the lock as held.
+    await handle.close()
   }
 }

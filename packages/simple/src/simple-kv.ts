@@ -9,8 +9,11 @@ import { promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
 import {
   AbstractKVStore,
+  BackendUnavailableError,
   dataDir,
   type Entry,
+  InvalidConfigError,
+  isKVError,
   type NormalizedKeysOptions,
   NotOpenError,
 } from '@kv/core'
@@ -113,13 +116,24 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     return this.operation(async () => {
       const state = this.#open()
       if (state.snapshotting !== undefined) await state.snapshotting.catch(() => {})
-      await this.#startSnapshot(state)
+      await this.#startSnapshot(state).catch((error: unknown) => {
+        throw snapshotError(error, state.dir)
+      })
     })
   }
 
   protected async _open(): Promise<void> {
     const config = this.config
     const dir = resolve(config.path ?? join(dataDir(), SIMPLE_KV))
+    try {
+      await this.#openIn(dir)
+    } catch (error) {
+      throw openError(error, dir, config.path === undefined)
+    }
+  }
+
+  async #openIn(dir: string): Promise<void> {
+    const config = this.config
     await fs.mkdir(dir, { recursive: true })
     const lock = await acquireLock(dir)
     try {
@@ -144,6 +158,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         timer: undefined,
       }
       if (config.snapshot_interval_seconds > 0) {
+        // The schema bounds the interval: a delay over 2^31 - 1 ms would fire after 1 ms.
         state.timer = setInterval(() => {
           if (state.writer.segment.position > FILE_HEADER_BYTES) this.#backgroundSnapshot(state)
         }, config.snapshot_interval_seconds * 1000)
@@ -152,7 +167,8 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
       this.#state = state
       this.#compactIfNeeded(state)
     } catch (error) {
-      await lock.release()
+      // The error that made open() fail is the one to report, not a failure to clean up.
+      await lock.release().catch(() => {})
       throw error
     }
   }
@@ -279,6 +295,56 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     }
     setImmediate(step)
   }
+}
+
+/**
+ * What a failure of `open()` at `dir` is reported as. KVErrors (locked, corrupt, a newer format)
+ * are already; a file-system error is not, and would name neither the store nor what to do: a
+ * path that cannot be a directory is a configuration error, any other failure to read or write
+ * the store's files (disk full, file-size limit, permissions, I/O error) leaves the store as it
+ * was and can be retried once the cause is fixed. Anything else (a bug) passes unchanged.
+ */
+function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
+  if (isKVError(error)) return error
+  const { code, syscall } = error as NodeJS.ErrnoException
+  if (typeof code !== 'string' || typeof syscall !== 'string') return error
+  const reason = (error as Error).message
+  const where = defaultPath ? `${dir} (simple_kv.path is not set: the default under data_dir)` : dir
+  if (syscall === 'mkdir' && (code === 'EEXIST' || code === 'ENOTDIR')) {
+    return new InvalidConfigError(
+      `The simple_kv store directory ${where} cannot be created: ${code === 'EEXIST' ? 'a file that is not a directory is in its place' : 'a component of the path is a file, not a directory'} (${reason}). Set simple_kv.path to a directory, or move the file away.`,
+      { cause: error, key: 'simple_kv.path' },
+    )
+  }
+  return new BackendUnavailableError(
+    `simple_kv could not open the store at ${where}: ${reason}. ${FS_ADVICE[code] ?? 'Check the disk'}, then open it again; the failed open() lost nothing that was written before.`,
+    { cause: error },
+  )
+}
+
+/**
+ * What `snapshot()` rejects with when the snapshot could not be written: a file-system error
+ * (disk full, file-size limit) becomes `KV_BACKEND_UNAVAILABLE` saying that nothing was lost.
+ */
+function snapshotError(error: unknown, dir: string): unknown {
+  if (isKVError(error)) return error
+  const { code, syscall } = error as NodeJS.ErrnoException
+  if (typeof code !== 'string' || typeof syscall !== 'string') return error
+  return new BackendUnavailableError(
+    `simple_kv could not write a snapshot of ${dir}: ${(error as Error).message}. Nothing is lost: the WAL and the previous snapshot are kept. ${FS_ADVICE[code] ?? 'Check the disk'}, then take the snapshot again.`,
+    { cause: error },
+  )
+}
+
+/** What to do about a file-system error, by code. */
+const FS_ADVICE: Record<string, string> = {
+  ENOSPC: 'Free space on its disk',
+  EDQUOT: 'Free space within the disk quota',
+  EFBIG: 'Raise the file-size limit of the process (ulimit -f) or of the file system',
+  EACCES: 'Give the process read and write access to the directory and its files',
+  EPERM: 'Give the process read and write access to the directory and its files',
+  EROFS: 'Mount the file system read-write, or set simple_kv.path to a writable directory',
+  EMFILE: 'Raise the limit of open files (ulimit -n), or open fewer files',
 }
 
 /**

@@ -20,8 +20,9 @@
  * @module
  */
 import { constants, promises as fs } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { snapshotName, syncDirectory } from './files.js'
+import { MAX_WRITE_BYTES, snapshotName, syncDirectory, wroteNothing } from './files.js'
 import { FileKind, FRAME_HEADER_BYTES, fileHeader, Item, writeFrameHeader } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 
@@ -116,6 +117,26 @@ async function liveSlotsByBucket(
   return [...byNumber.values()]
 }
 
+/**
+ * Writes `buffer[0, length)` at `position`, calling `write(2)` until every byte is written. A
+ * write that reaches the end of a full disk (or the file-size limit) writes what fits and returns
+ * a short count; only the next one fails (ENOSPC, EFBIG), and that error is what surfaces.
+ */
+async function writeFully(
+  handle: FileHandle,
+  path: string,
+  buffer: Buffer,
+  length: number,
+  position: number,
+): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const chunk = Math.min(length - done, MAX_WRITE_BYTES)
+    const { bytesWritten } = await handle.write(buffer, done, chunk, position + done)
+    if (bytesWritten === 0) throw wroteNothing(path, position + done)
+    done += bytesWritten
+  }
+}
+
 /** What a snapshot write produced. */
 export interface SnapshotResult {
   entries: number
@@ -146,7 +167,7 @@ export async function writeSnapshot(
   const emit = async (): Promise<void> => {
     const length = filling.seal()
     await pending
-    const write = handle.write(filling.buffer, 0, length, position)
+    const write = writeFully(handle, temporary, filling.buffer, length, position)
     // Marked handled now; the failure still surfaces where `pending` is awaited.
     write.catch(() => {})
     pending = write
@@ -157,7 +178,7 @@ export async function writeSnapshot(
 
   try {
     const header = fileHeader(FileKind.SNAPSHOT, sequence)
-    await handle.write(header, 0, header.length, 0)
+    await writeFully(handle, temporary, header, header.length, 0)
     position = header.length
     const arena = index.entries
     // Counted across buckets: many small buckets must not make one long turn.
@@ -199,6 +220,14 @@ export async function writeSnapshot(
     await emit()
     await pending
     await handle.datasync()
+    // Every write was checked above; this checks the file is whole (nothing cut it or lost a
+    // write silently) before it replaces the previous snapshot and lets the WAL go.
+    const { size } = await handle.stat()
+    if (size !== position) {
+      throw new Error(
+        `the snapshot ${temporary} holds ${size} bytes after writing ${position}; it was not used`,
+      )
+    }
   } catch (error) {
     await pending.catch(() => {})
     await handle.close().catch(() => {})

@@ -18,13 +18,24 @@
  * and has only data to flush — no journal commit, which made it two to three times faster on
  * the development machine. Recovery reads zeros after the last record as the end of the log.
  *
- * After a write fails the writer refuses further appends: the file may end in a partial record,
- * and nothing may land after it until recovery has cut it off at the next open.
+ * Every `write(2)` is given at most {@link MAX_WRITE_BYTES} and repeated until all bytes are
+ * written: one that reaches the end of a full disk writes what fits and returns a short count,
+ * and only the next fails.
+ *
+ * After a write (or its sync) fails, the writer cuts the segment back to where the failed batch
+ * began — `ftruncate` and `fdatasync` — before it rejects the batch's callers, so that no rejected
+ * record is found at the next open; and it refuses further appends. If the cut fails too, the
+ * file may keep whole records of the failed batch and end in a partial one: recovery replays the
+ * former and cuts off the latter (README, *Errors*).
+ *
+ * A segment that appends move away from (a rotation) is fdatasynced before its descriptor is
+ * closed, in the background; {@link WalWriter.close} waits for that.
  *
  * @module
  */
-import { close, fdatasync, fdatasyncSync, write, writeSync } from 'node:fs'
+import { close, fdatasync, fdatasyncSync, ftruncate, write, writeSync } from 'node:fs'
 import { BackendUnavailableError, type Entry } from '@kv/core'
+import { MAX_WRITE_BYTES, wroteNothing } from './files.js'
 import { Op } from './format.js'
 import { SyncPolicy } from './sync-policy.js'
 import { encodeRecord, recordBound } from './wal-record.js'
@@ -117,12 +128,19 @@ export class WalWriter {
   #failure: Error | undefined
   #rotation: { next: Segment; done: () => void } | undefined
   #idle: (() => void) | undefined
+  /** Segments rotated away from, being synced and closed; each settles with its sync error. */
+  readonly #retiring = new Set<Promise<unknown>>()
+  /** The first sync of a rotated segment that failed, reported by {@link close}. */
+  #retireFailure: unknown
+  readonly #maxWrite: number
 
   /**
    * @param sync `sync_writes`, and whether a sync may block the event loop (`sync_on_event_loop`)
    * @param apply applies a written batch (whole framed records) to memory
    * @param afterBatch called after each batch, to let the store decide about snapshots
    * @param now a millisecond clock for {@link TURN_BUDGET_MS} (tests pass their own)
+   * @param maxWrite the most bytes one `write(2)` is given (tests pass less than
+   *   {@link MAX_WRITE_BYTES}: a batch past it takes gigabytes)
    */
   constructor(
     segment: Segment,
@@ -130,8 +148,10 @@ export class WalWriter {
     apply: (buffer: Buffer, used: number) => void,
     afterBatch: () => void,
     now: () => number = () => performance.now(),
+    maxWrite: number = MAX_WRITE_BYTES,
   ) {
     this.#now = now
+    this.#maxWrite = maxWrite
     this.#segment = segment
     this.#syncWrites = sync.writes
     this.#syncPolicy = new SyncPolicy(sync.writes && sync.onEventLoop)
@@ -179,16 +199,24 @@ export class WalWriter {
     })
   }
 
-  /** Waits for the flush in progress, makes the segment durable and closes it. */
+  /**
+   * Waits for the flush in progress, makes the segment durable and closes it, and waits for the
+   * segments rotated away from to be synced and closed. Rejects with the first sync that failed.
+   */
   async close(): Promise<void> {
     if (this.#flushing) await new Promise<void>((resolve) => (this.#idle = resolve))
     const segment = this.#segment
-    try {
-      await segment.extending?.catch(() => {})
-      if (this.#failure === undefined) await datasync(segment.fd)
-    } finally {
-      await closeFd(segment.fd)
-    }
+    const current = (async () => {
+      try {
+        await segment.extending?.catch(() => {})
+        if (this.#failure === undefined) await datasync(segment.fd)
+      } finally {
+        await closeFd(segment.fd)
+      }
+    })()
+    const [closed] = await Promise.allSettled([current, ...this.#retiring])
+    if (closed.status === 'rejected') throw closed.reason
+    if (this.#retireFailure !== undefined) throw this.#retireFailure
   }
 
   /**
@@ -232,11 +260,12 @@ export class WalWriter {
         this.#open = this.#spare ?? new Batch()
         this.#spare = undefined
         const segment = this.#segment
+        const start = segment.position
         try {
           if (this.#syncWrites && segment.position + batch.used > segment.allocated) {
             await this.#preallocate(segment, segment.position + batch.used)
           }
-          writeFully(segment.fd, batch.buffer, batch.used, segment.position)
+          writeFully(segment, batch.buffer, batch.used, this.#maxWrite)
           segment.position += batch.used
           if (segment.position > segment.allocated) segment.allocated = segment.position
           if (this.#syncWrites) {
@@ -244,7 +273,7 @@ export class WalWriter {
             if (pooled !== undefined) await pooled
           }
         } catch (cause) {
-          this.#fail(cause, batch)
+          await this.#fail(cause, batch, segment, start)
           break
         }
         try {
@@ -293,10 +322,18 @@ export class WalWriter {
       await segment.extending?.catch(() => {})
       while (segment.allocated < size) {
         const length = Math.max(PREALLOCATE_BYTES, size - segment.allocated)
-        const zeros = Buffer.alloc(length)
-        let done = 0
-        while (done < length)
-          done += await writeAt(segment.fd, zeros, done, length - done, segment.allocated + done)
+        const zeros = Buffer.alloc(Math.min(length, this.#maxWrite))
+        for (let done = 0; done < length; ) {
+          const at = segment.allocated + done
+          const written = await writeAt(
+            segment.fd,
+            zeros,
+            Math.min(length - done, zeros.length),
+            at,
+          )
+          if (written === 0) throw wroteNothing(segment.path, at)
+          done += written
+        }
         await datasync(segment.fd)
         segment.allocated += length
       }
@@ -316,42 +353,74 @@ export class WalWriter {
     this.#rotation = undefined
     const old = this.#segment
     // Never close a descriptor while a write to it may still be in flight: the number could be
-    // reused by another file in the meantime.
-    void (old.extending ?? Promise.resolve())
+    // reused by another file in the meantime. Sync it first: without `sync_writes` nothing else
+    // would (close() syncs only the segment it has), and if the snapshot that rotated fails, the
+    // store still depends on this segment.
+    const retiring: Promise<unknown> = (old.extending ?? Promise.resolve())
       .catch(() => {})
-      .then(() => closeFd(old.fd))
-      .catch(() => {})
+      .then(() => datasync(old.fd))
+      .catch((error: unknown) => {
+        this.#retireFailure ??= error
+      })
+      .finally(() => closeFd(old.fd).catch(() => {}))
+      .finally(() => this.#retiring.delete(retiring))
+    this.#retiring.add(retiring)
     this.#segment = rotation.next
     rotation.done()
   }
 
-  #fail(cause: unknown, batch: Batch): void {
+  /**
+   * Refuses every append from now on, cuts `segment` back to `start`, where `batch` began (best
+   * effort), then rejects the callers of `batch` and of the batch that was filling.
+   */
+  async #fail(cause: unknown, batch: Batch, segment: Segment, start: number): Promise<void> {
     this.#failure = new BackendUnavailableError(
-      `simple_kv could not write its write-ahead log ${this.#segment.path}: ${(cause as Error).message}. The store accepts no more writes; close it and open it again (recovery removes any partial record).`,
+      `simple_kv could not write its write-ahead log ${segment.path}: ${(cause as Error).message}. The store accepts no more writes; close it and open it again.`,
       { cause },
     )
+    // The batch may have left whole records before the write that failed (a short write at a
+    // full disk), and with `sync_writes` it may be written entirely with only the sync failed:
+    // they would replay at the next open although their callers are told they failed.
+    try {
+      // A background extension writing zeros past the cut must not re-extend the file after it.
+      await segment.extending?.catch(() => {})
+      segment.position = start
+      await truncateFd(segment.fd, start)
+      await datasync(segment.fd)
+      segment.allocated = start
+    } catch {
+      // The disk may refuse this too; the README says what recovery then finds.
+    }
     batch.settle(this.#failure)
     this.#open.settle(this.#failure)
   }
 }
 
-/** `pwrite(2)` until every byte is written. */
-function writeFully(fd: number, buffer: Buffer, length: number, position: number): void {
-  let done = 0
-  while (done < length) done += writeSync(fd, buffer, done, length - done, position + done)
+/**
+ * `pwrite(2)` of `buffer[0, length)` at the segment's position, at most `maxWrite` bytes a call,
+ * until every byte is written.
+ */
+function writeFully(segment: Segment, buffer: Buffer, length: number, maxWrite: number): void {
+  for (let done = 0; done < length; ) {
+    const at = segment.position + done
+    const written = writeSync(segment.fd, buffer, done, Math.min(length - done, maxWrite), at)
+    if (written === 0) throw wroteNothing(segment.path, at)
+    done += written
+  }
 }
 
-function writeAt(
-  fd: number,
-  buffer: Buffer,
-  offset: number,
-  length: number,
-  position: number,
-): Promise<number> {
+/** `pwrite(2)` of `buffer[0, length)` at `position`; resolves with the bytes written. */
+function writeAt(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) =>
-    write(fd, buffer, offset, length, position, (error, written) =>
+    write(fd, buffer, 0, length, position, (error, written) =>
       error ? reject(error) : resolve(written),
     ),
+  )
+}
+
+function truncateFd(fd: number, length: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    ftruncate(fd, length, (error) => (error ? reject(error) : resolve())),
   )
 }
 

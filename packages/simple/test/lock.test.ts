@@ -1,14 +1,17 @@
 /**
  * One open store per directory: across processes (the LOCK file), within a process (a second
- * store object), and a lock left by a dead process is taken over.
+ * store object, another thread), and a lock left by a dead process is taken over — never one
+ * that a live owner holds, however takeovers race.
  */
 import { spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { link, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { acquireLock, readLock, removeStale } from '../src/lock.js'
 import { SimpleKV } from '../src/store-entry.js'
-import { openStore, removeDir, runFixture, tempDir } from './helpers.js'
+import { FIXTURES, openStore, removeDir, runFixture, tempDir } from './helpers.js'
 
 let dir: string
 beforeEach(async () => {
@@ -138,5 +141,158 @@ describe('within one process', () => {
     const store = await openStore(dir)
     await store.close()
     await expect(readFile(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+/** A worker thread running fixtures/worker-open.mjs over `path`, and the messages it posts. */
+function startWorker(path: string): { worker: Worker; next(): Promise<unknown> } {
+  const worker = new Worker(join(FIXTURES, 'worker-open.mjs'), { workerData: { path } })
+  const queued: unknown[] = []
+  const waiting: ((message: unknown) => void)[] = []
+  worker.on('message', (message: unknown) => {
+    const resolve = waiting.shift()
+    if (resolve) resolve(message)
+    else queued.push(message)
+  })
+  worker.on('error', (error) => {
+    for (const resolve of waiting.splice(0)) resolve({ error: String(error) })
+  })
+  return {
+    worker,
+    next: () =>
+      queued.length > 0
+        ? Promise.resolve(queued.shift())
+        : new Promise((resolve) => waiting.push(resolve)),
+  }
+}
+
+/** The value of `bucket/key` in `store`, as a string. */
+async function read(store: SimpleKV, bucket: string, key: string): Promise<string | undefined> {
+  const value = await store.getValue(bucket, key)
+  return value === null ? undefined : Buffer.from(value).toString()
+}
+
+describe('between threads of one process', () => {
+  // Threads share the pid, so a LOCK naming this pid does not tell them apart: before, a worker
+  // took the main thread's lock over as stale and both wrote the same WAL.
+  test('a worker gets KV_LOCKED while the main thread holds the store, and opens it once closed', async () => {
+    const store = await openStore(dir)
+    const refused = startWorker(dir)
+    try {
+      const result = (await refused.next()) as { ok: boolean; code?: string; message?: string }
+      expect(result.ok).toBe(false)
+      expect(result.code).toBe('KV_LOCKED')
+      expect(result.message).toContain(dir)
+      expect(result.message).toContain('another thread')
+    } finally {
+      await refused.worker.terminate()
+    }
+    await store.addValue('thread', 'main', 'written by the main thread')
+    await store.close()
+
+    const later = startWorker(dir)
+    try {
+      expect(await later.next()).toEqual({ ok: true })
+      later.worker.postMessage('close')
+      expect(await later.next()).toBe('closed')
+    } finally {
+      await later.worker.terminate()
+    }
+    const reopened = await openStore(dir)
+    expect(await read(reopened, 'thread', 'main')).toBe('written by the main thread')
+    expect(await read(reopened, 'thread', 'worker')).toBe('written by the worker')
+    await reopened.close()
+  })
+
+  test('the main thread gets KV_LOCKED while a worker holds the store', async () => {
+    const holder = startWorker(dir)
+    try {
+      expect(await holder.next()).toEqual({ ok: true })
+      const error = await new SimpleKV({ path: dir }).open().catch((e: unknown) => e)
+      expect(isKVError(error, 'KV_LOCKED')).toBe(true)
+      expect((error as Error).message).toContain(`pid ${process.pid}`)
+      expect((error as Error).message).toContain('another thread')
+      holder.worker.postMessage('close')
+      expect(await holder.next()).toBe('closed')
+    } finally {
+      await holder.worker.terminate()
+    }
+    const store = await openStore(dir)
+    expect(await read(store, 'thread', 'worker')).toBe('written by the worker')
+    await store.close()
+  })
+
+  test('the lock of a worker that ended without closing its store is taken over, with its data', async () => {
+    const holder = startWorker(dir)
+    expect(await holder.next()).toEqual({ ok: true })
+    // Node closes a worker's descriptors when it ends: nothing of that store can write any more.
+    await holder.worker.terminate()
+    expect(await lockOwner()).toBe(String(process.pid))
+    const store = await openStore(dir)
+    expect(await read(store, 'thread', 'worker')).toBe('written by the worker')
+    await store.close()
+  })
+})
+
+describe('racing takeovers', () => {
+  // Three processes: A judges a lock stale; B takes it over and holds it; A then acts on its
+  // judgement. Before, A moved B's lock aside to look at it, and a third process could create
+  // LOCK in that instant: A's attempt to put B's back then failed, and B and C both held it.
+  test('a takeover judged on a lock that another process has since taken over leaves that lock alone', async () => {
+    const path = join(dir, 'LOCK')
+    const dead = await deadPid()
+    await writeFile(path, `${dead}\n`)
+    const judged = await readLock(path)
+    expect(judged?.pid).toBe(dead)
+
+    const holder = runFixture('hold.mjs', [dir])
+    try {
+      const pid = (await holder.waitFor((line) => line.startsWith('ready '))).split(' ')[1]
+      const before = await stat(path, { bigint: true })
+      expect(await removeStale(path, judged!)).toBeUndefined()
+      const after = await stat(path, { bigint: true })
+      expect(after.ino).toBe(before.ino)
+      expect(await lockOwner()).toBe(pid)
+      // B still keeps everyone else out.
+      const result = await tryOpenInChild(dir)
+      expect(result.code).toBe('KV_LOCKED')
+      expect(result.message).toContain(`process ${pid}`)
+    } finally {
+      holder.process.kill('SIGKILL')
+      await holder.exited
+    }
+  })
+
+  test('…also when the new lock got the inode number of the stale one', async () => {
+    const path = join(dir, 'LOCK')
+    const owner = await acquireLock(dir)
+    try {
+      const live = (await readLock(path))!
+      // What A read of the stale file that had this inode number before it was removed.
+      const judged = { ...live, pid: await deadPid(), heldHere: false }
+      expect(await removeStale(path, judged)).toBeUndefined()
+      expect((await stat(path, { bigint: true })).ino).toBe(live.ino)
+      expect(await lockOwner()).toBe(String(process.pid))
+      // The claim it made is gone.
+      expect((await readdir(dir)).filter((name) => name.startsWith('LOCK.'))).toEqual([])
+    } finally {
+      await owner.release()
+    }
+    await expect(readFile(path)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  test('a takeover interrupted after its claim leaves the store KV_LOCKED, naming the claim, until it is removed', async () => {
+    const path = join(dir, 'LOCK')
+    await writeFile(path, `${await deadPid()}\n`)
+    // What a taker killed between claiming the stale lock and removing it leaves.
+    const claim = `${path}.takeover.${(await stat(path, { bigint: true })).ino}`
+    await link(path, claim)
+    const error = await new SimpleKV({ path: dir }).open().catch((e: unknown) => e)
+    expect(isKVError(error, 'KV_LOCKED')).toBe(true)
+    expect((error as Error).message).toContain(claim)
+    await rm(claim)
+    const store = await openStore(dir)
+    expect(await lockOwner()).toBe(String(process.pid))
+    await store.close()
   })
 })

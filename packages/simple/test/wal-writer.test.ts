@@ -3,15 +3,21 @@
  * during a flush share the next), a failed write refusing every later append, and its share of
  * the event loop — a loop of awaited writes flushes in microtasks, and must still leave the
  * event loop a turn (timers, I/O, a snapshot) once a turn's flushes have taken
- * {@link TURN_BUDGET_MS}. A clock of the test's own stands for the time flushes take.
+ * {@link TURN_BUDGET_MS}. A clock of the test's own stands for the time flushes take. Also: a
+ * batch too large for one write(2) written in pieces, and a segment rotated away from synced
+ * before it is closed. (Short writes and failed writes at a full disk: disk-full.test.ts.)
  */
 import fs, { openSync, readFileSync, writeFileSync } from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, expect, test } from 'vitest'
-import { Op } from '../src/format.js'
-import { TURN_BUDGET_MS, WalWriter } from '../src/wal-writer.js'
+import { segmentName } from '../src/files.js'
+import { FILE_HEADER_BYTES, Op } from '../src/format.js'
+import { MemoryIndex } from '../src/memory-index.js'
+import { newSegment } from '../src/recovery.js'
+import { replaySegment } from '../src/wal-replay.js'
+import { PREALLOCATE_BYTES, TURN_BUDGET_MS, WalWriter } from '../src/wal-writer.js'
 import { removeDir, tempDir } from './helpers.js'
 
 let dir: string
@@ -155,4 +161,151 @@ test('a failed WAL write rejects with KV_BACKEND_UNAVAILABLE, and every later ap
   expect(applied).toBe(0)
   await writer.close()
   expect(readFileSync(path).length).toBe(0)
+})
+
+/**
+ * Runs `body` and returns the length of every write(2) — `fs.writeSync` and `fs.write` — made on
+ * `fd` meanwhile. As in {@link countWrites}, every call still goes to the real function.
+ */
+async function writeLengths(fd: number, body: () => Promise<void>): Promise<number[]> {
+  const realSync = fs.writeSync
+  const realAsync = fs.write
+  const lengths: number[] = []
+  const record = (target: unknown, rest: unknown[]) => {
+    if (target === fd) lengths.push(rest[2] as number)
+  }
+  fs.writeSync = ((target: number, ...rest: unknown[]) => {
+    record(target, rest)
+    return (realSync as (...args: unknown[]) => number)(target, ...rest)
+  }) as typeof fs.writeSync
+  fs.write = ((target: number, ...rest: unknown[]) => {
+    record(target, rest)
+    return (realAsync as (...args: unknown[]) => void)(target, ...rest)
+  }) as typeof fs.write
+  syncBuiltinESMExports()
+  try {
+    await body()
+  } finally {
+    fs.writeSync = realSync
+    fs.write = realAsync
+    syncBuiltinESMExports()
+  }
+  return lengths
+}
+
+test('a batch larger than one write(2) may take is written in pieces, and whole', async () => {
+  // Node refuses a write(2) of more than 2^31 - 1 bytes, and 33 concurrent 64 MiB puts make a
+  // batch past that. A real one needs over 4 GB of memory and 2 GB of disk, too much for CI, so
+  // the writer is given a small limit instead (its `maxWrite` parameter, which the store leaves
+  // at MAX_WRITE_BYTES); the preallocation of `sync_writes` is held to it too.
+  const maxWrite = 64 * 1024
+  const path = join(dir, segmentName(1))
+  writeFileSync(path, newSegment(1, false))
+  const fd = openSync(path, 'r+')
+  const value = Buffer.alloc(100_000, 5)
+  const keys = ['k0', 'k1', 'k2'].map((key) => new TextEncoder().encode(key))
+  const batches: number[] = []
+  const writer = new WalWriter(
+    { fd, sequence: 1, path, position: FILE_HEADER_BYTES, allocated: FILE_HEADER_BYTES },
+    { writes: true, onEventLoop: true },
+    (_buffer, used) => batches.push(used),
+    () => {},
+    undefined,
+    maxWrite,
+  )
+  const lengths = await writeLengths(fd, async () => {
+    await Promise.all(keys.map((key) => writer.append(Op.PUT, 'b', key, value)))
+  })
+  await writer.close()
+  // One batch of three records, more than four times maxWrite.
+  const recordBytes = 12 + 2 + 1 + 4 + 2 + value.length
+  expect(batches).toEqual([3 * recordBytes])
+  expect(Math.max(...lengths)).toBeLessThanOrEqual(maxWrite)
+  // The records and the preallocated zeros were written, nothing twice: 4 MiB of zeros, then the
+  // batch over the first of them.
+  expect(lengths.reduce((sum, length) => sum + length, 0)).toBe(PREALLOCATE_BYTES + 3 * recordBytes)
+  // Read back by recovery's reader: every record is whole.
+  const index = new MemoryIndex()
+  const replayed = await replaySegment(path, 1, index, false)
+  expect(replayed.records).toBe(3)
+  for (const key of keys) expect(index.read('b', key)).toEqual(new Uint8Array(value))
+})
+
+test('a segment rotated away from is fdatasynced before it is closed, and close() waits for that', async () => {
+  const paths = [1, 2].map((sequence) => join(dir, segmentName(sequence)))
+  const [first, second] = paths.map((path, i) => {
+    writeFileSync(path, newSegment(i + 1, false))
+    return openSync(path, 'r+')
+  }) as [number, number]
+  const writer = new WalWriter(
+    {
+      fd: first,
+      sequence: 1,
+      path: paths[0]!,
+      position: FILE_HEADER_BYTES,
+      allocated: FILE_HEADER_BYTES,
+    },
+    { writes: false, onEventLoop: true },
+    () => {},
+    () => {},
+  )
+  // Without sync_writes nothing syncs the first segment until it is rotated away from.
+  const events: string[] = []
+  const name = (fd: number) => (fd === first ? 'first' : fd === second ? 'second' : undefined)
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  let secondClosed: () => void = () => {}
+  const secondClosing = new Promise<void>((resolve) => (secondClosed = resolve))
+  const realSync = fs.fdatasync
+  const realClose = fs.close
+  // The real calls are made; the first segment's sync reports back only once the test opens the
+  // gate, so close() can be seen waiting for it.
+  fs.fdatasync = ((fd: number, callback: fs.NoParamCallback) =>
+    realSync(fd, (error) => {
+      const file = name(fd)
+      if (file === undefined) return callback(error)
+      if (file !== 'first') {
+        events.push(`synced ${file}`)
+        return callback(error)
+      }
+      void gate.then(() => {
+        events.push(`synced ${file}`)
+        callback(error)
+      })
+    })) as typeof fs.fdatasync
+  fs.close = ((fd: number, callback: fs.NoParamCallback) =>
+    realClose(fd, (error) => {
+      const file = name(fd)
+      if (file !== undefined) events.push(`closed ${file}`)
+      if (file === 'second') secondClosed()
+      callback?.(error)
+    })) as typeof fs.close
+  syncBuiltinESMExports()
+  try {
+    await writer.append(Op.PUT, 'b', KEY, VALUE)
+    await writer.rotate({
+      fd: second,
+      sequence: 2,
+      path: paths[1]!,
+      position: FILE_HEADER_BYTES,
+      allocated: FILE_HEADER_BYTES,
+    })
+    await writer.append(Op.PUT, 'b', KEY, VALUE)
+    let closed = false
+    const closing = writer.close().then(() => {
+      closed = true
+    })
+    // The segment close() has is synced and closed; the rotated one's sync is held at the gate.
+    await secondClosing
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(events).toEqual(['synced second', 'closed second'])
+    expect(closed).toBe(false)
+    release()
+    await closing
+  } finally {
+    fs.fdatasync = realSync
+    fs.close = realClose
+    syncBuiltinESMExports()
+  }
+  expect(events).toEqual(['synced second', 'closed second', 'synced first', 'closed first'])
 })
