@@ -11,6 +11,8 @@ import { parseByteSize } from './byte-size.js'
 export const DEFAULT_INDEX_NAME = 'kv'
 /** Elasticsearch's default `http.max_content_length`: 100mb (104857600 bytes). */
 export const DEFAULT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024
+/** The longest delay `setTimeout` takes (2^31 − 1 ms); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647
 /** Default `batch_max_bytes`: 10mb. */
 export const DEFAULT_BATCH_MAX_BYTES = 10 * 1024 * 1024
 
@@ -50,9 +52,11 @@ const schema = z.strictObject({
   /**
    * Longest time one request to the cluster may take from when it is sent, the client's retries
    * included, before it fails with KV_BACKEND_UNAVAILABLE. It is per request: an operation that
-   * makes several (open(), keys(), writes under `id_scheme: infini`) may take longer.
+   * makes several (open(), keys(), writes under `id_scheme: infini`) may take longer. At most
+   * 2147483647 (about 24.8 days), the longest delay a Node.js timer takes: a longer one would
+   * fire at once and fail every request.
    */
-  request_timeout_ms: z.number().int().positive().default(30_000),
+  request_timeout_ms: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
   /** Retries of a request after a connection failure or a 502/503/504, within the timeout. */
   max_retries: z.number().int().min(0).default(3),
   /** The index holding the store's documents; created with the documented mapping when missing. */
@@ -66,15 +70,22 @@ const schema = z.strictObject({
       value === true || value === 'true' ? 'true' : value === 'wait_for' ? 'wait_for' : 'false',
     )
     .default('false'),
-  /** Refresh the index before keys/buckets/deleteBucket when this store wrote since the last refresh. */
+  /**
+   * Refresh the index before keys() and buckets() when this store wrote since the last refresh.
+   * (deleteBucket() refreshes first in any case.)
+   */
   refresh_before_listing: z.boolean().default(true),
-  /** The cluster's `http.max_content_length`; values are limited so that a request fits in it. */
+  /**
+   * The cluster's `http.max_content_length`; values are limited so that a request fits in it,
+   * and in the longest string Node.js can build (the client builds each request body as one).
+   */
   max_content_length: byteSize.default(DEFAULT_MAX_CONTENT_LENGTH),
   /** Most operations coalesced into one `_bulk` or `_mget` request. */
   batch_max_ops: z.number().int().positive().default(1000),
   /**
-   * Most bytes of documents coalesced into one `_bulk` request, capped at `max_content_length`
-   * minus 256 KiB (a larger value goes alone).
+   * Most bytes of one `_bulk` request body (action lines and documents), capped at
+   * `max_content_length` (and at most Node's longest string) minus 256 KiB; a document larger
+   * than that goes alone.
    */
   batch_max_bytes: byteSize.default(DEFAULT_BATCH_MAX_BYTES),
   /** Hits or buckets fetched per request by keys() and buckets(). */

@@ -6,10 +6,10 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import type { Client, ClientOptions } from '@elastic/elasticsearch'
+import type { Client, ClientOptions, UndiciConnection } from '@elastic/elasticsearch'
 import { InvalidConfigError } from '@kv/core'
 import type { ElasticKVConfig } from './config.js'
-import { type Scrubber, scrubberFor, toKVError } from './errors.js'
+import { maskEndpoint, type Scrubber, scrubberFor, toKVError } from './errors.js'
 
 /** Options passed with each request. */
 export interface RequestOptions {
@@ -32,36 +32,73 @@ function parseEndpoints(config: ElasticKVConfig): {
   username: string
   password: string
 } {
-  const list = config.endpoints.length > 0 ? config.endpoints : [config.endpoint]
+  const fromList = config.endpoints.length > 0
+  const list = fromList ? config.endpoints : [config.endpoint]
   let username = config.username
   let password = config.password
-  const nodes = list.map((endpoint) => {
+  const nodes = list.map((endpoint, i) => {
+    // Name the key the bad value came from: `endpoints` (with its position) overrides `endpoint`.
+    const key = fromList ? 'elastic.endpoints' : 'elastic.endpoint'
+    const where = fromList ? `elastic.endpoints[${i}]` : 'elastic.endpoint'
     let url: URL
     try {
       url = new URL(endpoint)
     } catch {
       throw new InvalidConfigError(
-        `elastic.endpoint: "${endpoint.replace(/\/\/[^/@]*@/, '//***@')}" is not a URL (expected e.g. http://localhost:9200)`,
-        {
-          key: 'elastic.endpoint',
-        },
+        `${where}: "${maskEndpoint(endpoint)}" is not a URL (expected e.g. http://localhost:9200)`,
+        { key },
       )
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InvalidConfigError(
-        `elastic.endpoint must be an http or https URL, got ${url.protocol}`,
-        { key: 'elastic.endpoint' },
-      )
+      throw new InvalidConfigError(`${where} must be an http or https URL, got ${url.protocol}`, {
+        key,
+      })
     }
     if (url.username !== '' && username === '') {
-      username = decodeURIComponent(url.username)
-      password = decodeURIComponent(url.password)
+      try {
+        username = decodeURIComponent(url.username)
+        password = decodeURIComponent(url.password)
+      } catch {
+        // A raw '%' not followed by two hex digits. The message shows neither part.
+        throw new InvalidConfigError(
+          `${where}: the user name or password in the URL is not valid percent-encoding (write a "%" in it as "%25", or set elastic.username and elastic.password instead)`,
+          { key },
+        )
+      }
     }
     url.username = ''
     url.password = ''
     return url.toString()
   })
   return { nodes, username, password }
+}
+
+const ignore = (): void => {}
+
+/**
+ * The client's default connection class, with an 'error' listener on every response body.
+ * @elastic/transport (8.11.0, the last 8.x release, and its main branch alike) destroys the body
+ * of an answer longer than it may read (`maxResponseSize`, Node's longest string) with no error
+ * listener on it, and undici's body emits 'error' when destroyed unfinished: unhandled, that
+ * would end the process. The request itself still fails, with the transport's
+ * RequestAbortedError, which toKVError reports (AnswerTooLongError). Reading the body is
+ * unchanged: its own failures still reach the transport through the stream.
+ */
+function guarded(Base: typeof UndiciConnection): typeof UndiciConnection {
+  return class GuardedConnection extends Base {
+    constructor(options: ConstructorParameters<typeof UndiciConnection>[0]) {
+      super(options)
+      const pool = this.pool as unknown as {
+        request(params: unknown): Promise<{ body: NodeJS.ReadableStream }>
+      }
+      const request = pool.request.bind(pool)
+      pool.request = async (params) => {
+        const response = await request(params)
+        response.body.on('error', ignore)
+        return response
+      }
+    }
+  }
 }
 
 /** A client and how to call it safely. */
@@ -118,7 +155,8 @@ export class Connection {
       }
       options.tls = { ...(ca ? { ca } : {}), rejectUnauthorized: config.tls_verify }
     }
-    const { Client } = await import('@elastic/elasticsearch')
+    const { Client, UndiciConnection } = await import('@elastic/elasticsearch')
+    options.Connection = guarded(UndiciConnection)
     return new Connection(new Client(options), nodes.join(', '), scrub, config)
   }
 

@@ -107,12 +107,18 @@ export function isOwner(owner: Owner, bucket: string, key: Uint8Array): boolean 
 }
 
 /**
- * An upper bound of the bytes a document adds to a `_bulk` body, for batching within the size
- * limits: content and key fields are ASCII; a bucket character takes at most 6 bytes in JSON.
+ * The bytes of `JSON.stringify(source)` for a document {@link buildSource} made, without building
+ * that string (the value may be hundreds of MiB): `content` (base64url) and the key fields (hex)
+ * hold only characters JSON writes as they are, one byte each; the bucket is measured.
  */
-export function sourceBytes(source: Record<string, string>): number {
-  let bytes = 256 // action line, id, field names and punctuation
-  for (const [field, value] of Object.entries(source))
-    bytes += field === 'bucket' ? value.length * 6 : value.length
-  return bytes
+export function documentBytes(source: Record<string, string>): number {
+  let bytes = 2 // {}
+  let fields = 0
+  for (const [field, value] of Object.entries(source)) {
+    const valueBytes =
+      field === 'bucket' ? Buffer.byteLength(JSON.stringify(value)) : value.length + 2
+    bytes += field.length + 3 + valueBytes // "field":value
+    fields++
+  }
+  return bytes + Math.max(0, fields - 1) // commas
 }

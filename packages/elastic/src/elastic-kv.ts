@@ -2,13 +2,15 @@
  * `ElasticKV`: the `elastic` backend (SPEC §2, §6). Each entry is one document in one index; see
  * document.ts for its shape and ids.ts for the id schemes. Reads and writes issued together are
  * coalesced into one `_mget` / `_bulk`; keys(), buckets() and deleteBucket() go through search
- * (`search_after`, a composite aggregation, delete-by-query) after refreshing what this store
- * wrote.
+ * (`search_after`, a composite aggregation, delete-by-query): listings after refreshing what this
+ * store wrote, deleteBucket() after a refresh every time.
  *
  * @module
  */
+import { constants } from 'node:buffer'
 import {
   AbstractKVStore,
+  copyBytes,
   InvalidConfigError,
   type NormalizedKeysOptions,
   NotSupportedError,
@@ -31,11 +33,16 @@ import {
   keyFromHex,
   ownerOf,
   type StoredSource,
-  sourceBytes,
 } from './document.js'
 import { toKVError } from './errors.js'
 import { documentId, type IdScheme } from './ids.js'
-import { checkMapping, createIndexBody, type FieldMapping } from './mapping.js'
+import {
+  checkMapping,
+  createIndexBody,
+  type FieldMapping,
+  type SourceMapping,
+  sourceProblem,
+} from './mapping.js'
 import {
   createBatchers,
   type ReadItem,
@@ -54,10 +61,36 @@ export const ELASTIC = 'elastic'
  */
 export const REQUEST_ENVELOPE_BYTES = 256 * 1024
 
-/** The largest value whose request fits in `maxContentLength` after base64 (4 bytes per 3). */
-export function maxValueBytesFor(maxContentLength: number): number {
-  return Math.max(0, Math.floor((maxContentLength - REQUEST_ENVELOPE_BYTES) / 4) * 3)
+/**
+ * The largest request body the client can send, whatever `max_content_length` says: it builds
+ * each body as one string, and Node's strings hold at most `buffer.constants.MAX_STRING_LENGTH`
+ * characters (536 870 888 on 64-bit Node 22 and 24). The bodies are mostly ASCII, so bytes count
+ * at least as many as characters.
+ */
+export const MAX_REQUEST_BYTES = constants.MAX_STRING_LENGTH
+
+/** The largest request body sent to a cluster whose `http.max_content_length` is `maxContentLength`. */
+export function requestLimitFor(maxContentLength: number): number {
+  return Math.min(maxContentLength, MAX_REQUEST_BYTES)
 }
+
+/**
+ * The largest value whose request fits in `maxContentLength`, and in the longest string Node can
+ * build, after base64 (4 bytes per 3).
+ */
+export function maxValueBytesFor(maxContentLength: number): number {
+  return Math.max(
+    0,
+    Math.floor((requestLimitFor(maxContentLength) - REQUEST_ENVELOPE_BYTES) / 4) * 3,
+  )
+}
+
+/**
+ * Most keys asked for in one keys() page, whatever `page_size` says: the answer is read into one
+ * string (at most {@link MAX_REQUEST_BYTES} long, like a request), and each hit may carry a 64 KiB
+ * key as 128 KiB of hex in its sort values (plus 1 KiB for the JSON around them).
+ */
+export const MAX_KEYS_PER_PAGE = Math.floor(MAX_REQUEST_BYTES / (2 * 64 * 1024 + 1024))
 
 /** Attempts of a conditional write under `id_scheme: infini` before giving up on contention. */
 const CONDITIONAL_ATTEMPTS = 8
@@ -109,10 +142,11 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       await connection.close().catch(() => {})
       throw error
     }
-    const envelope = config.max_content_length - REQUEST_ENVELOPE_BYTES
+    const envelope = requestLimitFor(config.max_content_length) - REQUEST_ENVELOPE_BYTES
     const { reads, writes } = createBatchers(connection, index, {
       maxItems: config.batch_max_ops,
       maxBytes: Math.max(1, Math.min(config.batch_max_bytes, envelope)),
+      maxReadBytes: Math.max(1, envelope),
       refresh: config.refresh,
     })
     const refresher = new Refresher(async () => {
@@ -193,6 +227,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     for (const [name, entry] of Object.entries(mappings)) {
       const properties = (entry.mappings?.properties ?? {}) as Record<string, FieldMapping>
       const { problems, missing } = checkMapping(properties)
+      const source = sourceProblem(entry.mappings?._source as SourceMapping | undefined)
+      if (source !== undefined) problems.push(source)
       if (problems.length > 0) {
         throw new InvalidConfigError(
           `elastic.index_name: index [${name}] has a mapping kv cannot use: ${problems.join('; ')}. Choose another index_name, or create the index with the mapping in the @kv/elastic README.`,
@@ -228,10 +264,11 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   }
 
   // The protected methods that use `key` after an await work on a copy: core's contract lets
-  // the caller, and core itself, reuse the buffer as soon as the method returns.
+  // the caller, and core itself, reuse the buffer as soon as the method returns. A real copy
+  // (copyBytes): `slice()` of a Node.js Buffer is a view of the same memory.
 
   protected async _get(bucket: string, given: Uint8Array): Promise<Uint8Array | null> {
-    const key = given.slice()
+    const key = copyBytes(given)
     const { scheme, index } = this.#open()
     const id = documentId(scheme, bucket, key)
     const doc = await this.#read(id, true)
@@ -240,7 +277,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   }
 
   protected override async _has(bucket: string, given: Uint8Array): Promise<boolean> {
-    const key = given.slice()
+    const key = copyBytes(given)
     const id = documentId(this.#open().scheme, bucket, key)
     const doc = await this.#read(id, INFINI_OWNER_FIELDS)
     return doc?._source !== undefined && this.#accepts(doc._source, bucket, key)
@@ -294,13 +331,12 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
 
   protected async _put(bucket: string, given: Uint8Array, value: Uint8Array): Promise<void> {
     // `value` is consumed before the first await (buildSource encodes it); `key` is not.
-    const key = given.slice()
+    const key = copyBytes(given)
     const { scheme } = this.#open()
     const id = documentId(scheme, bucket, key)
     const source = buildSource(bucket, key, value)
-    const bytes = sourceBytes(source)
     if (scheme === 'default') {
-      await this.#write({ op: 'index', id, source, bytes })
+      await this.#write({ op: 'index', id, source })
       return
     }
     // infini: never overwrite another entry that shares the id. Read the owner, then write only
@@ -322,12 +358,11 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       }
       const item: WriteItem =
         current === undefined
-          ? { op: 'create', id, source, bytes }
+          ? { op: 'create', id, source }
           : {
               op: 'index',
               id,
               source,
-              bytes,
               ifSeqNo: current.ifSeqNo,
               ifPrimaryTerm: current.ifPrimaryTerm,
             }
@@ -345,11 +380,11 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   }
 
   protected async _delete(bucket: string, given: Uint8Array): Promise<void> {
-    const key = given.slice()
+    const key = copyBytes(given)
     const { scheme } = this.#open()
     const id = documentId(scheme, bucket, key)
     if (scheme === 'default') {
-      await this.#write({ op: 'delete', id, bytes: 128 })
+      await this.#write({ op: 'delete', id })
       return
     }
     const current = await this.#current(id)
@@ -361,7 +396,6 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     await this.#write({
       op: 'delete',
       id,
-      bytes: 128,
       ifSeqNo: current.ifSeqNo,
       ifPrimaryTerm: current.ifPrimaryTerm,
     })
@@ -374,8 +408,12 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   }
 
   protected async _deleteBucket(bucket: string): Promise<void> {
-    await this.#beforeListing()
-    const { connection, index } = this.#open()
+    const { connection, index, refresher } = this.#open()
+    // Delete-by-query deletes only what its search sees, which is the index as of its last
+    // refresh: refresh first, whoever wrote and whatever refresh_before_listing says, so that
+    // every entry acknowledged before this call is deleted. (Its own `refresh: true` comes after
+    // the deletion, so that listings stop showing the deleted entries.)
+    await refresher.refreshNow()
     await connection.call(
       `deleting bucket ${JSON.stringify(bucket)} from index ${index}`,
       (options) =>
@@ -392,7 +430,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   ): AsyncIterable<Uint8Array> {
     await this.#beforeListing()
     const { connection, index } = this.#open()
-    const size = Math.min(this.config.page_size, limit)
+    const size = Math.min(this.config.page_size, MAX_KEYS_PER_PAGE, limit)
     const filter: unknown[] = [{ term: { bucket } }, ...prefixClauses(prefix)]
     let after: string[] | undefined
     for (;;) {

@@ -2,6 +2,7 @@
  * Turns the client's errors into kv's typed errors, without letting a secret through.
  *
  * - No answer (refused, reset, timed out, no living node, our deadline) → KV_BACKEND_UNAVAILABLE.
+ * - An answer longer than the client can hold → KV_BACKEND_ERROR ({@link AnswerTooLongError}).
  * - `security_exception` (401, or 403 for a missing privilege) → KV_AUTH_FAILED.
  * - 413 (request over `http.max_content_length`) → KV_INVALID_ARGUMENT.
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
@@ -29,12 +30,47 @@ import {
 /** Replaces every secret in a text, and the user-info part of any URL. */
 export type Scrubber = (text: string) => string
 
+/**
+ * Hides the user-info of every URL in a text: in each run of non-blank characters, everything
+ * between the first `//` and the last `@` after it. The last `@`, because a password may hold
+ * `@` or `/` (`https://elastic:pa/ss@word@es1:9200` shows as `https://***@es1:9200`). Two URLs
+ * with nothing blank between them count as one, which hides more, never less.
+ */
+export function maskUserInfo(text: string): string {
+  return text.replace(/\S+/g, (word) => {
+    const start = word.indexOf('//')
+    const end = word.lastIndexOf('@')
+    return start >= 0 && end > start ? `${word.slice(0, start)}//***${word.slice(end)}` : word
+  })
+}
+
+/**
+ * Hides the user-info of a configured endpoint value that may hold several URLs (`https://u:p@es1,
+ * https://u:p@es2`) and blanks inside a password: each URL runs from its scheme's `://` to the
+ * next one, and everything from its `//` to the last `@` in it is hidden. Without any `://`,
+ * everything before the last `@` is.
+ */
+export function maskEndpoint(value: string): string {
+  const starts = [...value.matchAll(/:\/\//g)].map((match) => match.index + 1)
+  if (starts.length === 0) {
+    const at = value.lastIndexOf('@')
+    return at < 0 ? value : `***${value.slice(at)}`
+  }
+  let out = value.slice(0, starts[0])
+  for (const [i, start] of starts.entries()) {
+    const url = value.slice(start, starts[i + 1] ?? value.length)
+    const at = url.lastIndexOf('@')
+    out += at < 0 ? url : `//***${url.slice(at)}`
+  }
+  return out
+}
+
 /** A scrubber for these secrets (passwords, API keys, tokens and their encodings). */
 export function scrubberFor(secrets: readonly string[]): Scrubber {
   // Secrets of one or two characters would match ordinary text; they are not searched for.
   const values = secrets.filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length)
   return (text) => {
-    let out = text.replace(/\/\/[^/@\s]*@/g, '//***@')
+    let out = maskUserInfo(text)
     for (const secret of values) out = out.split(secret).join('***')
     return out
   }
@@ -71,6 +107,19 @@ const TRANSIENT_TYPES = new Set([
   'es_rejected_execution_exception',
 ])
 
+/**
+ * A request whose answer was longer than the client can hold: the transport (`maxResponseSize`,
+ * Node's longest string by default) gives up on it with a RequestAbortedError saying so, before
+ * reading it when it has a Content-Length, or once it has read that much. Code KV_BACKEND_ERROR:
+ * the same request gets the same answer. The read batcher catches it and reads the documents in
+ * smaller requests.
+ */
+export class AnswerTooLongError extends BackendError {}
+
+/** The transport's message for an answer over `maxResponseSize` (or, compressed, over a Buffer). */
+const TOO_LONG =
+  /^The content length \(\d+\) is bigger than the maximum allowed (string|buffer) \(\d+\)$/
+
 const UNREACHABLE = new Set([
   'ConnectionError',
   'TimeoutError',
@@ -88,6 +137,12 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
   const name = failure.name ?? 'Error'
   const message = scrub(String(failure.message ?? error))
   const cause = Object.assign(new Error(message), { name, statusCode: failure.statusCode })
+  if (name === 'RequestAbortedError' && TOO_LONG.test(message)) {
+    return new AnswerTooLongError(
+      `Elasticsearch at ${where} answered with more than this client can hold while ${what} (${message}): Node.js cannot make a string that long, so the same request will fail again.`,
+      { cause },
+    )
+  }
   if (UNREACHABLE.has(name)) {
     return new BackendUnavailableError(
       `Elasticsearch at ${where} did not answer while ${what} (${name}: ${message}); check that the cluster is up and the endpoint is right.`,

@@ -1,8 +1,8 @@
 /**
  * The index mapping: `content` binary without doc values (never decoded by Elasticsearch, so the
  * base64url alphabet is kept as written), `bucket` and the key fields keyword. An existing index
- * must be compatible; fields it lacks (an index created by the Go framework maps only `content`)
- * are added.
+ * must be compatible, and keep those fields in `_source`; fields it lacks (an index created by the
+ * Go framework maps only `content`) are added.
  *
  * @module
  */
@@ -48,6 +48,45 @@ function incompatibility(name: string, actual: FieldMapping): string | undefined
   if (actual.normalizer !== undefined) return `field [${name}] must not have a normalizer`
   if (actual.ignore_above !== undefined && actual.ignore_above < 32_766)
     return `field [${name}] must not have ignore_above`
+  return undefined
+}
+
+/** An index's `_source` mapping, as Elasticsearch reports it. */
+export interface SourceMapping {
+  enabled?: boolean
+  mode?: string
+  includes?: string[]
+  excludes?: string[]
+}
+
+/** The fields every read needs back in `_source`: the value, and its owner's bucket and key. */
+const SOURCE_FIELDS = ['content', 'bucket', ...KEY_FIELDS]
+
+/** Whether a `_source` includes/excludes pattern (`*` a wildcard) names `field`. */
+function names(pattern: string, field: string): boolean {
+  const expression = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')
+  return new RegExp(`^${expression}$`).test(field)
+}
+
+/**
+ * Why an index's `_source` settings keep reads from getting documents back whole, or
+ * `undefined`: reads take the value and its owner from `_source` (realtime `_mget`), so a
+ * disabled `_source`, or one that leaves out any of {@link SOURCE_FIELDS}, would make every
+ * entry read as absent or damaged.
+ */
+export function sourceProblem(source: SourceMapping | undefined): string | undefined {
+  if (source === undefined) return undefined
+  if (source.enabled === false || source.mode === 'disabled')
+    return '_source is disabled, and reads take the values from it'
+  const includes = source.includes ?? []
+  const excludes = source.excludes ?? []
+  const dropped = SOURCE_FIELDS.filter(
+    (field) =>
+      (includes.length > 0 && !includes.some((pattern) => names(pattern, field))) ||
+      excludes.some((pattern) => names(pattern, field)),
+  )
+  if (dropped.length > 0)
+    return `_source leaves out [${dropped.join(', ')}], and reads take the values and their keys from it`
   return undefined
 }
 

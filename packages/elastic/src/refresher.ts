@@ -1,7 +1,8 @@
 /**
  * Read-your-writes for listings without a refresh per write. Writes mark the index dirty;
- * keys(), buckets() and deleteBucket() (which read through search, near-real-time) first refresh
- * the index when it is dirty, or wait for a refresh already under way.
+ * keys() and buckets() (which read through search, near-real-time) first refresh the index when
+ * it is dirty, or wait for a refresh already under way. deleteBucket() refreshes every time
+ * ({@link Refresher.refreshNow}): what it does not see, it does not delete.
  *
  * @module
  */
@@ -29,6 +30,14 @@ export class Refresher {
       if (this.#running !== undefined) await this.#running
       return
     }
+    await this.refreshNow()
+  }
+
+  /**
+   * Sends a refresh whether or not this store wrote: resolves once every write acknowledged
+   * before the call, by this store or any other client, is searchable.
+   */
+  async refreshNow(): Promise<void> {
     this.#dirty = false
     const running = this.#refresh()
     this.#running = running

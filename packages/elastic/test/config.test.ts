@@ -2,14 +2,23 @@
  * The `elastic` section: documented defaults, byte sizes, unknown keys and wrong types refused
  * with the key named; registration on import without I/O; opening through the registry.
  */
-import { configure, getStore, isKVError, resetConfiguration } from '@kv/core'
+import { inspect } from 'node:util'
+import {
+  configure,
+  getStore,
+  type InvalidConfigError,
+  isKVError,
+  resetConfiguration,
+} from '@kv/core'
 import { startStandin } from '@kv/es-standin'
 import { afterEach, describe, expect, it } from 'vitest'
+import { scrubberFor } from '../src/errors.js'
 import {
   DEFAULT_BATCH_MAX_BYTES,
   DEFAULT_MAX_CONTENT_LENGTH,
   ELASTIC,
   ElasticKV,
+  type ElasticKVOptions,
   elasticSection,
 } from '../src/index.js'
 import { freshIndexName } from './targets.js'
@@ -41,6 +50,12 @@ describe('the elastic section', () => {
     })
   })
 
+  it('takes request_timeout_ms up to 2^31 - 1, the longest delay of a Node timer', () => {
+    expect(elasticSection.parse({ request_timeout_ms: 2 ** 31 - 1 }).request_timeout_ms).toBe(
+      2 ** 31 - 1,
+    )
+  })
+
   it('reads byte sizes and refresh values as Elasticsearch writes them', () => {
     const parsed = elasticSection.parse({
       max_content_length: '200mb',
@@ -59,6 +74,8 @@ describe('the elastic section', () => {
       [{ id_scheme: 'md5' }, 'elastic.id_scheme'],
       [{ max_content_length: 'lots' }, 'elastic.max_content_length'],
       [{ request_timeout_ms: -1 }, 'elastic.request_timeout_ms'],
+      // Node fires a timer of 2^31 ms or more after 1 ms: every request would time out at once.
+      [{ request_timeout_ms: 2 ** 31 }, 'elastic.request_timeout_ms'],
       [{ endpoints: 'http://x' }, 'elastic.endpoints'],
     ] as const) {
       let error: unknown
@@ -77,6 +94,59 @@ describe('the elastic section', () => {
     const error = await store.open().catch((e: unknown) => e)
     expect(isKVError(error, 'KV_INVALID_CONFIG')).toBe(true)
     expect(String(error)).not.toContain('secret-pw')
+  })
+})
+
+describe('a bad endpoint in messages', () => {
+  const openError = async (options: ElasticKVOptions): Promise<InvalidConfigError> => {
+    const error = await new ElasticKV(options).open().catch((e: unknown) => e)
+    if (!isKVError(error, 'KV_INVALID_CONFIG'))
+      throw new Error(`expected KV_INVALID_CONFIG, got ${inspect(error)}`)
+    return error as InvalidConfigError
+  }
+  const printed = (error: unknown): string => `${String(error)}\n${inspect(error, { depth: 8 })}`
+
+  it('hides the password of every URL in a value holding two, and names the hosts', async () => {
+    const error = await openError({
+      endpoint: 'https://elastic:S3cretPw1@es1:9200, https://elastic:S3cretPw2@es2:9200',
+    })
+    expect(error.key).toBe('elastic.endpoint')
+    expect(printed(error)).not.toMatch(/S3cretPw|elastic:/)
+    expect(error.message).toContain('"https://***@es1:9200, https://***@es2:9200" is not a URL')
+  })
+
+  it('hides a password holding "/", "@" or a blank', async () => {
+    // The port is not a number, so that every one of these is refused and echoed.
+    for (const password of ['S3cr/etPw', 'S3cr@etPw', 'S3cr etPw', 'S3cr/@ etPw']) {
+      const error = await openError({ endpoint: `https://elastic:${password}@es1:92x` })
+      expect(printed(error), password).not.toMatch(/S3cr|etPw/)
+      expect(error.message, password).toContain('"https://***@es1:92x"')
+    }
+  })
+
+  it('names elastic.endpoints and the position of the bad URL in it', async () => {
+    const error = await openError({
+      endpoints: ['http://127.0.0.1:9', 'https://elastic:S3cretPw@es1:9200, https://es2:9200'],
+    })
+    expect(error.key).toBe('elastic.endpoints')
+    expect(error.message).toMatch(/^elastic\.endpoints\[1\]: /)
+    expect(printed(error)).not.toContain('S3cretPw')
+    const scheme = await openError({ endpoints: ['http://127.0.0.1:9', 'ftp://es2'] })
+    expect(scheme.key).toBe('elastic.endpoints')
+    expect(scheme.message).toMatch(/^elastic\.endpoints\[1\] must be an http or https URL/)
+  })
+
+  it('refuses a raw "%" in the user-info as KV_INVALID_CONFIG naming the key, without the password', async () => {
+    const error = await openError({ endpoint: 'http://elastic:50%off-secret@127.0.0.1:9' })
+    expect(error.key).toBe('elastic.endpoint')
+    expect(error.message).toMatch(/percent-encoding/)
+    expect(printed(error)).not.toContain('off-secret')
+  })
+
+  it('scrubs URL user-info holding "/" or "@" from any message, keeping the hosts', () => {
+    const scrub = scrubberFor([])
+    const text = 'failed at https://elastic:pa/ss@word@es1:9200/_bulk and "http://u:w@es2"'
+    expect(scrub(text)).toBe('failed at https://***@es1:9200/_bulk and "http://***@es2"')
   })
 })
 

@@ -7,6 +7,7 @@
  * KV_NOT_SUPPORTED; a damaged document → KV_CORRUPT_STORE. Secrets never appear in errors.
  * Answers of a cluster in trouble come from a proxy in front of the stand-in (proxy.ts).
  */
+import { constants } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:net'
 import { inspect } from 'node:util'
@@ -14,7 +15,14 @@ import { isKVError, type KVError } from '@kv/core'
 import { type Standin, startStandin, TEST_TLS_FILES, testTls } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, type ElasticKVOptions, maxValueBytesFor } from '../src/index.js'
-import { esError, failedBulkItems, failedMgetItems, type Intercept, startProxy } from './proxy.js'
+import {
+  type Answer,
+  esError,
+  failedBulkItems,
+  failedMgetItems,
+  type Intercept,
+  startProxy,
+} from './proxy.js'
 import { adminClient, collect, freshIndexName } from './targets.js'
 
 const failure = async (promise: Promise<unknown>): Promise<KVError> => {
@@ -200,6 +208,30 @@ describe('values over the request size limit', () => {
     expect(new ElasticKV({ max_content_length: '1mb' }).limits.maxValueBytes).toBe(589_824)
   })
 
+  it('caps the value limit so that a request body fits in one Node string, whatever max_content_length says', () => {
+    // The client builds each body as one string of at most MAX_STRING_LENGTH characters.
+    const cap = Math.floor((constants.MAX_STRING_LENGTH - 256 * 1024) / 4) * 3
+    expect(new ElasticKV({ max_content_length: '1gb' }).limits.maxValueBytes).toBe(cap)
+    expect(maxValueBytesFor(Number.MAX_SAFE_INTEGER)).toBe(cap)
+    // Below the cap, max_content_length still decides.
+    expect(maxValueBytesFor(constants.MAX_STRING_LENGTH - 4)).toBeLessThan(cap)
+  })
+
+  it('refuses a value too long for one request string with KV_INVALID_ARGUMENT, not a plain Error', async () => {
+    const s = store({ endpoint: standin.url, max_content_length: '1gb' })
+    await s.open()
+    try {
+      standin.resetCounts()
+      // 420 MiB: under the old limit for 1gb (805 109 760 bytes), but its base64 is longer than
+      // any string Node can build. Zero-filled, so it costs no memory until written to.
+      const error = await failure(s.addValue('b', 'k', new Uint8Array(420 * 1024 * 1024)))
+      expect(error.code).toBe('KV_INVALID_ARGUMENT')
+      expect(standin.counts().total).toBe(0)
+    } finally {
+      await s.close()
+    }
+  })
+
   it('rejects a value over the limit with KV_INVALID_ARGUMENT before sending anything', async () => {
     const small = await startStandin({ maxContentLength: 1024 * 1024 })
     const s = store({ endpoint: small.url, max_content_length: '1mb' })
@@ -347,6 +379,47 @@ describe('the index', () => {
     expect(error.code).toBe('KV_INVALID_CONFIG')
     expect(error.message).toContain(`index [${index}] has a mapping kv cannot use: ${problem}.`)
   })
+
+  // Reads take the value and its owner's bucket and key from _source: an index that does not keep
+  // them there would read every entry as absent (or damaged).
+  it.each([
+    [{ enabled: false }, '_source is disabled, and reads take the values from it'],
+    [{ excludes: ['content'] }, '_source leaves out [content]'],
+    [{ excludes: ['con*'] }, '_source leaves out [content]'],
+    [{ excludes: ['key3', 'other'] }, '_source leaves out [key3]'],
+    [{ includes: ['content', 'bucket'] }, '_source leaves out [key, key2, key3, key4, key5]'],
+    [{ includes: ['bucket', 'key*'] }, '_source leaves out [content]'],
+  ] as const)('refuses an index whose _source is %j', async (source, problem) => {
+    const index = freshIndexName('source')
+    const admin = adminClient({ endpoint: standin.url })
+    await admin.indices.create({ index, mappings: { _source: source as never } })
+    await admin.close()
+    const error = await failure(store({ endpoint: standin.url, index_name: index }).open())
+    expect(error.code).toBe('KV_INVALID_CONFIG')
+    expect(error.message).toContain(`index [${index}] has a mapping kv cannot use: ${problem}`)
+  })
+
+  it.each([
+    [{ excludes: ['other*'] }],
+    [{ includes: ['*'] }],
+    [{ includes: ['content', 'bucket', 'key*'], excludes: ['keys'] }],
+  ] as const)(
+    'uses an index whose _source is %j, which keeps every field it reads',
+    async (source) => {
+      const index = freshIndexName('source-ok')
+      const admin = adminClient({ endpoint: standin.url })
+      await admin.indices.create({ index, mappings: { _source: source as never } })
+      await admin.close()
+      const s = store({ endpoint: standin.url, index_name: index })
+      await s.open()
+      try {
+        await s.addValue('b', 'k', 'v')
+        expect(await s.getValue('b', 'k')).toEqual(new TextEncoder().encode('v'))
+      } finally {
+        await s.close()
+      }
+    },
+  )
 
   it('accepts ignore_above of 32766 or more, which never skips a key field value', async () => {
     const index = freshIndexName('ignore-above')
@@ -561,6 +634,48 @@ describe('answers of a cluster in trouble', () => {
         // The item has no status: the message names none rather than a placeholder.
         expect(error.message).not.toMatch(/HTTP|undefined/)
       }
+    })
+  })
+
+  // An _mget answer longer than Node's longest string, as a few large values make it: the
+  // proxy announces that length. The client gives up on it on reading the header (its
+  // maxResponseSize is that length), without an unhandled error ending the process.
+  const tooLong = (): Answer => ({
+    status: 200,
+    body: { docs: [] },
+    declaredLength: constants.MAX_STRING_LENGTH + 1,
+  })
+  const mgetSize = (body: Buffer): number =>
+    (JSON.parse(body.toString('utf8')) as { docs: unknown[] }).docs.length
+
+  it('reads an _mget whose answer would be too long for the client in halves until each fits, every caller getting its value', async () => {
+    await throughProxy({}, async (s, proxy) => {
+      const keys = Array.from({ length: 8 }, (_, i) => `k${i}`)
+      await Promise.all(keys.map((key) => s.addValue('b', key, `v-${key}`)))
+      const sizes: number[] = []
+      proxy.intercept = on('/_mget', (req) => {
+        sizes.push(mgetSize(req.body))
+        return mgetSize(req.body) > 2 ? tooLong() : undefined
+      })
+      const values = await Promise.all(keys.map((key) => s.getValue('b', key)))
+      expect(values).toEqual(keys.map((key) => new TextEncoder().encode(`v-${key}`)))
+      // 8 → 4 + 4 → each 4 → 2 + 2; halves one after the other.
+      expect(sizes).toEqual([8, 4, 2, 2, 4, 2, 2])
+    })
+  })
+
+  it('fails the read of one document whose answer is too long with KV_BACKEND_ERROR saying so; the store keeps working', async () => {
+    await throughProxy({}, async (s, proxy) => {
+      await s.addValue('b', 'k', 'v')
+      proxy.intercept = on('/_mget', tooLong)
+      const error = await failure(s.getValue('b', 'k'))
+      expect(error.code).toBe('KV_BACKEND_ERROR')
+      expect(error.message).toMatch(
+        /answered with more than this client can hold while reading 1 document\(s\) from index .*\(The content length \(\d+\) is bigger than the maximum allowed string \(\d+\)\)/,
+      )
+      expect(error.message).not.toMatch(/did not answer/)
+      proxy.intercept = undefined
+      expect(await s.getValue('b', 'k')).toEqual(v)
     })
   })
 

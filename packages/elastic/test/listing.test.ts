@@ -3,10 +3,12 @@
  * result window (search_after), pages of buckets (composite `after`), and keys long enough to
  * span several key fields (up to 64 KiB), in byte order and by prefix.
  */
+import { constants } from 'node:buffer'
 import { compareBytes } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ElasticKV, ElasticKVOptions } from '../src/index.js'
+import { startProxy } from './proxy.js'
 import { collect, withFreshStore } from './targets.js'
 
 let standin: Standin
@@ -33,7 +35,8 @@ describe('beyond the 10 000-result window', () => {
       standin.resetCounts()
       const listed = (await collect(store.keys('many'))).map((key) => new TextDecoder().decode(key))
       expect(listed).toEqual(keys)
-      // Three pages of 5000: the third goes past the window with search_after.
+      // Three pages (page_size 5000, capped at what one answer can hold, next test): the third
+      // goes past the window with search_after.
       expect(standin.counts().byEndpoint.search).toBe(3)
       expect((await collect(store.keys('many', { limit: 7 }))).length).toBe(7)
       expect((await collect(store.keys('many', { prefix: 'k0100' }))).length).toBe(50)
@@ -42,6 +45,32 @@ describe('beyond the 10 000-result window', () => {
       expect(await collect(store.buckets())).toEqual(['other'])
     })
   }, 120_000)
+})
+
+describe('keys() pages', () => {
+  it('asks for no more keys per page than one answer can hold, whatever page_size says', async () => {
+    // The client reads an answer into one string; each hit may carry a 64 KiB key as 128 KiB of
+    // hex. 10 000 such hits would be 1.3 GB, more than Node's longest string.
+    const sizes: number[] = []
+    const proxy = await startProxy(standin.url, (req) => {
+      if (req.url.split('?')[0]!.endsWith('/_search'))
+        sizes.push((JSON.parse(req.body.toString('utf8')) as { size: number }).size)
+      return undefined
+    })
+    try {
+      await withFreshStore(proxy.url, 'listing', { page_size: 10_000 }, async (store) => {
+        const longest = new Uint8Array(64 * 1024).fill(0xff)
+        await store.addValue('b', longest, 'v')
+        expect((await collect(store.keys('b'))).map(hex)).toEqual([hex(longest)])
+      })
+    } finally {
+      await proxy.close()
+    }
+    expect(sizes).toHaveLength(1)
+    expect(sizes[0]! * 2 * 64 * 1024).toBeLessThanOrEqual(constants.MAX_STRING_LENGTH)
+    // Still larger pages than the default page_size.
+    expect(sizes[0]).toBeGreaterThan(1000)
+  })
 })
 
 describe('buckets()', () => {

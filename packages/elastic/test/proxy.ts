@@ -19,6 +19,12 @@ export interface Answer {
   status: number
   /** JSON body; none when undefined. */
   body?: unknown
+  /**
+   * A Content-Length larger than the body: the proxy sends the body and leaves the answer
+   * unfinished, as a server still sending an answer that long. (The client gives up on an
+   * answer longer than it can hold as soon as it reads the header.)
+   */
+  declaredLength?: number
 }
 
 /** Decides whether the proxy answers a request itself (an {@link Answer}) or passes it on. */
@@ -54,10 +60,15 @@ export async function startProxy(target: string, intercept?: Intercept): Promise
         const text = answer.body === undefined ? '' : JSON.stringify(answer.body)
         res.writeHead(answer.status, {
           'X-elastic-product': 'Elasticsearch',
-          'content-length': Buffer.byteLength(text),
+          'content-length': answer.declaredLength ?? Buffer.byteLength(text),
           ...(text === '' ? {} : { 'content-type': 'application/json' }),
         })
-        res.end(text)
+        if (answer.declaredLength === undefined) res.end(text)
+        else {
+          // The client hangs up on it; that is no failure of the proxy.
+          res.on('error', () => {})
+          res.write(text)
+        }
         return
       }
       const upstream = request(
