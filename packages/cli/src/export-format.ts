@@ -2,6 +2,7 @@
  * The kv export format, version 1: NDJSON (one JSON object per line, `\n`-terminated, UTF-8).
  *
  * - Line 1, the header: `{"format":"kv-export","version":1,"created":ISO-8601,"source":backend}`.
+ *   Readers skip a byte order mark before it; a line that is not valid UTF-8 is an error.
  * - Then one line per entry: `{"b":bucket,"k":base64(key),"v":base64(value)}`, base64 being the
  *   standard alphabet with padding. Values are the stored bytes (a value written with
  *   `addValueCompress` is exported as its LZ4 bytes and imports as such).
@@ -16,6 +17,8 @@
 import { checkBucket, checkKey, isKVError } from '@kv/core'
 import { fromBase64, toBase64 } from './base64.js'
 import { CliError, ExitCode } from './exit-codes.js'
+
+const BOM = '\uFEFF'
 
 /** The `format` value of the header line. */
 export const EXPORT_FORMAT = 'kv-export'
@@ -123,7 +126,9 @@ export class ExportReader {
   line(text: string): ExportEntry | undefined {
     const n = ++this.#line
     if (this.#header === undefined) {
-      this.#header = this.#readHeader(text, n)
+      // A byte order mark before the header (some editors start UTF-8 files with one) is skipped,
+      // as JSON lets a reader do; anywhere else U+FEFF is a character like any other.
+      this.#header = this.#readHeader(n === 1 && text.startsWith(BOM) ? text.slice(1) : text, n)
       return undefined
     }
     if (this.#ended) {

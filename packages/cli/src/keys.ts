@@ -31,7 +31,9 @@ export function formatKey(key: Uint8Array, encoding: KeyEncoding): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString(encoding)
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a key that starts with U+FEFF keeps it (by default TextDecoder drops a leading BOM,
+// so `keyText` would name another key).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** The key as JSON: always base64 (`key`), plus `keyText` when it is valid UTF-8. */
 export function keyJson(key: Uint8Array): { key: string; keyText?: string } {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ExportFormatError } from './export-format.js'
 
 /** A line without its `\n` (a trailing `\r` is dropped too), and the bytes it took in the input. */
 export interface Line {
@@ -11,10 +12,20 @@ export interface Line {
   bytes: number
 }
 
-/** The lines of `input`; a last line without `\n` is still a line. */
+// Strict: a line that is not valid UTF-8 is an error, not text with U+FFFD in place of the bad
+// bytes (that would import a bucket "bad\uFFFD" for "bad\xFF"). ignoreBOM: U+FEFF is text like
+// any other character; whether a BOM at the start of a file is allowed is the format's rule
+// (ExportReader skips one before the header).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * The lines of `input`, decoded as UTF-8; a last line without `\n` is still a line. Throws
+ * {@link ExportFormatError} naming the line (1-based) when a line is not valid UTF-8.
+ */
 export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<Line> {
   let rest: Buffer[] = []
   let restLength = 0
+  let number = 0
   for await (const raw of input) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw
     let start = 0
@@ -26,7 +37,7 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
         rest = []
         restLength = 0
       }
-      yield toLine(line, line.length + 1)
+      yield toLine(line, line.length + 1, ++number)
       start = newline + 1
       newline = chunk.indexOf(10, start)
     }
@@ -37,11 +48,17 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
   }
   if (restLength > 0) {
     const line = Buffer.concat(rest)
-    yield toLine(line, line.length)
+    yield toLine(line, line.length, ++number)
   }
 }
 
-function toLine(line: Buffer, bytes: number): Line {
+function toLine(line: Buffer, bytes: number, number: number): Line {
   const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length
-  return { text: line.toString('utf8', 0, end), bytes }
+  let text: string
+  try {
+    text = utf8.decode(line.subarray(0, end))
+  } catch (cause) {
+    throw new ExportFormatError(number, 'not valid UTF-8 (the format is UTF-8 text)', { cause })
+  }
+  return { text, bytes }
 }

@@ -15,7 +15,7 @@ import { registerLs } from './commands/ls.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerPut } from './commands/put.js'
 import { registerStats } from './commands/stats.js'
-import { ExitCode } from './exit-codes.js'
+import { CliError, ExitCode } from './exit-codes.js'
 
 declare const __KV_CLI_VERSION__: string
 
@@ -67,6 +67,14 @@ export function createProgram(act: Act, { json = false }: { json?: boolean } = {
         write(
           `${JSON.stringify({ error: { message: text.trim().replace(/^error: /, ''), exitCode: ExitCode.USAGE } })}\n`,
         ),
+    })
+    // Commander shows the help on stderr, as an error, when no command is given (`kv --json`);
+    // under --json that usage error is the JSON error object like any other. Throwing here,
+    // before the help is written, makes it an error for main() to report.
+    program.on('beforeAllHelp', (context: { error: boolean }) => {
+      if (context.error) {
+        throw new CliError(ExitCode.USAGE, 'no command given; run kv --help for the commands')
+      }
     })
   }
   registerGet(program, act)

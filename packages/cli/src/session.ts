@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KVStore } from '@kv/core'
+import { BackendDisabledError, configFilePath, type KVStore } from '@kv/core'
 import type { Command } from 'commander'
 import { backendName, loadBackend, loadDefaultBackend } from './backends.js'
 import { sectionFromFile, useConfigFile } from './config.js'
@@ -48,6 +48,28 @@ export class Session {
         ? await loadDefaultBackend()
         : await loadBackend(this.options.backend)
     return this.open(store)
+  }
+
+  /**
+   * The store the command would work on (as {@link Session.store}), configured but not opened,
+   * so nothing is read or created (`import --dry-run`: no empty database, no lock taken, no
+   * cluster contacted). Its `limits` are those of its configuration.
+   */
+  async unopenedStore(): Promise<KVStore> {
+    const registered =
+      this.options.backend === undefined
+        ? await loadDefaultBackend()
+        : await loadBackend(this.options.backend)
+    if (registered.isEnabled?.() === false) {
+      throw new BackendDisabledError(
+        `The ${registered.name} backend is disabled by its configuration (${registered.name}.enabled: false); set enabled: true to use it.`,
+      )
+    }
+    // The registered store reads its section, and so learns its configured value limit, only at
+    // open(); an instance given the same section knows it at once.
+    const file = configFilePath()
+    const Store = registered.constructor as new (options: unknown) => KVStore
+    return new Store(file === undefined ? {} : sectionFromFile(file, registered.name))
   }
 
   /**

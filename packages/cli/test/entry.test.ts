@@ -143,6 +143,17 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
     expect(bad.stderr).toMatch(/not valid hex/)
   })
 
+  it('keeps a key that starts with U+FEFF (byte order mark) whole in --json and in ls', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf, 0x6b]) // U+FEFF then "k"
+    expect((await kv(['put', '-k', 'hex', 'bom', bom.toString('hex'), 'v'])).code).toBe(0)
+    const got = await kv(['--json', 'get', '-k', 'hex', 'bom', bom.toString('hex')])
+    expect(got.code, got.stderr).toBe(0)
+    expect(JSON.parse(got.out)).toMatchObject({ key: bom.toString('base64'), keyText: '\uFEFFk' })
+    const listed = await kv(['--json', 'ls', 'bom'])
+    expect(JSON.parse(listed.out)).toEqual([{ key: bom.toString('base64'), keyText: '\uFEFFk' }])
+    expect((await kv(['ls', 'bom'])).stdout).toEqual(Buffer.concat([bom, Buffer.from('\n')]))
+  })
+
   it('rejects a bad bucket or an oversized key with exit 4 naming the rule, writing nothing', async () => {
     // What the store holds, without the backend's own figures (file sizes may change on open).
     const contents = async () => {

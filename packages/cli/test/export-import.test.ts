@@ -119,6 +119,39 @@ describe.each(BACKENDS)('export from %s, import into the other backend', (from) 
   })
 })
 
+describe('import --dry-run and the configuration', () => {
+  it('checks the limit the configuration sets without opening the store', async () => {
+    // badger's max_value_bytes is known only from its configuration: the dry run must read it.
+    const ws = await workspace('data_dir: ./data\nbadger:\n  max_value_bytes: 4\n')
+    try {
+      const file = await ws.file(
+        'big.ndjson',
+        exportFile([{ b: 'b', k: Buffer.from('k'), v: Buffer.from('value') }]),
+      )
+      const result = await ws.kv(['--backend', 'badger', 'import', '--dry-run', file])
+      expect(result.code).toBe(4)
+      expect(result.stderr).toMatch(
+        /line 2: the value is 5 bytes, over the target store's limit of 4 bytes; nothing was written/,
+      )
+      expect(await readdir(ws.dir)).not.toContain('data')
+    } finally {
+      await ws.cleanup()
+    }
+  })
+
+  it('refuses a backend its configuration disables, as the import would (exit 5)', async () => {
+    const ws = await workspace('data_dir: ./data\nsimple_kv:\n  enabled: false\n')
+    try {
+      const file = await ws.file('ok.ndjson', exportFile([]))
+      const result = await ws.kv(['--backend', 'simple_kv', 'import', '--dry-run', file])
+      expect(result.code).toBe(5)
+      expect(result.stderr).toMatch(/simple_kv backend is disabled.*\[KV_BACKEND_DISABLED\]/)
+    } finally {
+      await ws.cleanup()
+    }
+  })
+})
+
 describe.each(BACKENDS)('import validation on %s', (backend) => {
   let ws: Workspace
   // Each import goes to its own bucket, so no case sees another's entries.
@@ -185,6 +218,37 @@ describe.each(BACKENDS)('import validation on %s', (backend) => {
     },
   )
 
+  it('stops at a line that is not valid UTF-8, naming it; earlier lines are kept, later ones not written', async () => {
+    bucket = `v${++imports}`
+    // Line 4's bucket is "bad" then the byte FF: not UTF-8, so not a bucket name at all.
+    const bad = Buffer.from(`{"b":"bad\xff","k":"azk=","v":"AA=="}`, 'latin1')
+    // The trailer counts the bad line: only its bytes are wrong.
+    const lines = [header, good(1), good(2), bad, good(3), trailer(4)]
+    const file = await ws.file(
+      `${bucket}.ndjson`,
+      Buffer.concat(lines.flatMap((line) => [Buffer.from(line), Buffer.from('\n')])),
+    )
+    const result = await ws.kv(['--backend', backend, 'import', file])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/line 4: not valid UTF-8/)
+    expect(result.stderr).toMatch(/2 entries before it were written/)
+    const keys = (await ws.kv(['--backend', backend, 'ls', bucket])).out.split('\n').filter(Boolean)
+    expect(keys).toEqual(['k1', 'k2'])
+    const buckets = JSON.parse((await ws.kv(['--backend', backend, '--json', 'buckets'])).out)
+    expect(buckets.filter((name: string) => name.startsWith('bad'))).toEqual([])
+  })
+
+  it('skips a byte order mark at the start of the file', async () => {
+    bucket = `v${++imports}`
+    const file = await ws.file(
+      `${bucket}.ndjson`,
+      `\uFEFF${[header, good(1), trailer(1)].join('\n')}\n`,
+    )
+    const result = await ws.kv(['--backend', backend, 'import', file])
+    expect(result.code, result.stderr).toBe(0)
+    expect((await ws.kv(['--backend', backend, 'get', bucket, 'k1'])).out).toBe('v1')
+  })
+
   it('refuses a newer format version on line 1 and writes nothing', async () => {
     const { result, keys } = await importLines(() => [
       JSON.stringify({ format: 'kv-export', version: 2 }),
@@ -240,6 +304,19 @@ describe.each(BACKENDS)('import validation on %s', (backend) => {
     expect(bad.result.code).toBe(4)
     expect(bad.result.stderr).toMatch(/line 3: not valid JSON.*nothing was written/)
     expect(bad.keys).toEqual([])
+  })
+
+  it('--dry-run does not open the store: nothing is created under data/', async () => {
+    const fresh = await workspace()
+    try {
+      const file = await fresh.file('ok.ndjson', `${[header, good(1), trailer(1)].join('\n')}\n`)
+      const result = await fresh.kv(['--backend', backend, 'import', '--dry-run', file])
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.out).toMatch(/is valid: 1 entries \(nothing written/)
+      expect(await readdir(fresh.dir)).not.toContain('data')
+    } finally {
+      await fresh.cleanup()
+    }
   })
 
   it('accepts CRLF line ends and a last line without a newline', async () => {

@@ -83,6 +83,16 @@ describe('ExportReader', () => {
     )
   })
 
+  it('skips a byte order mark before the header, and only there', () => {
+    const reader = new ExportReader()
+    expect(reader.line(`\uFEFF${headerLine('x')}`)).toBeUndefined()
+    expect(reader.header).toMatchObject({ version: 1, source: 'x' })
+    // Inside a bucket name U+FEFF is a character like any other.
+    expect(reader.line(entryLine('\uFEFFb', bytes(1), bytes(2)))!.bucket).toBe('\uFEFFb')
+    // At the start of any other line it is not JSON.
+    expect(() => reader.line(`\uFEFF${trailerLine(1)}`)).toThrow(/^line 3: not valid JSON/)
+  })
+
   it('reports an empty or truncated file at end()', () => {
     expect(() => new ExportReader().end()).toThrow(/line 1: the file is empty/)
     const reader = new ExportReader()
@@ -111,6 +121,30 @@ describe('readLines', () => {
   it('drops \\r before \\n and keeps multi-byte characters split across chunks', async () => {
     const euro = Buffer.from('€\r\n')
     expect(await lines([euro.subarray(0, 1), euro.subarray(1)])).toEqual([['€', 5]])
+  })
+
+  it('throws ExportFormatError naming the line when a line is not valid UTF-8', async () => {
+    // The bad byte sits in the second line, which is split across chunks.
+    const input = [Buffer.from('{"a":1}\n{"b":"ba'), Buffer.from([0xff]), Buffer.from('"}\n{}\n')]
+    const error = await lines(input).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )
+    expect(error).toBeInstanceOf(ExportFormatError)
+    expect((error as ExportFormatError).line).toBe(2)
+    expect((error as ExportFormatError).exitCode).toBe(4)
+    expect((error as Error).message).toMatch(/^line 2: not valid UTF-8/)
+    // A multi-byte character cut short at the end of the input is not UTF-8 either.
+    await expect(lines(['ok\n', Buffer.from('€').subarray(0, 2)])).rejects.toThrow(
+      /^line 2: not valid UTF-8/,
+    )
+  })
+
+  it('keeps U+FEFF wherever it is, as text', async () => {
+    expect(await lines([Buffer.from('\uFEFFa\n\uFEFFb')])).toEqual([
+      ['\uFEFFa', 5],
+      ['\uFEFFb', 4],
+    ])
   })
 
   it('yields nothing for empty input', async () => {

@@ -83,6 +83,23 @@ describe('help and usage', () => {
     expect(missing.error.message).toMatch(/missing required argument 'key'/)
   })
 
+  it('with --json and no command, the usage error is the JSON error object, not the help', async () => {
+    for (const args of [['--json'], ['--json', '--no-progress']]) {
+      const result = await ws.kv(args)
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stdout.length).toBe(0)
+      const lines = result.stderr.trim().split('\n')
+      expect(lines, result.stderr).toHaveLength(1)
+      expect(JSON.parse(lines[0]!)).toEqual({
+        error: { message: 'no command given; run kv --help for the commands', exitCode: 2 },
+      })
+    }
+    // Without --json it stays the help, on stderr.
+    const plain = await ws.kv(['--no-progress'])
+    expect(plain.code).toBe(2)
+    expect(plain.stderr).toMatch(/^Usage: kv /)
+  })
+
   it("prints the package's version with -V", async () => {
     const version = await ws.kv(['-V'])
     expect(version.code).toBe(0)

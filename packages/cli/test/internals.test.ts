@@ -332,6 +332,12 @@ describe('keys', () => {
     expect(keyJson(Buffer.from([0xff]))).toEqual({ key: '/w==' })
     expect(keyJson(Buffer.from('a'))).toEqual({ key: 'YQ==', keyText: 'a' })
   })
+
+  it('keeps a leading U+FEFF (byte order mark) in keyText', () => {
+    // EF BB BF is U+FEFF in UTF-8: a key of its own, not a marker to drop.
+    const key = Buffer.from([0xef, 0xbb, 0xbf, 0x6b])
+    expect(keyJson(key).keyText).toBe('\uFEFFk')
+  })
 })
 
 describe('progress', () => {

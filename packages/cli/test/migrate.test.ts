@@ -132,6 +132,39 @@ describe('kv migrate', () => {
     expect(await entries(ws, 'simple_kv', other)).toBe(200)
   })
 
+  it('refuses a --to-config or --from-config file with an unknown top-level key (exit 4), naming it', async () => {
+    await seed('simple_kv', 10)
+    // A misspelt section would leave badger on its defaults, somewhere else than intended.
+    const misspelt = await ws.file('misspelt.yml', 'badgr:\n  path: ./elsewhere\n')
+    const to = await ws.kv([
+      'migrate',
+      '--from',
+      'simple_kv',
+      '--to',
+      'badger',
+      '--to-config',
+      misspelt,
+    ])
+    expect(to.code).toBe(4)
+    expect(to.stderr).toMatch(
+      /unknown key "badgr" \(did you mean "badger"\?\).*\[KV_INVALID_CONFIG\]/,
+    )
+    expect(await entries(ws, 'badger')).toBe(0)
+    const from = await ws.kv([
+      '--json',
+      'migrate',
+      '--from',
+      'badger',
+      '--to',
+      'simple_kv',
+      '--from-config',
+      misspelt,
+    ])
+    expect(from.code).toBe(4)
+    expect(JSON.parse(from.stderr).error).toMatchObject({ exitCode: 4, code: 'KV_INVALID_CONFIG' })
+    expect(JSON.parse(from.stderr).error.message).toMatch(/unknown key "badgr"/)
+  })
+
   it('refuses to migrate a store onto itself (exit 2)', async () => {
     const same = await ws.kv(['migrate', '--from', 'badger', '--to', 'badger'])
     expect(same.code).toBe(2)

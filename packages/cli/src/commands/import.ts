@@ -32,11 +32,15 @@ class WriteFailure {
   ) {}
 }
 
-/** The lines of the input; a failure to read it (a directory, a vanished file) is exit 4. */
+/**
+ * The lines of the input; a failure to read it (a directory, a vanished file) is exit 4. A line
+ * that is not UTF-8 is a bad line like any other ({@link ExportFormatError}, with its number).
+ */
 async function* inputLines(input: AsyncIterable<Buffer | string>, name: string) {
   try {
     yield* readLines(input)
   } catch (cause) {
+    if (cause instanceof ExportFormatError) throw cause
     throw new CliError(ExitCode.INVALID_INPUT, `cannot read ${name}: ${(cause as Error).message}`, {
       cause,
     })
@@ -58,7 +62,9 @@ async function inputSize(file: string): Promise<number | undefined> {
 
 async function runImport(session: Session, file: string, options: ImportOptions): Promise<void> {
   const size = await inputSize(file)
-  const store = await session.store()
+  // A dry run writes nothing, so it does not open the store either (opening creates an empty
+  // database): it checks the file against the store's configuration only.
+  const store = options.dryRun ? await session.unopenedStore() : await session.store()
   const name = file === '-' ? 'stdin' : file
   const started = performance.now()
   const reader = new ExportReader(store.limits.maxValueBytes)
@@ -152,7 +158,7 @@ export function registerImport(program: Command, act: Act): void {
     .command('import')
     .description('write the entries of an export FILE to the store (existing keys are overwritten)')
     .argument('<file>', 'the export file to read, or - for stdin')
-    .option('--dry-run', 'check every line of the file and write nothing')
+    .option('--dry-run', 'check every line of the file; write nothing, do not open the store')
     .addOption(concurrencyOption(64))
     .addHelpText(
       'after',
