@@ -42,6 +42,10 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   constructor(options?: BadgerOptions) {
     super(BADGER, { section: badgerSection, options, maxValueBytes: 64 * 1024 * 1024 })
+    // Options given here are the configuration in force, so `limits` reports their value limit
+    // before open() too. From the configuration file it is known at open() (see _open), and
+    // @kv/core checks a call made while open() runs against the limit of the opened store.
+    if (options !== undefined) this.maxValueBytes = this.config.max_value_bytes
   }
 
   /** The directory of the database in force, once open (`undefined` in memory mode). */
@@ -61,7 +65,7 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     } else {
       const path = resolve(config.path ?? join(dataDir(), 'badger'))
       checkLayoutOnDisk(path, config.single_bucket_mode)
-      await mkdir(path, { recursive: true })
+      await makeDirectory(path)
       this.#layout = config.single_bucket_mode
         ? new SingleKeyspace(await openClassic(path, config), {
             syncWrites: config.sync_writes,
@@ -130,10 +134,20 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   /**
    * Per-bucket key counts and sizes, and the keys with the largest values. Reads every entry
-   * once (without filling LevelDB's cache), so it takes time proportional to the data.
-   * `close()` waits for a `stats()` in progress.
+   * once (without filling LevelDB's cache), so it takes time proportional to the data; a bucket
+   * deleted while it is read is left out. `close()` waits for a `stats()` in progress. Rejects
+   * with `KV_INVALID_ARGUMENT` when `options` is not an object or `top` not a non-negative
+   * integer.
    */
   stats(options: StatsOptions = {}): Promise<BadgerStats> {
+    if (typeof options !== 'object' || options === null) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          'options',
+          `options must be an object, got ${options === null ? 'null' : typeof options}`,
+        ),
+      )
+    }
     const top = options.top ?? 10
     if (!Number.isInteger(top) || top < 0) {
       return Promise.reject(
@@ -176,6 +190,21 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     if (this.status !== 'open') return
     // A failed pass is retried by the next one; the operations themselves report I/O errors.
     this.runGc().catch(() => {})
+  }
+}
+
+/** Creates the database directory; a file in its way is a configuration error. */
+async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // EEXIST: `path` is a file; ENOTDIR: a file stands where one of its parents should be.
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error
+    throw new InvalidConfigError(
+      `badger.path ${path} is not a directory (${code === 'EEXIST' ? 'it is a file' : 'a file is in the way of one of its parent directories'}); set badger.path to a directory, or to a path where one can be created.`,
+      { key: 'badger.path', cause: error },
+    )
   }
 }
 

@@ -15,6 +15,12 @@ const positiveInt = () => z.number().int().positive()
  */
 const MAX_UINT32 = 0xffff_ffff
 
+/**
+ * The longest `setInterval` delay is 2,147,483,647 ms (a signed 32-bit number); Node.js runs a
+ * longer one after 1 ms instead. So whole seconds up to 2,147,483 (about 24.8 days).
+ */
+export const MAX_GC_INTERVAL_SECONDS = 2_147_483
+
 /** The schema of the `badger:` section. Every key has a default, unknown keys are refused. */
 export const badgerSchema = z.strictObject({
   // ---- the Go framework's keys -------------------------------------------------------------
@@ -50,8 +56,8 @@ export const badgerSchema = z.strictObject({
   value_log_gc_enabled: z.boolean().default(true),
   /** A range is compacted when at least this share of the writes it received were deletes. */
   value_log_gc_discard_ratio: z.number().gt(0).lt(1).default(0.5),
-  /** Seconds between two garbage-collection passes. */
-  value_log_gc_interval_in_seconds: positiveInt().default(120),
+  /** Seconds between two garbage-collection passes: at most {@link MAX_GC_INTERVAL_SECONDS}. */
+  value_log_gc_interval_in_seconds: positiveInt().max(MAX_GC_INTERVAL_SECONDS).default(120),
 
   // ---- keys of this package ----------------------------------------------------------------
   /**

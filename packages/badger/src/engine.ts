@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { CorruptStoreError, LockedError } from '@kv/core'
 import type { ClassicLevel } from 'classic-level'
 import type { BadgerConfig } from './config.js'
@@ -68,6 +70,22 @@ function levelCodes(error: unknown): unknown[] {
   return codes
 }
 
+/**
+ * The manifest that `CURRENT` names, when that file is missing. LevelDB reports it as an I/O
+ * error (`LEVEL_IO_ERROR`, "No such file or directory"), not as corruption; but a database whose
+ * `CURRENT` names a manifest that is not there is damaged (the manifest is the list of its table
+ * files), and opening it again will not help.
+ */
+function missingManifest(location: string): string | undefined {
+  try {
+    const name = readFileSync(join(location, 'CURRENT'), 'utf8').trim()
+    if (!/^MANIFEST-\d+$/.test(name)) return undefined // a malformed CURRENT is LEVEL_CORRUPTION
+    return existsSync(join(location, name)) ? undefined : name
+  } catch {
+    return undefined // no CURRENT: not that damage
+  }
+}
+
 /** Maps a failure to open LevelDB to a typed error: locked, corrupt, or the original error. */
 export function openError(error: unknown, location: string): unknown {
   const codes = levelCodes(error)
@@ -76,6 +94,13 @@ export function openError(error: unknown, location: string): unknown {
     return new LockedError(
       `The LevelDB database at ${location} is locked by another process or another open store; close that one first, or give this store its own badger.path.`,
       { cause },
+    )
+  }
+  const manifest = codes.includes('LEVEL_IO_ERROR') ? missingManifest(location) : undefined
+  if (manifest !== undefined) {
+    return new CorruptStoreError(
+      `The LevelDB database at ${location} is damaged: its CURRENT file names ${manifest}, which is missing; restore it from a backup, or repair it with ClassicLevel.repair() (which rebuilds the manifest from the table files) and check what it recovered.`,
+      { cause, file: location },
     )
   }
   if (codes.includes('LEVEL_CORRUPTION')) {

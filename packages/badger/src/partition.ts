@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { type Entry, encodeKey, keyRange, type MaybePromise, prefixSuccessor } from '@kv/core'
+import {
+  copyBytes,
+  type Entry,
+  encodeKey,
+  keyRange,
+  type MaybePromise,
+  prefixSuccessor,
+} from '@kv/core'
 import type { LevelDb } from './engine.js'
 import type { WriteQueue } from './write-queue.js'
 
@@ -52,7 +59,7 @@ function scratchKey(prefix: Uint8Array, key: Uint8Array): Uint8Array {
  */
 function own(bytes: Uint8Array, start = 0): Uint8Array {
   if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength)
-    return bytes.slice(start)
+    return copyBytes(bytes.subarray(start))
   return new Uint8Array(bytes.buffer, start, bytes.byteLength - start)
 }
 
@@ -81,13 +88,13 @@ export class Partition {
 
   /** The database key of `key`: a fresh buffer (the caller's may change after we return). */
   #dbKey(key: Uint8Array): Uint8Array {
-    return this.prefix.length > 0 ? encodeKey(this.prefix, key) : key.slice()
+    return this.prefix.length > 0 ? encodeKey(this.prefix, key) : copyBytes(key)
   }
 
   /** The value copied into memory the caller owns, or `null`. */
   #out(value: Uint8Array | undefined): Uint8Array | null {
     if (value === undefined) return null
-    return this.#ctx.inMemory ? value.slice() : own(value)
+    return this.#ctx.inMemory ? copyBytes(value) : own(value)
   }
 
   get(key: Uint8Array): MaybePromise<Uint8Array | null> {
@@ -205,7 +212,7 @@ class KeyPages implements AsyncIterableIterator<Uint8Array> {
       const key = this.#page[this.#at++]!
       return Promise.resolve({
         done: false,
-        value: this.#inMemory ? key.slice(this.#strip) : own(key, this.#strip),
+        value: this.#inMemory ? copyBytes(key.subarray(this.#strip)) : own(key, this.#strip),
       })
     }
     if (this.#last) return Promise.resolve({ done: true, value: undefined })
@@ -227,7 +234,9 @@ class KeyPages implements AsyncIterableIterator<Uint8Array> {
       this.#last = true
       return
     }
-    this.#range = bounds(page[page.length - 1]!, false, this.#end)
+    // The bound is a copy: next() hands the last key's own memory to the caller, who may write
+    // over it before the next page is read.
+    this.#range = bounds(copyBytes(page[page.length - 1]!), false, this.#end)
     this.#size = Math.min(size * 2, MAX_KEYS_PAGE)
   }
 }

@@ -19,13 +19,13 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { compareBytes, type Entry, fromUtf8, utf8 } from '@kv/core'
+import { compareBytes, copyBytes, type Entry, fromUtf8, type MaybePromise, utf8 } from '@kv/core'
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
-import { type Engine, openClassic } from './engine.js'
+import { type Engine, type LevelDb, openClassic } from './engine.js'
 import type { Layout } from './layout.js'
 import { Partition } from './partition.js'
-import { type BucketStats, scanRange, type TopKeys } from './stats.js'
+import { type BucketStats, scanRange, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
 
 const NAME_FILE = 'name'
@@ -42,10 +42,23 @@ interface Bucket {
   dir: string
   /** closed: on disk, database not open; busy: being opened, created or deleted (see `ready`). */
   state: 'closed' | 'busy' | 'open' | 'deleted'
+  /** The transition in progress while busy (or the last one). */
   ready: Promise<void>
+  /** Calls issued while the bucket was busy, in the order issued (see #whenOpen). */
+  waiting: Waiter[]
   engine?: Engine
   queue?: WriteQueue
   partition?: Partition
+}
+
+/** A call waiting for its bucket's transition to end; `failure`: the bucket failed to open. */
+type Waiter = (failure: { error: unknown } | undefined) => void
+
+/** An open bucket, with what it had when it was found open (see PerBucket.#opened). */
+interface Opened {
+  entry: Bucket
+  partition: Partition
+  db: LevelDb
 }
 
 /** Fsyncs a file or directory. */
@@ -118,34 +131,64 @@ export class PerBucket implements Layout {
         dir: join(root, dir),
         state: 'closed',
         ready: Promise.resolve(),
+        waiting: [],
       })
     }
   }
 
   // ---- finding a bucket's database --------------------------------------------------------
+  //
+  // A bucket's database opens at its first use, and `deleteBucket` closes it. Calls must keep
+  // the order in which they were issued across both: a write issued before `deleteBucket` is
+  // deleted by it, one issued after it survives, and two writes of one key land in the order
+  // issued. So a call that finds its bucket not open (being opened, created or deleted) does not
+  // wait on a promise of its own, whose continuation would run in whatever order the microtask
+  // queue gives, after a `deleteBucket` issued later had perhaps closed the database again: it
+  // joins the bucket's `waiting` list, and #settle runs that list in order, synchronously, the
+  // moment the bucket's state changes. A write run there is queued on the bucket's WriteQueue
+  // at once, before any call issued after it; a `deleteBucket` run there starts the deletion,
+  // which drains that queue first and makes the calls behind it wait again, for the bucket
+  // created anew after the deletion.
 
-  /** The open partition of `bucket`, or a promise of it; `undefined` when it does not exist. */
-  #lookup(bucket: string, create: boolean): Partition | undefined | Promise<Partition | undefined> {
-    const entry = this.#buckets.get(bucket)
-    if (entry?.state === 'open') return entry.partition
-    if (entry === undefined && !create) return undefined
-    return this.#lookupSlow(bucket, create)
+  /**
+   * Calls `use` with the bucket's entry once the bucket is open, or with `undefined` once it
+   * does not exist and `create` is false; in the order issued (see above). The caller keeps
+   * copies of the buffers `use` reads.
+   */
+  #whenOpen<T>(
+    bucket: string,
+    create: boolean,
+    use: (entry: Bucket | undefined) => MaybePromise<T>,
+  ): Promise<T> {
+    const { promise, resolve, reject } = Promise.withResolvers<T>()
+    const attempt: Waiter = (failure) => {
+      if (failure !== undefined) return reject(failure.error)
+      const entry = this.#buckets.get(bucket)
+      if (entry?.state === 'open' || (entry === undefined && !create)) {
+        try {
+          resolve(use(entry))
+        } catch (error) {
+          reject(error)
+        }
+        return
+      }
+      this.#wait(bucket, attempt)
+    }
+    attempt(undefined)
+    return promise
   }
 
-  async #lookupSlow(bucket: string, create: boolean): Promise<Partition | undefined> {
-    for (;;) {
-      const entry = this.#buckets.get(bucket)
-      if (entry === undefined) {
-        if (!create) return undefined
-        await this.#transition(this.#newEntry(bucket), (e) => this.#create(e))
-      } else if (entry.state === 'open') {
-        return entry.partition
-      } else if (entry.state === 'closed') {
-        await this.#transition(entry, (e) => this.#openEntry(e))
-      } else {
-        await entry.ready.catch(() => {})
-      }
+  /** Puts `waiter` in the bucket's waiting list, creating or opening the bucket if no one is. */
+  #wait(bucket: string, waiter: Waiter): void {
+    let entry = this.#buckets.get(bucket)
+    if (entry === undefined) {
+      entry = this.#newEntry(bucket)
+      entry.waiting.push(waiter)
+      this.#start(entry, (e) => this.#create(e))
+      return
     }
+    entry.waiting.push(waiter)
+    if (entry.state === 'closed') this.#start(entry, (e) => this.#openEntry(e))
   }
 
   #newEntry(name: string): Bucket {
@@ -154,16 +197,35 @@ export class PerBucket implements Layout {
       dir: join(this.#path, 'buckets', bucketDirName(name)),
       state: 'closed',
       ready: Promise.resolve(),
+      waiting: [],
     }
     this.#buckets.set(name, entry)
     return entry
   }
 
-  /** Runs `change` with the entry marked busy; other operations on the bucket wait for it. */
+  /** Runs `change` with the entry marked busy; it ends with #settle. */
   #transition(entry: Bucket, change: (entry: Bucket) => Promise<void>): Promise<void> {
     entry.state = 'busy'
     entry.ready = change(entry)
     return entry.ready
+  }
+
+  /** A transition whose outcome reaches the calls that wait for it through #settle. */
+  #start(entry: Bucket, change: (entry: Bucket) => Promise<void>): void {
+    this.#transition(entry, change).catch(() => {})
+  }
+
+  /**
+   * Ends a transition: sets the entry's state, then runs the calls that waited, in the order
+   * they were issued. `failure`: the bucket could not be opened or created; the calls get its
+   * error, except those behind a call that started another transition (a `deleteBucket`), which
+   * wait for that one.
+   */
+  #settle(entry: Bucket, state: Bucket['state'], failure?: { error: unknown }): void {
+    entry.state = state
+    const waiting = entry.waiting
+    entry.waiting = []
+    for (const waiter of waiting) waiter(entry.state === state ? failure : undefined)
   }
 
   async #create(entry: Bucket): Promise<void> {
@@ -178,97 +240,107 @@ export class PerBucket implements Layout {
       }
     } catch (error) {
       this.#buckets.delete(entry.name)
+      this.#settle(entry, 'deleted', { error })
       throw error
     }
     await this.#openEntry(entry)
   }
 
   async #openEntry(entry: Bucket): Promise<void> {
+    let engine: Engine
     try {
-      const engine = await openClassic(join(entry.dir, 'db'), this.#config)
-      const queue = new WriteQueue(engine.db, { sync: this.#config.sync_writes, copy: false })
-      entry.engine = engine
-      entry.queue = queue
-      entry.partition = new Partition(
-        { db: engine.db, queue, inMemory: false, syncReads: this.#config.sync_reads },
-        undefined,
-      )
-      entry.state = 'open'
+      engine = await openClassic(join(entry.dir, 'db'), this.#config)
     } catch (error) {
-      entry.state = 'closed'
+      this.#settle(entry, 'closed', { error })
       throw error
     }
+    const queue = new WriteQueue(engine.db, { sync: this.#config.sync_writes, copy: false })
+    entry.engine = engine
+    entry.queue = queue
+    entry.partition = new Partition(
+      { db: engine.db, queue, inMemory: false, syncReads: this.#config.sync_reads },
+      undefined,
+    )
+    this.#settle(entry, 'open')
   }
 
-  /** Writes what is queued for the bucket and closes its database. */
+  /** Writes what is queued for the bucket, refuses further writes, and closes its database. */
   async #closeEntry(entry: Bucket): Promise<void> {
     if (entry.engine === undefined) return
-    await entry.queue!.drain()
+    await entry.queue!.close()
     await entry.engine.db.close()
     entry.engine = undefined
     entry.queue = undefined
     entry.partition = undefined
   }
 
+  /**
+   * Whether a read of `entry` failed because the bucket was deleted under it (which closes its
+   * database): waits for a deletion in progress, then tells whether the entry is gone. Such a
+   * read ends as if the bucket were empty, as a read of a deleted range does in single-bucket
+   * mode.
+   */
+  async #deletedUnder(bucket: string, entry: Bucket): Promise<boolean> {
+    // Each transition ends with #settle; one may start another, hence the loop.
+    for (let ready = entry.ready; entry.state === 'busy'; ready = entry.ready) {
+      await ready.catch(() => {})
+      if (entry.ready === ready) break
+    }
+    return entry.state === 'deleted' || this.#buckets.get(bucket) !== entry
+  }
+
   // ---- operations -------------------------------------------------------------------------
+  //
+  // Each has a fast path for an open bucket; otherwise it keeps copies of the caller's buffers,
+  // which the caller may reuse once the call returns, and waits in #whenOpen.
 
   get(bucket: string, key: Uint8Array) {
-    const found = this.#lookup(bucket, false)
-    if (found === undefined) return null
-    if (found instanceof Promise) {
-      // The database is being opened: keep a copy of the key until it is.
-      const k = key.slice()
-      return found.then((p) => (p === undefined ? null : p.get(k)))
-    }
-    return found.get(key)
+    const entry = this.#buckets.get(bucket)
+    if (entry === undefined) return null
+    if (entry.state === 'open') return entry.partition!.get(key)
+    const k = copyBytes(key)
+    return this.#whenOpen(bucket, false, (e) => (e === undefined ? null : e.partition!.get(k)))
   }
 
   has(bucket: string, key: Uint8Array) {
-    const found = this.#lookup(bucket, false)
-    if (found === undefined) return false
-    if (found instanceof Promise) {
-      const k = key.slice()
-      return found.then((p) => (p === undefined ? false : p.has(k)))
-    }
-    return found.has(key)
+    const entry = this.#buckets.get(bucket)
+    if (entry === undefined) return false
+    if (entry.state === 'open') return entry.partition!.has(key)
+    const k = copyBytes(key)
+    return this.#whenOpen(bucket, false, (e) => (e === undefined ? false : e.partition!.has(k)))
   }
 
   put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
-    const found = this.#lookup(bucket, true)
-    if (found instanceof Promise) {
-      // The database is being opened: keep our own copies until it is.
-      const k = key.slice()
-      const v = value.slice()
-      return found.then((p) => p!.put(k, v))
-    }
-    return found!.put(key, value)
+    const entry = this.#buckets.get(bucket)
+    if (entry?.state === 'open') return entry.partition!.put(key, value)
+    const k = copyBytes(key)
+    const v = copyBytes(value)
+    return this.#whenOpen(bucket, true, (e) => e!.partition!.put(k, v))
   }
 
   putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
-    const found = this.#lookup(bucket, true)
-    if (found instanceof Promise) {
-      const copies = entries.map(([key, value]): Entry => [key.slice(), value.slice()])
-      return found.then((p) => p!.putMany(copies))
-    }
-    return found!.putMany(entries)
+    const entry = this.#buckets.get(bucket)
+    if (entry?.state === 'open') return entry.partition!.putMany(entries)
+    const copies = entries.map(([key, value]): Entry => [copyBytes(key), copyBytes(value)])
+    return this.#whenOpen(bucket, true, (e) => e!.partition!.putMany(copies))
   }
 
   del(bucket: string, key: Uint8Array): Promise<void> {
-    const found = this.#lookup(bucket, false)
-    if (found === undefined) return Promise.resolve()
-    if (found instanceof Promise) {
-      const k = key.slice()
-      return found.then((p) => p?.del(k))
-    }
-    return found.del(key)
+    const entry = this.#buckets.get(bucket)
+    if (entry === undefined) return Promise.resolve()
+    if (entry.state === 'open') return entry.partition!.del(key)
+    const k = copyBytes(key)
+    return this.#whenOpen(bucket, false, (e) => (e === undefined ? undefined : e.partition!.del(k)))
   }
 
   deleteBucket(bucket: string): Promise<void> {
     const entry = this.#buckets.get(bucket)
     if (entry === undefined) return Promise.resolve()
     if (entry.state === 'busy') {
-      // Let the opening or deletion in progress finish, then decide again.
-      return entry.ready.catch(() => {}).then(() => this.deleteBucket(bucket))
+      // After the calls issued before it (see #whenOpen), whether the bucket opens or not.
+      const { promise, resolve, reject } = Promise.withResolvers<void>()
+      entry.waiting.push(() => this.deleteBucket(bucket).then(resolve, reject))
+      return promise
     }
     return this.#transition(entry, (e) => this.#delete(e))
   }
@@ -277,7 +349,7 @@ export class PerBucket implements Layout {
     try {
       await this.#closeEntry(entry)
     } catch (error) {
-      entry.state = 'closed'
+      this.#settle(entry, 'closed')
       throw error
     }
     await this.#remove(entry)
@@ -287,15 +359,15 @@ export class PerBucket implements Layout {
   async #remove(entry: Bucket): Promise<void> {
     const trash = join(this.#path, 'trash')
     const doomed = join(trash, randomUUID())
-    await mkdir(trash, { recursive: true })
     try {
+      await mkdir(trash, { recursive: true })
       await rename(entry.dir, doomed)
     } catch (error) {
-      entry.state = 'closed'
+      this.#settle(entry, 'closed')
       throw error
     }
-    entry.state = 'deleted'
     this.#buckets.delete(entry.name)
+    this.#settle(entry, 'deleted')
     if (this.#config.sync_writes) await fsync(join(this.#path, 'buckets'))
     await rm(doomed, { recursive: true, force: true })
   }
@@ -304,20 +376,31 @@ export class PerBucket implements Layout {
    * Compacts the bucket's database; when the bucket turns out empty, removes its directory
    * instead (puts and their deletes flushed into one table stay there until LevelDB compacts
    * that level, so an emptied database may not shrink otherwise). The emptiness is checked with
-   * the bucket's writes drained and new ones held back, so no write is lost.
+   * the bucket's writes drained and new ones held back, so no write is lost. A bucket deleted
+   * meanwhile is no error.
    */
   async compact(bucket: string): Promise<void> {
     const entry = this.#buckets.get(bucket)
     if (entry?.state !== 'open') return
-    await entry.engine!.db.compactRange(...whole())
-    if (entry.state !== 'open' || !(await entry.partition!.isEmpty())) return
+    const { engine, partition } = entry
+    try {
+      await engine!.db.compactRange(...whole())
+      if (entry.state !== 'open' || !(await partition!.isEmpty())) return
+    } catch (error) {
+      if (await this.#deletedUnder(bucket, entry)) return
+      throw error
+    }
+    // Checked again after the await: a deletion (or another pass's compaction) may have begun.
+    if (entry.state !== 'open') return
     await this.#transition(entry, async (e) => {
-      await e.queue!.drain()
-      if (!(await e.partition!.isEmpty())) {
-        e.state = 'open'
-        return
+      try {
+        await e.queue!.drain()
+        if (await e.partition!.isEmpty()) return await this.#delete(e)
+      } catch (error) {
+        if (e.state === 'busy') this.#settle(e, 'open')
+        throw error
       }
-      await this.#delete(e)
+      this.#settle(e, 'open')
     })
   }
 
@@ -326,16 +409,27 @@ export class PerBucket implements Layout {
     prefix: Uint8Array | undefined,
     limit: number,
   ): AsyncGenerator<Uint8Array> {
-    const partition = await this.#lookup(bucket, false)
-    if (partition === undefined) return
-    const entry = this.#buckets.get(bucket)
+    const open = await this.#opened(bucket)
+    if (open === undefined) return
     try {
-      yield* partition.keys(prefix, limit)
+      yield* open.partition.keys(prefix, limit)
     } catch (error) {
       // The bucket was deleted while we listed it: its database closed under us; the listing ends.
-      if (entry?.state === 'deleted' || this.#buckets.get(bucket) !== entry) return
+      if (await this.#deletedUnder(bucket, open.entry)) return
       throw error
     }
+  }
+
+  /**
+   * The bucket's entry with its partition and database as they are once it is open (a later
+   * deletion unsets them on the entry); `undefined` when the bucket does not exist.
+   */
+  #opened(bucket: string): MaybePromise<Opened | undefined> {
+    const snapshot = (entry: Bucket | undefined): Opened | undefined =>
+      entry === undefined ? undefined : { entry, partition: entry.partition!, db: entry.engine!.db }
+    const entry = this.#buckets.get(bucket)
+    if (entry === undefined || entry.state === 'open') return snapshot(entry)
+    return this.#whenOpen(bucket, false, snapshot)
   }
 
   /** The non-empty buckets, in ascending order of their UTF-8 bytes. */
@@ -344,19 +438,38 @@ export class PerBucket implements Layout {
       .map((name) => ({ name, bytes: utf8(name) }))
       .sort((a, b) => compareBytes(a.bytes, b.bytes))
     for (const { name } of names) {
-      const partition = await this.#lookup(name, false)
-      if (partition !== undefined && !(await partition.isEmpty())) yield name
+      const open = await this.#opened(name)
+      if (open === undefined) continue
+      let empty: boolean
+      try {
+        empty = await open.partition.isEmpty()
+      } catch (error) {
+        if (await this.#deletedUnder(name, open.entry)) continue
+        throw error
+      }
+      if (!empty) yield name
     }
   }
 
+  /** Every bucket's figures; a bucket deleted while it is read is left out. */
   async stats(top: TopKeys): Promise<BucketStats[]> {
     const result: BucketStats[] = []
     for await (const bucket of this.buckets()) {
-      const entry = this.#buckets.get(bucket)
-      if (entry?.state !== 'open') continue
-      const db = entry.engine!.db
-      const counts = await scanRange(db, { gte: new Uint8Array(0) }, 0, bucket, top)
-      const approximateDiskBytes = await db.approximateSize(...whole())
+      const open = await this.#opened(bucket)
+      if (open === undefined) continue
+      // The largest keys are offered to `top` as they are read: a bucket left out must not leave
+      // some of its keys there, so they go through a list of its own first.
+      const own = new TopKeys(top.size)
+      let counts: Omit<BucketStats, 'bucket' | 'approximateDiskBytes'>
+      let approximateDiskBytes: number
+      try {
+        counts = await scanRange(open.db, { gte: new Uint8Array(0) }, 0, bucket, own)
+        approximateDiskBytes = await open.db.approximateSize(...whole())
+      } catch (error) {
+        if (await this.#deletedUnder(bucket, open.entry)) continue
+        throw error
+      }
+      for (const item of own.list()) top.offer(item.bucket, item.key, item.valueBytes)
       result.push({ bucket, ...counts, approximateDiskBytes })
     }
     return result

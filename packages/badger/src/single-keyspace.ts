@@ -123,7 +123,7 @@ export class SingleKeyspace implements Layout {
   }
 
   async close(): Promise<void> {
-    await this.#ctx.queue.drain()
+    await this.#ctx.queue.close()
     await this.#engine.db.close()
   }
 }

@@ -61,6 +61,11 @@ export class TopKeys {
     this.#size = size
   }
 
+  /** How many entries it keeps. */
+  get size(): number {
+    return this.#size
+  }
+
   /** The smallest value size that would still enter the list. */
   get threshold(): number {
     if (this.#size === 0) return Number.POSITIVE_INFINITY

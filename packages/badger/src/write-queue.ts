@@ -23,9 +23,13 @@
  * {@link WriteQueue.exclusive}: it runs alone, after every write issued before it and before any
  * issued after it.
  *
+ * {@link WriteQueue.close} ends the queue before its database is closed: what was issued before
+ * it is written, what comes after is refused with `KV_NOT_OPEN` rather than reaching a closed
+ * database (whose errors are LevelDB's own).
+ *
  * @module
  */
-import type { Entry } from '@kv/core'
+import { copyBytes, type Entry, NotOpenError } from '@kv/core'
 import type { LevelDb } from './engine.js'
 
 /** How many writes or batches may be in flight at once. */
@@ -76,6 +80,7 @@ export class WriteQueue {
   #taskRunning = false
   #scheduled = false
   #idle: (() => void)[] = []
+  #closed = false
 
   constructor(db: LevelDb, options: { sync: boolean; copy: boolean }) {
     this.#db = db
@@ -85,8 +90,9 @@ export class WriteQueue {
 
   /** Stores `value` under `key` (raw database keys). Resolves when it is written. */
   put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    const k = this.#copy ? key.slice() : key
-    const v = this.#copy ? value.slice() : value
+    if (this.#closed) return this.#refuse()
+    const k = this.#copy ? copyBytes(key) : key
+    const v = this.#copy ? copyBytes(value) : value
     if (this.#isIdle()) return this.#single(k, this.#db.put(k, v, this.#writeOptions))
     const item = this.#openBatch()
     item.batch.put(k, v)
@@ -99,6 +105,7 @@ export class WriteQueue {
    * into the batch) before the next is made. Resolves when the batch is written.
    */
   putMany(entries: readonly Entry[], dbKey: (key: Uint8Array) => Uint8Array): Promise<void> {
+    if (this.#closed) return this.#refuse()
     // A batch of its own, so that none of its entries rides in a batch with other writes that
     // could fail without it, and the EARLY_BATCH rule lets it go out within the tick.
     this.#open = undefined
@@ -106,7 +113,7 @@ export class WriteQueue {
     this.#open = undefined
     for (const [key, value] of entries) {
       const k = dbKey(key)
-      item.batch.put(this.#copy ? k.slice() : k, this.#copy ? value.slice() : value)
+      item.batch.put(this.#copy ? copyBytes(k) : k, this.#copy ? copyBytes(value) : value)
       item.hashes.add(hashKey(k))
     }
     item.writes = entries.length
@@ -116,7 +123,8 @@ export class WriteQueue {
 
   /** Deletes `key`. Resolves when the delete is written. */
   del(key: Uint8Array): Promise<void> {
-    const k = this.#copy ? key.slice() : key
+    if (this.#closed) return this.#refuse()
+    const k = this.#copy ? copyBytes(key) : key
     if (this.#isIdle()) return this.#single(k, this.#db.del(k, this.#writeOptions))
     const item = this.#openBatch()
     item.batch.del(k)
@@ -125,6 +133,7 @@ export class WriteQueue {
 
   /** Runs `task` alone, after the writes issued before it and before those issued after it. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#closed) return this.#refuse()
     return new Promise<T>((resolve, reject) => {
       this.#open = undefined
       this.#items.push({ kind: 'task', run: () => task().then(resolve, reject) })
@@ -136,6 +145,23 @@ export class WriteQueue {
   drain(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve()
     return new Promise((resolve) => this.#idle.push(resolve))
+  }
+
+  /**
+   * Refuses every write and task issued from now on, and resolves once those issued before are
+   * done: the database may then be closed.
+   */
+  close(): Promise<void> {
+    this.#closed = true
+    return this.drain()
+  }
+
+  #refuse(): Promise<never> {
+    return Promise.reject(
+      new NotOpenError(
+        "The bucket's database is closed (the bucket was deleted or the store closed): the write was not made.",
+      ),
+    )
   }
 
   #isIdle(): boolean {

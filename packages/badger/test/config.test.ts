@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { configure, isKVError, resetConfiguration } from '@kv/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { MAX_GC_INTERVAL_SECONDS } from '../src/config.js'
 import { BadgerKV, badgerSchema, badgerSection } from '../src/index.js'
 import { diskUsage } from './helpers/disk.js'
 import { removeDir, tempDir } from './helpers/temp.js'
@@ -91,6 +92,9 @@ describe('the badger: section', () => {
       ['mem_table_size', 2 ** 32],
       ['mem_table_size', 2 ** 32 + 64 * 1024],
       ['cache_size', 2 ** 32],
+      // setInterval would run a longer delay after 1 ms: a pass every millisecond.
+      ['value_log_gc_interval_in_seconds', 2_147_484],
+      ['value_log_gc_interval_in_seconds', 30 * 24 * 3600],
     ] as const) {
       let error: unknown
       try {
@@ -109,6 +113,7 @@ describe('the badger: section', () => {
       value_log_max_entries: 0xffff_ffff,
       mem_table_size: 0xffff_ffff,
       cache_size: 0,
+      value_log_gc_interval_in_seconds: 2_147_483,
     }
     expect(badgerSection.parse(edges)).toMatchObject(edges)
     expect(badgerSection.parse({ cache_size: 0xffff_ffff }).cache_size).toBe(0xffff_ffff)
@@ -116,6 +121,50 @@ describe('the badger: section', () => {
       badgerSection.parse({ value_log_gc_discard_ratio: 0.99 }).value_log_gc_discard_ratio,
     ).toBe(0.99)
   })
+
+  it('the largest value_log_gc_interval_in_seconds is a delay setInterval keeps', async () => {
+    // Node.js warns (TimeoutOverflowWarning) when it replaces a delay too long for it with 1 ms.
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`)
+    process.on('warning', onWarning)
+    const path = await tempDir('gc-interval')
+    const store = new BadgerKV({ path, value_log_gc_interval_in_seconds: MAX_GC_INTERVAL_SECONDS })
+    try {
+      await store.open()
+      // A warning is emitted on the next tick of the call that caused it.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+      await store.close()
+      await removeDir(path)
+    }
+  })
+
+  it.each([
+    ['single_bucket_mode: true', true],
+    ['single_bucket_mode: false', false],
+  ])(
+    'a path that is a file, or under one, is refused with KV_INVALID_CONFIG (%s)',
+    async (_, single) => {
+      const dir = await tempDir('path-file')
+      try {
+        const file = join(dir, 'file')
+        await writeFile(file, 'not a database')
+        for (const path of [file, join(file, 'db')]) {
+          const store = new BadgerKV({ path, single_bucket_mode: single })
+          const error = await store.open().catch((e: unknown) => e)
+          expect(isKVError(error, 'KV_INVALID_CONFIG'), String(error)).toBe(true)
+          expect(error).toMatchObject({ key: 'badger.path' })
+          expect((error as Error).message).toContain(path)
+          expect(store.status).toBe('closed')
+        }
+        expect(await readFile(file, 'utf8')).toBe('not a database')
+      } finally {
+        await removeDir(dir)
+      }
+    },
+  )
 
   it('explicit options are validated at construction', () => {
     let error: unknown
@@ -152,6 +201,59 @@ describe('the badger: section', () => {
       const error = await store.addValue('b', 'k2', '01234567890').catch((e: unknown) => e)
       expect(isKVError(error, 'KV_INVALID_ARGUMENT')).toBe(true)
       expect(await store.existsKey('b', 'k2')).toBe(false)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('max_value_bytes and calls made while open() is in progress', () => {
+  const rejected = (argument: string) => ({
+    status: 'rejected',
+    reason: expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument }),
+  })
+
+  it('given to the constructor, it is the limit from the start, limits included', async () => {
+    const store = new BadgerKV({ memory_mode: true, max_value_bytes: 16 })
+    expect(store.limits.maxValueBytes).toBe(16)
+    const opening = store.open()
+    const calls = Promise.allSettled([
+      store.addValue('b', 'k1', new Uint8Array(17)),
+      store.addValues('b', [['k2', new Uint8Array(17)]]),
+      store.addValue('b', 'k3', new Uint8Array(16)),
+    ])
+    await opening
+    try {
+      expect(await calls).toEqual([
+        rejected('value'),
+        rejected('entries[0].value'),
+        { status: 'fulfilled', value: undefined },
+      ])
+      expect(await store.existsKey('b', 'k1')).toBe(false)
+      expect(await store.existsKey('b', 'k2')).toBe(false)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('read from the configuration at open(), it still refuses a larger value and writes nothing', async () => {
+    configure({ badger: { memory_mode: true, max_value_bytes: 16 } })
+    const store = new BadgerKV()
+    const opening = store.open() // the configuration, and so the limit, is read here
+    const calls = Promise.allSettled([
+      store.addValue('b', 'k1', new Uint8Array(17)),
+      store.addValues('b', [
+        ['k2', new Uint8Array(1)],
+        ['k3', new Uint8Array(17)],
+      ]),
+    ])
+    await opening
+    try {
+      expect(store.limits.maxValueBytes).toBe(16)
+      expect(await calls).toEqual([rejected('value'), rejected('entries[1].value')])
+      const keys: Uint8Array[] = []
+      for await (const key of store.keys('b')) keys.push(key)
+      expect(keys).toEqual([])
     } finally {
       await store.close()
     }

@@ -1,10 +1,10 @@
 /**
  * A LevelDB whose files are damaged while the store is closed: opening it fails with
- * KV_CORRUPT_STORE, LevelDB's LEVEL_CORRUPTION error as the cause. (classic-level rejects with
+ * KV_CORRUPT_STORE, LevelDB's error as the cause. (classic-level rejects with
  * LEVEL_DATABASE_NOT_OPEN whose cause is LEVEL_CORRUPTION; a CURRENT that names a missing
- * MANIFEST is a LEVEL_IO_ERROR, not corruption, so it is not among the damages here.)
+ * MANIFEST is a LEVEL_IO_ERROR to LevelDB, which the store reports as damage too.)
  */
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -12,23 +12,36 @@ import { bucketDirName } from '../src/bucket-dir.js'
 import { BadgerKV } from '../src/index.js'
 import { removeDir, tempDir } from './helpers/temp.js'
 
-/** Damages of a closed LevelDB directory that LevelDB reports as corruption when it opens. */
-const damages: [string, (db: string) => Promise<void>][] = [
-  ['CURRENT without its newline', (db) => writeFile(join(db, 'CURRENT'), 'MANIFEST-000001')],
+/** Damages of a closed LevelDB directory, and the code of LevelDB's error when it opens. */
+const damages: [string, (db: string) => Promise<void>, string][] = [
+  [
+    'CURRENT without its newline',
+    (db) => writeFile(join(db, 'CURRENT'), 'MANIFEST-000001'),
+    'LEVEL_CORRUPTION',
+  ],
   [
     'an emptied MANIFEST',
     async (db) => {
       const manifest = (await readdir(db)).find((f) => f.startsWith('MANIFEST-'))!
       await writeFile(join(db, manifest), '')
     },
+    'LEVEL_CORRUPTION',
+  ],
+  [
+    'a CURRENT that names a missing MANIFEST',
+    async (db) => {
+      const manifest = (await readdir(db)).find((f) => f.startsWith('MANIFEST-'))!
+      await rm(join(db, manifest))
+    },
+    'LEVEL_IO_ERROR',
   ],
 ]
 
-/** Asserts `error` is KV_CORRUPT_STORE about `file`, with LevelDB's corruption error as cause. */
-function expectCorrupt(error: unknown, file: string): void {
+/** Asserts `error` is KV_CORRUPT_STORE about `file`, with LevelDB's error (`code`) as cause. */
+function expectCorrupt(error: unknown, file: string, code: string): void {
   expect(isKVError(error, 'KV_CORRUPT_STORE'), String(error)).toBe(true)
   expect((error as { file?: string }).file).toBe(file)
-  expect((error as { cause?: { code?: string } }).cause?.code).toBe('LEVEL_CORRUPTION')
+  expect((error as { cause?: { code?: string } }).cause?.code).toBe(code)
 }
 
 let path: string
@@ -39,7 +52,7 @@ afterEach(async () => {
   await removeDir(path)
 })
 
-describe.each(damages)('a LevelDB with %s', (_name, damage) => {
+describe.each(damages)('a LevelDB with %s', (_name, damage, code) => {
   it('single_bucket_mode: true: open() fails with KV_CORRUPT_STORE and the store stays closed', async () => {
     const store = new BadgerKV({ path, value_log_gc_enabled: false })
     await store.open()
@@ -48,7 +61,7 @@ describe.each(damages)('a LevelDB with %s', (_name, damage) => {
     await damage(path)
 
     const error = await store.open().catch((e: unknown) => e)
-    expectCorrupt(error, path)
+    expectCorrupt(error, path, code)
     expect(store.status).toBe('closed')
   })
 
@@ -66,8 +79,36 @@ describe.each(damages)('a LevelDB with %s', (_name, damage) => {
     const again = new BadgerKV(options)
     await again.open()
     try {
-      expectCorrupt(await again.getValue('damaged', 'k').catch((e: unknown) => e), db)
+      expectCorrupt(await again.getValue('damaged', 'k').catch((e: unknown) => e), db, code)
       expect(await again.existsKey('intact', 'k')).toBe(true)
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('single_bucket_mode: false: deleteBucket removes a damaged bucket, and a write issued after it starts it afresh', async () => {
+    const options = { path, single_bucket_mode: false, value_log_gc_enabled: false }
+    const store = new BadgerKV(options)
+    await store.open()
+    await store.addValue('damaged', 'k', 'v')
+    await store.close()
+    const db = join(path, 'buckets', bucketDirName('damaged'), 'db')
+    await damage(db)
+
+    const again = new BadgerKV(options)
+    await again.open()
+    try {
+      // Issued together: the read that fails to open the database, then the way out of it.
+      const [read, deleted, written] = await Promise.allSettled([
+        again.getValue('damaged', 'k'),
+        again.deleteBucket('damaged'),
+        again.addValue('damaged', 'fresh', 'v'),
+      ])
+      expectCorrupt((read as PromiseRejectedResult).reason, db, code)
+      expect([deleted.status, written.status]).toEqual(['fulfilled', 'fulfilled'])
+      const keys: string[] = []
+      for await (const key of again.keys('damaged')) keys.push(new TextDecoder().decode(key))
+      expect(keys).toEqual(['fresh'])
     } finally {
       await again.close()
     }

@@ -74,6 +74,74 @@ describe.each([
     expect(await collect(store.keys('b'))).toEqual([])
   })
 
+  it.each([
+    ['a read', (s: BadgerKV) => s.existsKey('b', 'seed')],
+    ['an addValue', (s: BadgerKV) => s.addValue('b', 'first', 'x')],
+    ['an addValues', (s: BadgerKV) => s.addValues('b', [['first', 'x']])],
+    ['a deleteKey', (s: BadgerKV) => s.deleteKey('b', 'seed')],
+  ])(
+    'orders with the calls around it while the bucket is still being opened (first call: %s)',
+    async (_, first) => {
+      await store.addValue('b', 'seed', 'x')
+      // Per-bucket mode opens a bucket's database at its first use: every call below is issued
+      // before it is open.
+      await store.close()
+      await store.open()
+      const calls = [
+        first(store),
+        store.addValue('b', 'same', 'before'),
+        store.addValues('b', [
+          ['many', 'x'],
+          ['same', 'before, in addValues'],
+        ]),
+        store.deleteKey('b', 'seed'),
+        store.deleteBucket('b'),
+        store.addValue('b', 'same', 'after'),
+        store.addValues('b', [['after-many', 'x']]),
+      ]
+      const outcomes = await Promise.allSettled(calls)
+      expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([])
+      // What was written before deleteBucket is gone; what was written after it is there.
+      const keys = (await collect(store.keys('b'))).map((k) => new TextDecoder().decode(k))
+      expect(keys).toEqual(['after-many', 'same'])
+      expect(new TextDecoder().decode((await store.getValue('b', 'same'))!)).toBe('after')
+    },
+  )
+
+  it('orders with the calls around it while the bucket is being created', async () => {
+    const calls = [
+      store.addValue('new', 'same', 'before'),
+      store.deleteBucket('new'),
+      store.addValue('new', 'same', 'after'),
+      store.addValue('new', 'other', 'after'),
+    ]
+    await Promise.all(calls)
+    const keys = (await collect(store.keys('new'))).map((k) => new TextDecoder().decode(k))
+    expect(keys).toEqual(['other', 'same'])
+    expect(new TextDecoder().decode((await store.getValue('new', 'same'))!)).toBe('after')
+  })
+
+  it('a listing that reads its next page while deleteBucket runs ends cleanly', async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `k${String(i).padStart(4, '0')}`)
+    await store.addValues(
+      'b',
+      names.map((name) => [name, 'v']),
+    )
+    const listing = store.keys('b')[Symbol.asyncIterator]()
+    const seen: string[] = []
+    // keys() reads 64 keys first; the next page is read only once they are used up.
+    for (let i = 0; i < 64; i++) seen.push(new TextDecoder().decode((await listing.next()).value))
+    const deleted = store.deleteBucket('b') // not awaited: the next page is read while it runs
+    for (let r = await listing.next(); !r.done; r = await listing.next()) {
+      seen.push(new TextDecoder().decode(r.value))
+    }
+    await deleted
+    // Every key listed was written, in order and once; the first page at least.
+    expect(seen).toEqual(names.slice(0, seen.length))
+    expect(seen.length).toBeGreaterThanOrEqual(64)
+    expect(await collect(store.keys('b'))).toEqual([])
+  })
+
   it('a missing bucket is no error', async () => {
     await store.deleteBucket('never-written')
     expect(await collect(store.buckets())).toEqual([])

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isKVError } from '@kv/core'
+import { ClassicLevel } from 'classic-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BadgerKV, type BadgerOptions } from '../src/index.js'
 import { removeDir, tempDir } from './helpers/temp.js'
@@ -68,6 +69,13 @@ describe.each([
     expect((await store.stats({ top: 0 })).topKeys).toEqual([])
     const error = await store.stats({ top: -1 }).catch((e: unknown) => e)
     expect(isKVError(error, 'KV_INVALID_ARGUMENT')).toBe(true)
+    // Not an object: a rejection like any other bad argument, not a TypeError thrown at the call.
+    for (const options of [null, 5, 'top']) {
+      await expect(store.stats(options as never)).rejects.toMatchObject({
+        code: 'KV_INVALID_ARGUMENT',
+        argument: 'options',
+      })
+    }
   })
 
   // Skipped in memory mode: memory-level has no files (approximateDiskBytes is undefined there,
@@ -101,5 +109,56 @@ describe.each([
   it('rejects with KV_NOT_OPEN on a closed store', async () => {
     const closed = new BadgerKV({ ...options, path: `${path}-never` })
     expect(isKVError(await closed.stats().catch((e: unknown) => e), 'KV_NOT_OPEN')).toBe(true)
+  })
+})
+
+describe.each([
+  ['single_bucket_mode: true', { single_bucket_mode: true }],
+  ['single_bucket_mode: false', { single_bucket_mode: false }],
+] as [string, BadgerOptions][])('stats() and deleteBucket (%s)', (_name, options) => {
+  it('a bucket deleted while stats() reads it does not fail the rest', async () => {
+    const path = await tempDir('stats-delete')
+    const store = new BadgerKV({ ...options, path, value_log_gc_enabled: false })
+    await store.open()
+    type Iterator = { nextv: (size: number) => Promise<unknown[]> }
+    const iterator = ClassicLevel.prototype.iterator
+    try {
+      await store.addValue('a', 'k', 'v')
+      await store.addValues(
+        'b',
+        Array.from({ length: 5000 }, (_, i) => [`k${i}`, 'v'] as const),
+      )
+      await store.addValue('c', 'k', 'vv')
+      // Once the scan has read b's first page (a and c have one key each), b is deleted.
+      let deleted: Promise<void> | undefined
+      ClassicLevel.prototype.iterator = function (this: ClassicLevel, ...args: unknown[]) {
+        const it = iterator.apply(this, args as never) as unknown as Iterator
+        const nextv = it.nextv.bind(it)
+        it.nextv = async (size) => {
+          const page = await nextv(size)
+          if (page.length > 1) deleted ??= store.deleteBucket('b')
+          return page
+        }
+        return it as never
+      }
+      const stats = await store.stats()
+      ClassicLevel.prototype.iterator = iterator
+      await deleted
+      expect(deleted).toBeDefined()
+      const others = stats.buckets.filter((b) => b.bucket !== 'b')
+      expect(others).toMatchObject([
+        { bucket: 'a', keys: 1, keyBytes: 1, valueBytes: 1 },
+        { bucket: 'c', keys: 1, keyBytes: 1, valueBytes: 2 },
+      ])
+      // Per-bucket mode skips the bucket whose database closed under the scan; a single LevelDB
+      // reads from a snapshot, so it may count b whole.
+      if (!options.single_bucket_mode)
+        expect(stats.buckets.map((b) => b.bucket)).toEqual(['a', 'c'])
+      expect(await store.existsKey('b', 'k0')).toBe(false)
+    } finally {
+      ClassicLevel.prototype.iterator = iterator
+      await store.close()
+      await removeDir(path)
+    }
   })
 })

@@ -264,6 +264,23 @@ describe.each(['classic-level', 'memory-level'])('WriteQueue on %s', (engineName
     expect((await engine.db.keys().all()).length).toBe(100)
   })
 
+  it('close() writes what was issued before it and refuses what comes after with KV_NOT_OPEN', async () => {
+    const before = Array.from({ length: 40 }, (_, i) => queue.put(bytes(`k${i}`), bytes('v')))
+    const closing = queue.close()
+    const after = Promise.allSettled([
+      queue.put(bytes('late'), bytes('v')),
+      queue.del(bytes('k0')),
+      queue.putMany(entriesOf('m', 3), (key) => key),
+      queue.exclusive(() => engine.db.clear()),
+    ])
+    await closing
+    await Promise.all(before)
+    const refused = { status: 'rejected', reason: expect.objectContaining({ code: 'KV_NOT_OPEN' }) }
+    expect(await after).toEqual([refused, refused, refused, refused])
+    const keys = (await engine.db.keys().all()).map((k) => text(k))
+    expect(keys.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `k${i}`).sort())
+  })
+
   it('drain() waits for everything queued', async () => {
     for (let i = 0; i < 100; i++) void queue.put(bytes(`k${i}`), bytes('v'))
     await queue.drain()
