@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineConfigSection, z } from '@kv/core'
+import { defineConfigSection, MAX_TIMER_SECONDS, z } from '@kv/core'
 
 const positiveInt = () => z.number().int().positive()
 
@@ -15,11 +15,8 @@ const positiveInt = () => z.number().int().positive()
  */
 const MAX_UINT32 = 0xffff_ffff
 
-/**
- * The longest `setInterval` delay is 2,147,483,647 ms (a signed 32-bit number); Node.js runs a
- * longer one after 1 ms instead. So whole seconds up to 2,147,483 (about 24.8 days).
- */
-export const MAX_GC_INTERVAL_SECONDS = 2_147_483
+/** The longest GC interval: a Node.js timer takes at most {@link MAX_TIMER_SECONDS} (about 24.8 days). */
+export const MAX_GC_INTERVAL_SECONDS = MAX_TIMER_SECONDS
 
 /** The schema of the `badger:` section. Every key has a default, unknown keys are refused. */
 export const badgerSchema = z.strictObject({

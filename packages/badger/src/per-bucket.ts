@@ -40,7 +40,7 @@ const whole = (): [Uint8Array, Uint8Array] => [
 interface Bucket {
   name: string
   dir: string
-  /** closed: on disk, database not open; busy: being opened, created or deleted (see `ready`). */
+  /** closed: on disk, database not open; busy: being opened, created, compacted or deleted (see `ready`). */
   state: 'closed' | 'busy' | 'open' | 'deleted'
   /** The transition in progress while busy (or the last one). */
   ready: Promise<void>
@@ -393,11 +393,17 @@ export class PerBucket implements Layout {
     // Checked again after the await: a deletion (or another pass's compaction) may have begun.
     if (entry.state !== 'open') return
     await this.#transition(entry, async (e) => {
+      // Once #delete runs, it settles the entry itself on every path, and a waiting call it
+      // settles may start the next transition: this one must not settle the entry again.
+      let deleting = false
       try {
         await e.queue!.drain()
-        if (await e.partition!.isEmpty()) return await this.#delete(e)
+        if (await e.partition!.isEmpty()) {
+          deleting = true
+          return await this.#delete(e)
+        }
       } catch (error) {
-        if (e.state === 'busy') this.#settle(e, 'open')
+        if (!deleting) this.#settle(e, 'open')
         throw error
       }
       this.#settle(e, 'open')

@@ -161,7 +161,6 @@ export interface NormalizedKeysOptions {
   limit: number
 }
 
-/** Checks the options of `keys()`. */
 /**
  * The options of `keys()` with a `Uint8Array` prefix replaced by a copy, anything else as given
  * (they are checked later, at the first `next()`): the caller may reuse its prefix buffer as soon
@@ -173,6 +172,10 @@ export function keepPrefix<T>(options: T): T {
   return prefix instanceof Uint8Array ? { ...options, prefix: copyBytes(prefix) } : options
 }
 
+/**
+ * Checks the options of `keys()`. The prefix returned is a copy, which a backend may read across
+ * awaits (the public `keys()` copies the caller's buffer earlier still, when it is called).
+ */
 export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   if (options === undefined || options === null)
     return { prefix: undefined, limit: Number.POSITIVE_INFINITY }
@@ -200,7 +203,6 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
     )
   }
   return {
-    // A copy: the listing reads it across awaits, while the caller may reuse its buffer.
     prefix: prefix === undefined ? undefined : copyBytes(checkKey(prefix, 'options.prefix')),
     limit: limit ?? Number.POSITIVE_INFINITY,
   }

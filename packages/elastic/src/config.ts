@@ -4,15 +4,13 @@
  *
  * @module
  */
-import { defineConfigSection, z } from '@kv/core'
+import { defineConfigSection, MAX_TIMER_MS, z } from '@kv/core'
 import { parseByteSize } from './byte-size.js'
 
 /** The index used when `index_name` is not set. */
 export const DEFAULT_INDEX_NAME = 'kv'
 /** Elasticsearch's default `http.max_content_length`: 100mb (104857600 bytes). */
 export const DEFAULT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024
-/** The longest delay `setTimeout` takes (2^31 − 1 ms); a longer one fires after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647
 /** Default `batch_max_bytes`: 10mb. */
 export const DEFAULT_BATCH_MAX_BYTES = 10 * 1024 * 1024
 

@@ -137,7 +137,8 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
   const name = failure.name ?? 'Error'
   const message = scrub(String(failure.message ?? error))
   const cause = Object.assign(new Error(message), { name, statusCode: failure.statusCode })
-  if (name === 'RequestAbortedError' && TOO_LONG.test(message)) {
+  // The raw message: scrubbing may have replaced digits of the byte counts (a numeric secret).
+  if (name === 'RequestAbortedError' && TOO_LONG.test(String(failure.message))) {
     return new AnswerTooLongError(
       `Elasticsearch at ${where} answered with more than this client can hold while ${what} (${message}): Node.js cannot make a string that long, so the same request will fail again.`,
       { cause },

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineConfigSection, z } from '@kv/core'
+import { defineConfigSection, MAX_TIMER_SECONDS, z } from '@kv/core'
 
 /** Default WAL size that triggers a snapshot: 64 MiB. */
 export const DEFAULT_SNAPSHOT_WAL_BYTES = 64 * 1024 * 1024
@@ -19,7 +19,7 @@ export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 300
  * The longest `snapshot_interval_seconds`, about 24.8 days: Node's timers take at most
  * 2^31 - 1 ms, and a longer delay is not clamped but set to 1 ms (a snapshot after every write).
  */
-export const MAX_SNAPSHOT_INTERVAL_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+export const MAX_SNAPSHOT_INTERVAL_SECONDS = MAX_TIMER_SECONDS
 
 const schema = z.strictObject({
   /** `false` hides the backend from the registry and makes `open()` fail. */

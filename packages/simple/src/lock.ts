@@ -118,7 +118,9 @@ async function tryCreate(path: string): Promise<FileHandle | undefined> {
     throw error
   } finally {
     if (!linked) await handle.close()
-    await fs.rm(temporary, { force: true })
+    // Best effort: a failure here must not lose the handle of a lock just taken (nothing else
+    // could release it); a leftover `.tmp` is read by nothing.
+    await fs.rm(temporary, { force: true }).catch(() => {})
   }
 }
 

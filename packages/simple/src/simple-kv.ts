@@ -323,15 +323,17 @@ function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
 }
 
 /**
- * What `snapshot()` rejects with when the snapshot could not be written: a file-system error
- * (disk full, file-size limit) becomes `KV_BACKEND_UNAVAILABLE` saying that nothing was lost.
+ * What `snapshot()` rejects with when the snapshot could not be written: any failure of writing
+ * it (a file-system error such as a full disk or the file-size limit, a write that wrote
+ * nothing, a file that does not hold what was written) becomes `KV_BACKEND_UNAVAILABLE` saying
+ * that nothing was lost, with the failure as `cause`.
  */
 function snapshotError(error: unknown, dir: string): unknown {
   if (isKVError(error)) return error
-  const { code, syscall } = error as NodeJS.ErrnoException
-  if (typeof code !== 'string' || typeof syscall !== 'string') return error
+  const code = (error as NodeJS.ErrnoException).code
+  const advice = (typeof code === 'string' && FS_ADVICE[code]) || 'Check the disk'
   return new BackendUnavailableError(
-    `simple_kv could not write a snapshot of ${dir}: ${(error as Error).message}. Nothing is lost: the WAL and the previous snapshot are kept. ${FS_ADVICE[code] ?? 'Check the disk'}, then take the snapshot again.`,
+    `simple_kv could not write a snapshot of ${dir}: ${(error as Error).message}. Nothing is lost: the WAL and the previous snapshot are kept. ${advice}, then take the snapshot again.`,
     { cause: error },
   )
 }

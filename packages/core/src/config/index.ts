@@ -1,3 +1,4 @@
+export { MAX_TIMER_MS, MAX_TIMER_SECONDS } from './bounds.js'
 export { configure, resetConfiguration } from './configure.js'
 export {
   type ConfigSection,
