@@ -7,7 +7,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path'
 import { type CorruptStoreError, isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { dump, openStore, removeDir, tempDir } from './helpers.js'
+import { collectWarnings, dump, openStore, removeDir, tempDir } from './helpers.js'
 
 const WAL_1 = 'wal-0000000000000001.log'
 const WAL_2 = 'wal-0000000000000002.log'
@@ -25,28 +25,10 @@ afterEach(async () => {
   await removeDir(dir)
 })
 
-/**
- * Collects the KV_WAL_TORN_TAIL warnings emitted while `body` runs. Node's own listener, which
- * prints warnings, is set aside meanwhile: these tests provoke dozens on purpose.
- */
+/** The messages of the KV_WAL_TORN_TAIL warnings emitted while `body` runs. */
 async function tornWarnings(body: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = []
-  const others = process.listeners('warning')
-  const listener = (warning: Error & { code?: string }) => {
-    if (warning.code === 'KV_WAL_TORN_TAIL') seen.push(warning.message)
-    else for (const other of others) other(warning)
-  }
-  for (const other of others) process.off('warning', other)
-  process.on('warning', listener)
-  try {
-    await body()
-    // Warnings are delivered on a later tick.
-    await new Promise((resolve) => setImmediate(resolve))
-  } finally {
-    process.off('warning', listener)
-    for (const other of others) process.on('warning', other)
-  }
-  return seen
+  const warnings = await collectWarnings(body)
+  return warnings.filter((w) => w.code === 'KV_WAL_TORN_TAIL').map((w) => w.message)
 }
 
 /** Expects `open()` of the store in `dir` to fail with KV_CORRUPT_STORE at `file`/`offset`. */

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect, test } from 'vitest'
-import { FIXTURES, openStore, removeDir, tempDir } from './helpers.js'
+import { collectWarnings, FIXTURES, openStore, removeDir, tempDir } from './helpers.js'
 
 const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
 const SNAPSHOT_1 = 'snapshot-0000000000000001.snap'
@@ -70,22 +70,9 @@ function runLimited<T>(
   )
 }
 
-/** Collects the codes of the KVWarnings emitted while `body` runs (Node's printer set aside). */
+/** The codes of the warnings emitted while `body` runs. */
 async function warningCodes(body: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = []
-  const others = process.listeners('warning')
-  const listener = (warning: Error & { code?: string }) => seen.push(warning.code ?? warning.name)
-  for (const other of others) process.off('warning', other)
-  process.on('warning', listener)
-  try {
-    await body()
-    // Warnings are delivered on a later tick.
-    await new Promise((resolve) => setImmediate(resolve))
-  } finally {
-    process.off('warning', listener)
-    for (const other of others) process.on('warning', other)
-  }
-  return seen
+  return (await collectWarnings(body)).map((w) => w.code ?? w.name)
 }
 
 test('a snapshot cut short by a full disk rejects with KV_BACKEND_UNAVAILABLE and retires nothing', async () => {

@@ -113,3 +113,32 @@ export function runFixture(script: string, args: string[]): Child {
     },
   }
 }
+
+/** A process warning, with the code kv's warnings carry. */
+export type Warning = Error & { code?: string }
+
+/**
+ * Runs `body` and returns the warnings emitted meanwhile, which `body` may watch as they arrive
+ * (`seen`). Node's own listener, which prints warnings, is set aside meanwhile: these tests
+ * provoke dozens on purpose.
+ */
+export async function collectWarnings(
+  body: (seen: readonly Warning[]) => Promise<void>,
+): Promise<Warning[]> {
+  const seen: Warning[] = []
+  const others = process.listeners('warning')
+  const listener = (warning: Warning) => {
+    seen.push(warning)
+  }
+  for (const other of others) process.off('warning', other)
+  process.on('warning', listener)
+  try {
+    await body(seen)
+    // Warnings are delivered on a later tick.
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', listener)
+    for (const other of others) process.on('warning', other)
+  }
+  return seen
+}

@@ -9,7 +9,7 @@ import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { ENTRIES_PER_TURN } from '../src/snapshot-writer.js'
 import { rng } from './fixtures/ops.mjs'
-import { dump, openStore, removeDir, tempDir } from './helpers.js'
+import { collectWarnings, dump, openStore, removeDir, tempDir, type Warning } from './helpers.js'
 
 let dir: string
 beforeEach(async () => {
@@ -291,26 +291,18 @@ describe('a snapshot that fails', () => {
   test('in the background it is one warning, not a storm, and writes go on', async () => {
     const store = await openStore(dir, { snapshot_wal_bytes: 100, snapshot_interval_seconds: 0 })
     await mkdir(blocker())
-    const warnings: string[] = []
-    const others = process.listeners('warning')
-    for (const other of others) process.off('warning', other)
-    const listener = (warning: Error & { code?: string }) => {
-      if (warning.code === 'KV_SNAPSHOT_FAILED') warnings.push(warning.message)
-    }
-    process.on('warning', listener)
-    try {
+    const failed = (w: Warning) => w.code === 'KV_SNAPSHOT_FAILED'
+    const seen = await collectWarnings(async (arriving) => {
       for (let i = 0; i < 50; i++)
         await store.addValue('b', `k${i}`, 'a value long enough to pass the limit')
       await until(
-        () => warnings.length > 0 && !store.stats().snapshotInProgress,
+        () => arriving.some(failed) && !store.stats().snapshotInProgress,
         'the snapshot failed',
       )
       for (let i = 50; i < 100; i++) await store.addValue('b', `k${i}`, 'more')
       await new Promise((resolve) => setTimeout(resolve, 100))
-    } finally {
-      process.off('warning', listener)
-      for (const other of others) process.on('warning', other)
-    }
+    })
+    const warnings = seen.filter(failed).map((w) => w.message)
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain(dir)
     expect(store.stats().entries).toBe(100)
