@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { NotSupportedError } from '@kv/core'
+import { fromUtf8, NotSupportedError } from '@kv/core'
 
 /** Shows a key as a JSON string when it is UTF-8, else as hex; long keys are shortened. */
 export function showKey(key: Uint8Array): string {
   let text: string
   try {
-    text = JSON.stringify(new TextDecoder('utf-8', { fatal: true }).decode(key))
+    text = JSON.stringify(fromUtf8(key))
   } catch {
     text = `0x${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')}`
   }
