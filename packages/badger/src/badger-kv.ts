@@ -4,10 +4,10 @@
  * @module
  */
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   AbstractKVStore,
+  createStoreDirectory,
   dataDir,
   type Entry,
   InvalidArgumentError,
@@ -65,7 +65,7 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     } else {
       const path = resolve(config.path ?? join(dataDir(), 'badger'))
       checkLayoutOnDisk(path, config.single_bucket_mode)
-      await makeDirectory(path)
+      await createStoreDirectory(path, 'badger.path', config.path === undefined)
       this.#layout = config.single_bucket_mode
         ? new SingleKeyspace(await openClassic(path, config), {
             syncWrites: config.sync_writes,
@@ -190,21 +190,6 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     if (this.status !== 'open') return
     // A failed pass is retried by the next one; the operations themselves report I/O errors.
     this.runGc().catch(() => {})
-  }
-}
-
-/** Creates the database directory; a file in its way is a configuration error. */
-async function makeDirectory(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true })
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    // EEXIST: `path` is a file; ENOTDIR: a file stands where one of its parents should be.
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error
-    throw new InvalidConfigError(
-      `badger.path ${path} is not a directory (${code === 'EEXIST' ? 'it is a file' : 'a file is in the way of one of its parent directories'}); set badger.path to a directory, or to a path where one can be created.`,
-      { key: 'badger.path', cause: error },
-    )
   }
 }
 

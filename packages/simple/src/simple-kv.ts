@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
 import {
   AbstractKVStore,
   BackendUnavailableError,
+  createStoreDirectory,
   dataDir,
   type Entry,
-  InvalidConfigError,
   isKVError,
   type NormalizedKeysOptions,
   NotOpenError,
@@ -134,7 +133,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
 
   async #openIn(dir: string): Promise<void> {
     const config = this.config
-    await fs.mkdir(dir, { recursive: true })
+    await createStoreDirectory(dir, 'simple_kv.path', config.path === undefined)
     const lock = await acquireLock(dir)
     try {
       const index = new MemoryIndex()
@@ -299,9 +298,9 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
 
 /**
  * What a failure of `open()` at `dir` is reported as. KVErrors (locked, corrupt, a newer format)
- * are already; a file-system error is not, and would name neither the store nor what to do: a
- * path that cannot be a directory is a configuration error, any other failure to read or write
- * the store's files (disk full, file-size limit, permissions, I/O error) leaves the store as it
+ * are already (a path that cannot be a directory is KV_INVALID_CONFIG, from
+ * createStoreDirectory); a file-system error is not, and would name neither the store nor what to
+ * do: any failure to read or write the store's files (disk full, file-size limit, permissions, I/O error) leaves the store as it
  * was and can be retried once the cause is fixed. Anything else (a bug) passes unchanged.
  */
 function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
@@ -310,12 +309,6 @@ function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
   if (typeof code !== 'string' || typeof syscall !== 'string') return error
   const reason = (error as Error).message
   const where = defaultPath ? `${dir} (simple_kv.path is not set: the default under data_dir)` : dir
-  if (syscall === 'mkdir' && (code === 'EEXIST' || code === 'ENOTDIR')) {
-    return new InvalidConfigError(
-      `The simple_kv store directory ${where} cannot be created: ${code === 'EEXIST' ? 'a file that is not a directory is in its place' : 'a component of the path is a file, not a directory'} (${reason}). Set simple_kv.path to a directory, or move the file away.`,
-      { cause: error, key: 'simple_kv.path' },
-    )
-  }
   return new BackendUnavailableError(
     `simple_kv could not open the store at ${where}: ${reason}. ${FS_ADVICE[code] ?? 'Check the disk'}, then open it again; the failed open() lost nothing that was written before.`,
     { cause: error },

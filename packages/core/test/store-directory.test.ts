@@ -1,0 +1,35 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createStoreDirectory } from '../src/store-directory.js'
+
+describe('createStoreDirectory', () => {
+  let base: string
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'kv-store-dir-'))
+  })
+  afterEach(() => rm(base, { recursive: true, force: true }))
+
+  it('creates the directory and its parents, and accepts one that exists', async () => {
+    const path = join(base, 'a', 'b')
+    await createStoreDirectory(path, 'x.path')
+    await createStoreDirectory(path, 'x.path')
+    expect((await stat(path)).isDirectory()).toBe(true)
+  })
+
+  it.each([
+    ['a file in its place', (file: string) => file, 'EEXIST'],
+    ['a file in the way of a parent', (file: string) => join(file, 'store'), 'ENOTDIR'],
+  ])('refuses %s with KV_INVALID_CONFIG naming the key', async (_label, pathOf, code) => {
+    const file = join(base, 'file')
+    await writeFile(file, 'not a directory')
+    const path = pathOf(file)
+    const error = await createStoreDirectory(path, 'x.path').catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'KV_INVALID_CONFIG', key: 'x.path', cause: { code } })
+    expect((error as Error).message).toContain(path)
+    expect((error as Error).message).not.toContain('is not set')
+    const defaulted = await createStoreDirectory(path, 'x.path', true).catch((e: unknown) => e)
+    expect((defaulted as Error).message).toContain('x.path is not set: the default under data_dir')
+  })
+})
