@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    // npm installs from the registry and child processes on a shared 2-core machine: generous
+    // limits; none is a timing assertion.
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+  },
+})
