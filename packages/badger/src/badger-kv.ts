@@ -176,19 +176,30 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
    * Runs one `value_log_gc` pass now: compacts the buckets in which at least
    * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns them.
    * Works whether or not periodic passes are enabled; does nothing in memory mode. `close()`
-   * waits for a pass in progress.
+   * waits for a pass in progress. When a bucket fails, the others are still compacted, the failed
+   * ones are due again at the next pass, and it rejects with the first error.
    */
   runGc(): Promise<string[]> {
     return this.operation(async () => {
       const due = this.#gc.take(this.config.value_log_gc_discard_ratio)
-      for (const bucket of due) await this.#layout!.compact(bucket)
+      const failures: unknown[] = []
+      for (const bucket of due) {
+        try {
+          await this.#layout!.compact(bucket)
+        } catch (error) {
+          failures.push(error)
+          this.#gc.retry(bucket)
+        }
+      }
+      if (failures.length > 0) throw failures[0]
       return due
     })
   }
 
   #gcPass(): void {
     if (this.status !== 'open') return
-    // A failed pass is retried by the next one; the operations themselves report I/O errors.
+    // A bucket whose compaction failed is due again at the next pass; the operations themselves
+    // report I/O errors.
     this.runGc().catch(() => {})
   }
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CorruptStoreError, LockedError } from '@kv/core'
+import { BackendUnavailableError, CorruptStoreError, LockedError } from '@kv/core'
 import type { ClassicLevel } from 'classic-level'
 import type { BadgerConfig } from './config.js'
 
@@ -86,7 +86,10 @@ function missingManifest(location: string): string | undefined {
   }
 }
 
-/** Maps a failure to open LevelDB to a typed error: locked, corrupt, or the original error. */
+/**
+ * Maps a failure to open LevelDB to a typed error: locked, corrupt, or (any other I/O error: too
+ * many open files, a full disk, no access) unavailable; other failures are returned as they are.
+ */
 export function openError(error: unknown, location: string): unknown {
   const codes = levelCodes(error)
   const cause = (error as LevelError).cause ?? error
@@ -109,5 +112,24 @@ export function openError(error: unknown, location: string): unknown {
       { cause, file: location },
     )
   }
+  if (codes.includes('LEVEL_IO_ERROR')) {
+    const reason = (cause as Error).message
+    return new BackendUnavailableError(
+      `LevelDB could not open the database at ${location} (${reason}); nothing written before was lost. ${ioAdvice(reason)}, then retry.`,
+      { cause },
+    )
+  }
   return error
+}
+
+/** What to do about an I/O error of LevelDB, from its message (LevelDB gives no errno). */
+function ioAdvice(reason: string): string {
+  if (/too many open files/i.test(reason)) {
+    return 'The process has run out of file descriptors: raise its limit (ulimit -n), or use single_bucket_mode: true (in per-bucket mode every bucket used stays open, with its files)'
+  }
+  if (/no space left|quota/i.test(reason)) return 'Free space on its disk'
+  if (/permission denied|read-only file system|operation not permitted/i.test(reason)) {
+    return 'Give the process read and write access to badger.path and its files'
+  }
+  return 'Check the disk and badger.path'
 }

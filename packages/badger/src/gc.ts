@@ -31,6 +31,11 @@ export class GcTracker {
     this.#counts.delete(bucket)
   }
 
+  /** Makes `bucket` due at the next {@link take} (its compaction failed). */
+  retry(bucket: string): void {
+    this.record(bucket, true)
+  }
+
   /** The buckets due for compaction, and starts counting afresh. */
   take(discardRatio: number): string[] {
     const due: string[] = []

@@ -377,11 +377,14 @@ export class PerBucket implements Layout {
    * instead (puts and their deletes flushed into one table stay there until LevelDB compacts
    * that level, so an emptied database may not shrink otherwise). The emptiness is checked with
    * the bucket's writes drained and new ones held back, so no write is lost. A bucket deleted
-   * meanwhile is no error.
+   * meanwhile is no error. A bucket not open (not used since the store was opened again, its
+   * deletes counted before) is opened first, as any call on it would.
    */
   async compact(bucket: string): Promise<void> {
-    const entry = this.#buckets.get(bucket)
-    if (entry?.state !== 'open') return
+    const open = await this.#opened(bucket)
+    if (open === undefined) return
+    const { entry } = open
+    if (entry.state !== 'open') return
     const { engine, partition } = entry
     try {
       await engine!.db.compactRange(...whole())
