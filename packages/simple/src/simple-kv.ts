@@ -214,8 +214,13 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     return this.#state!.index.keys(bucket, prefix)
   }
 
-  protected _buckets(): Iterable<string> {
-    return this.#state!.index.bucketNames()
+  /**
+   * The buckets in order as they were when the listing started, less those deleted (or emptied)
+   * before it reaches them — as `keys()` skips keys deleted before it reaches them.
+   */
+  protected *_buckets(): Iterable<string> {
+    const { index } = this.#state!
+    for (const name of index.bucketNames()) if (index.buckets.has(name)) yield name
   }
 
   #open(): OpenState {

@@ -307,15 +307,20 @@ describe('missing and leftover files', () => {
     await again.snapshot()
     await again.close()
     // A crash after the snapshot was renamed into place but before wal-1 was removed, and one
-    // in the middle of writing the next snapshot.
+    // in the middle of writing the next snapshot, after it created the next segment's temporary
+    // file (a snapshot begins by creating the segment that takes the writes meanwhile).
     await writeFile(join(dir, WAL_1), oldWal)
     await writeFile(join(dir, 'snapshot-0000000000000002.snap.tmp'), 'half a snapshot')
+    await writeFile(join(dir, 'wal-0000000000000003.log.tmp'), 'half a segment header')
     const reopened = await openStore(dir, MANUAL)
     expect(await reopened.existsKey('b', 'old')).toBe(false)
     expect(await text(reopened.getValue('b', 'k'))).toBe('v')
     await reopened.close()
     await expect(stat(join(dir, WAL_1))).rejects.toMatchObject({ code: 'ENOENT' })
     await expect(stat(join(dir, 'snapshot-0000000000000002.snap.tmp'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    })
+    await expect(stat(join(dir, 'wal-0000000000000003.log.tmp'))).rejects.toMatchObject({
       code: 'ENOENT',
     })
   })

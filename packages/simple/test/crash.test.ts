@@ -112,6 +112,7 @@ describe.each([true, false])('crash recovery with sync_writes: %s', (syncWrites)
       let acknowledged = 0
       let tornTails = 0
       let batches = 0
+      let drops = 0
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         const childSeed = Math.floor(random() * 2 ** 31)
         const writer = runFixture('crash-writer.mjs', [
@@ -136,6 +137,7 @@ describe.each([true, false])('crash recovery with sync_writes: %s', (syncWrites)
           for (const op of acked[w] ?? []) expected = applyOp(expected, op)
           acknowledged += acked[w]?.length ?? 0
           batches += acked[w]?.filter((op) => op.kind === 'many').length ?? 0
+          drops += acked[w]?.filter((op) => op.kind === 'drop').length ?? 0
           const actual = content[`w${w}`] ?? {}
           const candidates = afterInFlight(expected, inFlight[w])
           const match = candidates.find(
@@ -149,10 +151,13 @@ describe.each([true, false])('crash recovery with sync_writes: %s', (syncWrites)
         }
       }
       console.log(
-        `crash test (sync_writes: ${syncWrites}): ${CYCLES} kills, ${acknowledged} acknowledged operations checked (${batches} of them addValues), ${tornTails} torn WAL tails recovered`,
+        `crash test (sync_writes: ${syncWrites}): ${CYCLES} kills, ${acknowledged} acknowledged operations checked (${batches} of them addValues, ${drops} deleteBucket), ${tornTails} torn WAL tails recovered`,
       )
       expect(acknowledged).toBeGreaterThan(0)
       expect(batches).toBeGreaterThan(0)
+      // Bucket deletes were checked too: acknowledged ones gone whole, one in flight whole or
+      // not at all, across snapshots that the tiny thresholds take all the time.
+      expect(drops).toBeGreaterThan(0)
     },
     CYCLES * 20_000,
   )

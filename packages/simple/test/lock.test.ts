@@ -3,8 +3,8 @@
  * store object, another thread), and a lock left by a dead process is taken over — never one
  * that a live owner holds, however takeovers race.
  */
-import { spawn } from 'node:child_process'
-import { link, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { isKVError } from '@kv/core'
@@ -141,6 +141,38 @@ describe('within one process', () => {
     const store = await openStore(dir)
     await store.close()
     await expect(readFile(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('a temporary lock file that cannot be removed', () => {
+  test('the lock is taken anyway, and its owner keeps the descriptor that shows it held', async (context) => {
+    // An append-only directory (chattr +a) takes new files and links but refuses to remove
+    // any, root included: removing the temporary file fails once LOCK is linked to it.
+    const storeDir = join(dir, 'append-only')
+    await mkdir(storeDir)
+    const chattr = (flag: string) => execFileSync('chattr', [flag, storeDir], { stdio: 'ignore' })
+    try {
+      chattr('+a')
+    } catch {
+      // Needs CAP_LINUX_IMMUTABLE and a file system with inode flags (ext4, xfs, btrfs).
+      context.skip()
+    }
+    try {
+      const lock = await acquireLock(storeDir)
+      // Held: another descriptor of this process (the owner's) has LOCK open, so another
+      // thread would get KV_LOCKED; a lost descriptor would leave it open to takeover.
+      expect(await readLock(join(storeDir, 'LOCK'))).toMatchObject({
+        pid: process.pid,
+        heldHere: true,
+      })
+      const left = (await readdir(storeDir)).filter((name) => name !== 'LOCK')
+      expect(left).toEqual([expect.stringMatching(/^LOCK\.\d+\.[0-9a-f]{8}\.tmp$/)])
+      chattr('-a')
+      await lock.release()
+      await expect(readFile(join(storeDir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
+    } finally {
+      chattr('-a')
+    }
   })
 })
 

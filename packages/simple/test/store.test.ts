@@ -3,6 +3,7 @@
  * snapshots under concurrent writes, snapshot triggers and retirement, writes during a
  * snapshot, and rejected input leaving the WAL untouched.
  */
+import { truncateSync } from 'node:fs'
 import { cp, mkdir, readdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isKVError } from '@kv/core'
@@ -265,6 +266,90 @@ describe('snapshots', () => {
   }, 120_000)
 })
 
+test('close() during a size-triggered snapshot waits for it: nothing lost, no stray files', async () => {
+  const options = { snapshot_wal_bytes: 4 * 1024 * 1024, snapshot_interval_seconds: 0 }
+  const store = await openStore(dir, options)
+  const value = Buffer.alloc(100, 7)
+  let count = 0
+  // Writes until one takes the WAL past snapshot_wal_bytes: that write starts the snapshot.
+  while (!store.stats().snapshotInProgress) {
+    await Promise.all(
+      Array.from({ length: ENTRIES_PER_TURN }, () => store.addValue('b', `key-${count++}`, value)),
+    )
+  }
+  // Still running: a snapshot of this many entries yields to the event loop many times.
+  await store.close()
+  // What close() resolved on: the snapshot finished and retired the segment it covers; its
+  // temporary file and the lock are gone.
+  expect((await readdir(dir)).sort()).toEqual([
+    'snapshot-0000000000000001.snap',
+    'wal-0000000000000002.log',
+  ])
+  const reopened = await openStore(dir, MANUAL)
+  expect(reopened.stats()).toMatchObject({ entries: count, snapshot: 1 })
+  await reopened.close()
+}, 120_000)
+
+describe('listings while writes and bucket deletes run', () => {
+  const text = (key: Uint8Array) => Buffer.from(key).toString()
+
+  test('keys() lists each key once, ascending, skipping keys deleted before it reaches them', async () => {
+    const store = await openStore(dir, MANUAL)
+    const names = Array.from({ length: 200 }, (_, i) => `k${String(i).padStart(3, '0')}`)
+    for (const name of names) await store.addValue('b', name, 'v')
+    await store.addValue('other', 'k', 'v')
+    const deleted = new Set<string>()
+    const listed: string[] = []
+    for await (const key of store.keys('b')) {
+      listed.push(text(key))
+      const at = names.indexOf(text(key))
+      // Between two steps: a key added, one not reached yet deleted, another bucket dropped
+      // and made again.
+      const ahead = at >= 0 && at % 3 === 0 ? names[at + 5] : undefined
+      if (ahead !== undefined) deleted.add(ahead)
+      await Promise.all([
+        store.addValue('b', `${names[at + 1] ?? 'z'}+`, 'added during the listing'),
+        ahead === undefined ? undefined : store.deleteKey('b', ahead),
+        store.deleteBucket('other').then(() => store.addValue('other', 'k', 'v')),
+      ])
+    }
+    expect(deleted.size).toBeGreaterThan(0)
+    expect(listed).toEqual([...new Set(listed)].sort())
+    const original = listed.filter((name) => !name.endsWith('+'))
+    expect(original).toEqual(names.filter((name) => !deleted.has(name)))
+    await store.close()
+  })
+
+  test('a keys() listing of a bucket deleted meanwhile ends', async () => {
+    const store = await openStore(dir, MANUAL)
+    for (let i = 0; i < 10; i++) await store.addValue('b', `k${i}`, 'v')
+    const listed: string[] = []
+    for await (const key of store.keys('b')) {
+      listed.push(text(key))
+      if (listed.length === 2) await store.deleteBucket('b')
+    }
+    expect(listed).toEqual(['k0', 'k1'])
+    await store.close()
+  })
+
+  test('buckets() does not list a bucket deleted before the listing reaches it', async () => {
+    const store = await openStore(dir, MANUAL)
+    for (const bucket of ['a', 'b', 'c', 'd']) await store.addValue(bucket, 'k', 'v')
+    const listed: string[] = []
+    for await (const bucket of store.buckets()) {
+      listed.push(bucket)
+      if (bucket === 'a') {
+        await store.deleteBucket('c')
+        // Deleted and made again before the listing reaches it: it holds a key, so it is listed.
+        await store.deleteBucket('d')
+        await store.addValue('d', 'k2', 'v')
+      }
+    }
+    expect(listed).toEqual(['a', 'b', 'd'])
+    await store.close()
+  })
+})
+
 describe('a snapshot that fails', () => {
   // A directory where the next segment's temporary file must go makes creating it fail.
   const blocker = () => join(dir, 'wal-0000000000000002.log.tmp')
@@ -285,6 +370,60 @@ describe('a snapshot that fails', () => {
     await rmdir(blocker())
     const reopened = await openStore(dir, MANUAL)
     expect(Object.keys((await dump(reopened)).b!)).toHaveLength(2)
+    await reopened.close()
+  })
+
+  test('a snapshot file that does not hold what was written rejects with KV_BACKEND_UNAVAILABLE and retires nothing', async () => {
+    const store = await openStore(dir, MANUAL)
+    // Enough entries that the copy yields to the event loop several times (every
+    // ENTRIES_PER_TURN entries) after the temporary file is opened.
+    const count = 5 * ENTRIES_PER_TURN
+    for (let i = 0; i < count; i += ENTRIES_PER_TURN)
+      await Promise.all(
+        Array.from({ length: ENTRIES_PER_TURN }, (_, j) => store.addValue('b', `k${i + j}`, 'v')),
+      )
+    // Another writer extends the temporary file behind the snapshot's back: the file then holds
+    // more than was written, not an errno. It runs once per event-loop turn (setImmediate, like
+    // the snapshot's own yields), so it lands while the copy is in progress; before the file
+    // exists and after it is gone it finds nothing.
+    const temporary = join(dir, 'snapshot-0000000000000001.snap.tmp')
+    let settled = false
+    const extender = (async () => {
+      let extended = 0
+      while (!settled) {
+        try {
+          truncateSync(temporary, 16 * 1024 * 1024)
+          extended++
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        }
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      return extended
+    })()
+    const error = await store
+      .snapshot()
+      .catch((e: unknown) => e)
+      .finally(() => {
+        settled = true
+      })
+    expect(await extender).toBeGreaterThan(0)
+    expect(error).toMatchObject({
+      code: 'KV_BACKEND_UNAVAILABLE',
+      message: expect.stringContaining('Nothing is lost'),
+      cause: { message: expect.stringContaining('it was not used') },
+    })
+    // The cause is not a file-system error: no errno code.
+    expect((error as Error & { cause: { code?: unknown } }).cause.code).toBeUndefined()
+    // Nothing retired, nothing left behind: the sealed segment and the new one, no snapshot.
+    expect((await readdir(dir)).filter((name) => name !== 'LOCK').sort()).toEqual([
+      'wal-0000000000000001.log',
+      'wal-0000000000000002.log',
+    ])
+    await store.addValue('b', 'after', 'v')
+    await store.close()
+    const reopened = await openStore(dir, MANUAL)
+    expect(reopened.stats()).toMatchObject({ entries: count + 1, snapshot: 0 })
     await reopened.close()
   })
 
@@ -332,5 +471,38 @@ describe('rejected input writes nothing', () => {
     await store.addValue('b', 'k2', new Uint8Array(limit))
     expect((await store.getValue('b', 'k2'))!.length).toBe(limit)
     await store.close()
+  }, 60_000)
+
+  test('addValues takes a value of exactly the limit; one byte more rejects the whole call', async () => {
+    const store = await openStore(dir, MANUAL)
+    // The README's limit, not the store's own figure.
+    const limit = 64 * 1024 * 1024
+    await store.addValue('b', 'k', 'v')
+    const before = store.stats().walBytes
+    // The oversized value comes last: the entries before it must not be written either.
+    const error = await store
+      .addValues('b', [
+        ['first', 'fits'],
+        ['k', 'would overwrite'],
+        ['big', new Uint8Array(limit + 1)],
+      ])
+      .catch((e: unknown) => e)
+    expect(isKVError(error, 'KV_INVALID_ARGUMENT'), String(error)).toBe(true)
+    expect(store.stats().walBytes).toBe(before)
+    expect(await store.existsKey('b', 'first')).toBe(false)
+    expect(Buffer.from((await store.getValue('b', 'k'))!).toString()).toBe('v')
+
+    await store.addValues('b', [
+      ['first', 'fits'],
+      ['big', new Uint8Array(limit).fill(1)],
+    ])
+    await store.close()
+    // Through the WAL and back.
+    const reopened = await openStore(dir, MANUAL)
+    const big = (await reopened.getValue('b', 'big'))!
+    expect(big.length).toBe(limit)
+    expect(big.every((byte) => byte === 1)).toBe(true)
+    expect(Buffer.from((await reopened.getValue('b', 'first'))!).toString()).toBe('fits')
+    await reopened.close()
   }, 60_000)
 })
