@@ -7,7 +7,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { configFilePath, InvalidConfigError, isKnownTopLevelKey, KNOWN_SECTIONS, z } from '@kv/core'
+import {
+  configFilePath,
+  InvalidConfigError,
+  isKnownTopLevelKey,
+  isPlainMapping,
+  KNOWN_SECTIONS,
+  z,
+} from '@kv/core'
 import { parse as parseYaml } from 'yaml'
 import { CliError, ExitCode } from './exit-codes.js'
 
@@ -30,6 +37,9 @@ export function describeConfig(): string {
 }
 
 const sideFile = z.looseObject({ data_dir: z.string().min(1).optional() })
+
+/** Said of every mapping the CLI refuses, as @kv/core says it of the file in force. */
+const PLAIN = ' (a plain mapping: YAML tags such as !!omap, !!set or !!binary are not accepted)'
 
 /** Backends whose default location is `<data_dir>/<name>` under their `path` key. */
 const FILE_BACKENDS = new Set(['simple_kv', 'badger'])
@@ -99,18 +109,20 @@ export function sectionFromFile(file: string, name: string): Record<string, unkn
     )
   }
   const parsed = sideFile.safeParse(data)
-  if (!parsed.success) {
+  // zod reads properties, so a Map (YAML `!!omap`) or a Set (`!!set`) would pass as an empty
+  // mapping and the store would silently run on its defaults.
+  if (!parsed.success || !isPlainMapping(data)) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
-      `invalid configuration in ${path}: expected a mapping with an optional data_dir string`,
+      `invalid configuration in ${path}: expected a mapping with an optional data_dir string${PLAIN}`,
     )
   }
   checkTopLevelKeys(parsed.data, path)
   const raw = parsed.data[name] ?? {}
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+  if (!isPlainMapping(raw)) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
-      `invalid configuration in ${path}: "${name}" must be a mapping`,
+      `invalid configuration in ${path}: "${name}" must be a mapping${PLAIN}`,
     )
   }
   const section = { ...(raw as Record<string, unknown>) }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { MAX_TIMER_MS } from '@kv/core'
 import type { SingleBar } from 'cli-progress'
 import { count } from './output.js'
 
@@ -22,10 +23,14 @@ export function progressMode(
   return stream.isTTY ? 'bar' : 'lines'
 }
 
-/** Milliseconds between plain progress lines: `KV_PROGRESS_INTERVAL_MS`, default 1000. */
+/**
+ * Milliseconds between plain progress lines: `KV_PROGRESS_INTERVAL_MS`, default 1000 (also for a
+ * value under 10 or not a number), at most {@link MAX_TIMER_MS}: a longer timer is not clamped by
+ * Node.js but fires every millisecond, which would flood stderr.
+ */
 export function lineInterval(): number {
   const value = Number(process.env.KV_PROGRESS_INTERVAL_MS)
-  return Number.isFinite(value) && value >= 10 ? value : 1000
+  return Number.isFinite(value) && value >= 10 ? Math.min(value, MAX_TIMER_MS) : 1000
 }
 
 /** Seconds as `1h02m`, `3m05s` or `12s`. */

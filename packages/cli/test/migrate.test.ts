@@ -165,6 +165,31 @@ describe('kv migrate', () => {
     expect(JSON.parse(from.stderr).error.message).toMatch(/unknown key "badgr"/)
   })
 
+  it('refuses a --to-config file whose mapping is tagged !!omap or !!set (exit 4), copying nothing', async () => {
+    await seed('simple_kv', 10)
+    // yaml reads these as a Map or a Set: taken as an empty mapping, badger would silently get
+    // its default path instead of ./elsewhere.
+    for (const [name, yaml] of [
+      ['omap.yml', '--- !!omap\n- badger: { path: ./elsewhere }\n'],
+      ['omap-section.yml', 'badger: !!omap\n  - path: ./elsewhere\n'],
+      ['set-section.yml', 'badger: !!set\n  ? path\n'],
+    ]) {
+      const tagged = await ws.file(name!, yaml!)
+      const to = await ws.kv([
+        'migrate',
+        '--from',
+        'simple_kv',
+        '--to',
+        'badger',
+        '--to-config',
+        tagged,
+      ])
+      expect(to.code, `${name}: ${to.stderr}`).toBe(4)
+      expect(to.stderr).toMatch(/must be a mapping|expected a mapping/)
+    }
+    expect(await entries(ws, 'badger')).toBe(0)
+  })
+
   it('refuses to migrate a store onto itself (exit 2)', async () => {
     const same = await ws.kv(['migrate', '--from', 'badger', '--to', 'badger'])
     expect(same.code).toBe(2)

@@ -42,6 +42,20 @@ describe('progress display', () => {
     )
   })
 
+  it('caps KV_PROGRESS_INTERVAL_MS at the longest Node.js timer instead of printing every millisecond', async () => {
+    // Node.js runs a longer interval every 1 ms (with a TimeoutOverflowWarning): an interval of
+    // 35 days must mean "no periodic lines", so only the first and last lines are printed.
+    const exported = await ws.kv(['--backend', 'simple_kv', 'export', 'capped.ndjson'], {
+      env: { KV_PROGRESS_INTERVAL_MS: '3000000000' },
+    })
+    expect(exported.code, exported.stderr).toBe(0)
+    expect(exported.stderr).not.toMatch(/TimeoutOverflowWarning/)
+    expect(exported.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^kv export: 0\/5,000 entries \(0%\)/),
+      expect.stringMatching(/^kv export: 5,000\/5,000 entries \(100%\)/),
+    ])
+  })
+
   it('ends quietly with 141 when the reader closes stdout (kv export - | head)', async () => {
     const child = start(ws.dir, ['--no-progress', '--backend', 'simple_kv', 'export', '-'])
     const done = finish(child)

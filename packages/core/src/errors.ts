@@ -98,7 +98,11 @@ export class LockedError extends KVError {
   }
 }
 
-/** The backend could not be reached (a server down, a timeout). Retrying later may work. */
+/**
+ * The backend could not be reached (a server down, a timeout), or a file backend could not use its
+ * disk (permissions, a full or read-only file system). Retrying later, or once the cause the
+ * message names is fixed, may work.
+ */
 export class BackendUnavailableError extends KVError {
   constructor(message: string, options?: KVErrorOptions) {
     super(ErrorCode.BACKEND_UNAVAILABLE, message, options)

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runInNewContext } from 'node:vm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import {
@@ -157,6 +158,52 @@ describe('configuration', () => {
         }),
       )
     }
+  })
+
+  it('refuses a YAML mapping tagged !!omap or !!set instead of reading it as empty', () => {
+    // yaml turns these into a Map or a Set, whose entries are not properties: read as a plain
+    // object, the whole file (or section) would silently be empty and its keys never checked.
+    for (const [name, yaml, key] of [
+      ['omap.yml', '--- !!omap\n- simple_kv: { path: ./mine }\n', undefined],
+      ['omap-section.yml', 'simple_kv: !!omap\n  - path: ./mine\n  - bogus: 1\n', 'simple_kv'],
+      ['set-section.yml', 'simple_kv: !!set\n  ? path\n', 'simple_kv'],
+    ] as const) {
+      resetConfiguration()
+      process.env.KV_CONFIG = write(name, yaml)
+      expect(() => section.resolve(), name).toThrow(
+        expect.objectContaining({
+          code: 'KV_INVALID_CONFIG',
+          key,
+          message: expect.stringContaining('!!omap'),
+        }),
+      )
+    }
+  })
+
+  it('refuses a Map given to configure() or as options, instead of ignoring its keys', () => {
+    expect(() => configure(new Map([['data_dir', '/srv/kv']]) as never)).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        message: expect.stringContaining('Map'),
+      }),
+    )
+    expect(() => configure({ simple_kv: new Map([['path', './mine']]) } as never)).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG', key: 'simple_kv' }),
+    )
+    expect(() => section.parse(new Map([['path', './mine']]), 'the options of SimpleKV')).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG', key: 'simple_kv' }),
+    )
+  })
+
+  it('accepts plain mappings made in another realm (a vm context, as test runners use) and with no prototype', () => {
+    configure(runInNewContext("({ simple_kv: { path: './from-vm' } })"))
+    expect(section.resolve().path).toBe('./from-vm')
+    configure({ simple_kv: Object.assign(Object.create(null), { path: './no-prototype' }) })
+    expect(section.resolve().path).toBe('./no-prototype')
+    // A Map of the other realm is still refused.
+    expect(() => configure(runInNewContext("new Map([['data_dir', '/srv/kv']])"))).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG' }),
+    )
   })
 
   it('keeps the file it read until resetConfiguration()', () => {

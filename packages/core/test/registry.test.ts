@@ -202,4 +202,40 @@ describe('registry', () => {
     configure({ registry_test: { enabled: true } })
     expect(kv.activeStore()).toBe(kv.getStore('configured'))
   })
+
+  it('keeps an open store on the configuration it opened with until it is closed (configure() reopens nothing)', async () => {
+    const section = defineConfigSection(
+      'reconfigure_test',
+      z.strictObject({ enabled: z.boolean().default(true), label: z.string().default('default') }),
+    )
+    type Config = ReturnType<typeof section.resolve>
+    // Its values are the label its configuration had when it opened.
+    class Labelled extends AbstractKVStore<Config> {
+      constructor() {
+        super('reconfigure_test', { section, maxValueBytes: 1024 })
+      }
+      protected async _open(): Promise<void> {}
+      protected async _close(): Promise<void> {}
+      protected _get(): Uint8Array {
+        return new TextEncoder().encode(this.config.label)
+      }
+      protected _put(): void {}
+      protected _delete(): void {}
+      protected _deleteBucket(): void {}
+      protected *_keys(): Iterable<Uint8Array> {}
+      protected *_buckets(): Iterable<string> {}
+    }
+    const label = async () => new TextDecoder().decode((await kv.getValue('b', 'k'))!)
+    kv.register('labelled', new Labelled())
+    kv.use('labelled')
+    configure({ reconfigure_test: { label: 'first' } })
+    expect(await label()).toBe('first')
+    configure({ reconfigure_test: { label: 'second', enabled: false } })
+    // Still open, still picked with use(): the new configuration waits for the next open().
+    expect(await label()).toBe('first')
+    await kv.close()
+    await expect(kv.getValue('b', 'k')).rejects.toMatchObject({ code: 'KV_BACKEND_DISABLED' })
+    configure({ reconfigure_test: { label: 'second' } })
+    expect(await label()).toBe('second')
+  })
 })

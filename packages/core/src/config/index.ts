@@ -8,4 +8,4 @@ export {
   KNOWN_SECTIONS,
   type KVConfig,
 } from './sections.js'
-export { configFilePath, dataDir, validateFile } from './source.js'
+export { configFilePath, dataDir, isPlainMapping, validateFile } from './source.js'

@@ -8,7 +8,7 @@
 import type { z } from 'zod'
 import { InvalidConfigError } from '../errors.js'
 import { state } from '../shared-state.js'
-import { configSource, rawSection, validateFile } from './source.js'
+import { configSource, isOtherObject, otherObjectNote, rawSection, validateFile } from './source.js'
 
 /**
  * The shape of `configure()`'s argument and of the YAML file. Backend packages add their section
@@ -79,6 +79,13 @@ export function parseSection<S extends z.ZodType>(
   input: unknown,
   source: string,
 ): z.output<S> {
+  if (isOtherObject(input)) {
+    // zod reads an object's properties, so a Map would pass as an empty section, unchecked.
+    throw new InvalidConfigError(
+      `Invalid configuration in ${source}: "${name}" must be a mapping of options${otherObjectNote(input)}`,
+      { key: name },
+    )
+  }
   const result = schema.safeParse(input ?? {})
   if (result.success) return result.data
   const issue = result.error.issues[0]!

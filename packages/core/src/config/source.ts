@@ -15,6 +15,24 @@ import { type FileConfig, state } from '../shared-state.js'
 
 type Sections = Record<string, unknown>
 
+/**
+ * Whether `value` is an object that is neither an array nor a plain mapping: a `Map` (YAML
+ * `!!omap`), a `Set` (`!!set`), a `Uint8Array` (`!!binary`), a class instance. Its entries are not
+ * properties, so read as a section it would silently be empty, its keys unchecked.
+ */
+export function isOtherObject(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !isPlainMapping(value)
+  )
+}
+
+/** What an error adds about `value` when it {@link isOtherObject}. */
+export function otherObjectNote(value: unknown): string {
+  return isOtherObject(value)
+    ? ' (a plain mapping: YAML tags such as !!omap, !!set or !!binary, or a Map, are not accepted)'
+    : ''
+}
+
 /** The path of the configuration file in force, or `undefined` when there is none. */
 export function configFilePath(): string | undefined {
   const fromEnv = process.env.KV_CONFIG
@@ -50,15 +68,26 @@ function loadFile(): FileConfig {
   return (state.file = { path, data: checkTopLevel(data ?? {}, path) })
 }
 
-/** Checks that `config` is an object of known sections, each an object (or empty). */
+/**
+ * Whether `value` is a plain mapping: what YAML gives for a mapping and what `{ … }` is in code.
+ * Its prototype is `null` or an `Object.prototype` — of any realm, so that an object made in a
+ * `vm` context (as test runners do) counts too.
+ */
+export function isPlainMapping(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === null || Object.getPrototypeOf(prototype) === null
+}
+
+/** Checks that `config` is a plain mapping of known sections, each a plain mapping (or empty). */
 export function checkTopLevel(
   config: unknown,
   source: string,
   isKnown?: (key: string) => boolean,
 ): Sections {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+  if (!isPlainMapping(config)) {
     throw new InvalidConfigError(
-      `Invalid configuration in ${source}: expected a mapping of sections`,
+      `Invalid configuration in ${source}: expected a mapping of sections${otherObjectNote(config)}`,
     )
   }
   for (const [key, value] of Object.entries(config)) {
@@ -77,9 +106,9 @@ export function checkTopLevel(
           },
         )
       }
-    } else if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+    } else if (value !== null && !isPlainMapping(value)) {
       throw new InvalidConfigError(
-        `Invalid configuration in ${source}: "${key}" must be a mapping of options`,
+        `Invalid configuration in ${source}: "${key}" must be a mapping of options${otherObjectNote(value)}`,
         { key },
       )
     }
