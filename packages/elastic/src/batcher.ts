@@ -4,6 +4,11 @@
  * flight, are sent together, up to a count and a byte budget; each caller gets its own item's
  * result or error.
  *
+ * Items with an order key (a document id) keep their issue order: an item is not sent while a
+ * request carrying an earlier item with its key is in flight, the client's retries of that request
+ * included. Requests in flight together are applied in any order, and a retried one after a
+ * later one; items of one key in one request are applied in order.
+ *
  * @module
  */
 
@@ -20,11 +25,14 @@ export interface BatchLimits<Item> {
   maxInFlight: number
   /** An item's size in bytes. */
   weigh(item: Item): number
+  /** The key whose items must be applied in issue order; undefined for an item that needs none. */
+  orderKey?(item: Item): string | undefined
 }
 
 interface Pending<Item, Result> {
   item: Item
   weight: number
+  key: string | undefined
   resolve(result: Result): void
   reject(error: unknown): void
 }
@@ -36,6 +44,8 @@ export class Batcher<Item, Result> {
   #queue: Array<Pending<Item, Result>> = []
   #scheduled = false
   #inFlight = 0
+  /** Order keys of the items in requests in flight, with how many items carry each. */
+  readonly #busy = new Map<string, number>()
 
   constructor(send: SendBatch<Item, Result>, limits: BatchLimits<Item>) {
     this.#send = send
@@ -45,7 +55,8 @@ export class Batcher<Item, Result> {
   /** Queues `item`; resolves with its result once its batch has been answered. */
   add(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      this.#queue.push({ item, weight: this.#limits.weigh(item), resolve, reject })
+      const key = this.#limits.orderKey?.(item)
+      this.#queue.push({ item, weight: this.#limits.weigh(item), key, resolve, reject })
       if (!this.#scheduled) {
         this.#scheduled = true
         setImmediate(() => {
@@ -59,25 +70,52 @@ export class Batcher<Item, Result> {
   #drain(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#limits.maxInFlight) {
       const batch = this.#take()
+      // Every queued item waits for a request in flight with its key: the next drain takes it.
+      if (batch.length === 0) return
       this.#inFlight++
+      for (const { key } of batch) {
+        if (key !== undefined) this.#busy.set(key, (this.#busy.get(key) ?? 0) + 1)
+      }
       this.#dispatch(batch).finally(() => {
         this.#inFlight--
+        for (const { key } of batch) {
+          if (key === undefined) continue
+          const left = this.#busy.get(key)! - 1
+          if (left === 0) this.#busy.delete(key)
+          else this.#busy.set(key, left)
+        }
         this.#drain()
       })
     }
   }
 
-  /** The next batch: at least one item, then as many as fit the limits. */
+  /**
+   * The next batch: queued items in order, as many as fit the limits (the first one that can go
+   * always goes, however large), passing over those whose key is in a request in flight (so are
+   * all later items of that key). Empty when every queued item waits.
+   */
   #take(): Array<Pending<Item, Result>> {
-    let bytes = this.#queue[0]!.weight
-    let count = 1
-    while (count < this.#queue.length && count < this.#limits.maxItems) {
-      const next = this.#queue[count]!.weight
-      if (bytes + next > this.#limits.maxBytes) break
-      bytes += next
-      count++
+    const queue = this.#queue
+    const batch: Array<Pending<Item, Result>> = []
+    const waiting: Array<Pending<Item, Result>> = []
+    let bytes = 0
+    let at = 0
+    for (; at < queue.length; at++) {
+      const pending = queue[at]!
+      if (pending.key !== undefined && this.#busy.has(pending.key)) {
+        waiting.push(pending)
+        continue
+      }
+      const full =
+        batch.length >= this.#limits.maxItems || bytes + pending.weight > this.#limits.maxBytes
+      if (batch.length > 0 && full) break
+      batch.push(pending)
+      bytes += pending.weight
     }
-    return this.#queue.splice(0, count)
+    // The rest is copied as a block: a queue of a million writes is not walked item by item for
+    // every batch taken from its front.
+    this.#queue = at < queue.length ? waiting.concat(queue.slice(at)) : waiting
+    return batch
   }
 
   async #dispatch(batch: Array<Pending<Item, Result>>): Promise<void> {

@@ -166,6 +166,10 @@ export function createBatchers(connection: Connection, index: string, limits: Co
       maxInFlight: MAX_IN_FLIGHT,
       // Exact, so that a batch of small documents under a long index name still fits.
       weigh: (item) => bulkItemBytes(index, item),
+      // Requests in flight together may be applied in any order, and the client re-sends one
+      // after a 502/503/504 or a lost connection even if the cluster applied it: a write of a
+      // document waits until no earlier write of it is in flight, so the last issued wins.
+      orderKey: (item) => item.id,
     },
   )
   return { reads, writes }

@@ -73,6 +73,38 @@ describe('keys() pages', () => {
   })
 })
 
+describe('keys() while the bucket changes', () => {
+  it('lists every key not deleted during the listing exactly once, in order, as keys are deleted and added between pages', async () => {
+    // refresh: true makes every change searchable at once, so each page sees the changes made
+    // since the one before. Deleting the keys already listed shifts every later key towards the
+    // start: paging by offset would skip some, paging after the last key listed skips none.
+    await withStore({ page_size: 3, refresh: 'true' }, async (store) => {
+      const name = (i: number) => `k${String(i).padStart(2, '0')}`
+      const original = Array.from({ length: 30 }, (_, i) => name(i))
+      await Promise.all(original.map((key) => store.addValue('b', key, 'v')))
+      const deletedAhead = new Set<string>()
+      const listed: string[] = []
+      for await (const bytes of store.keys('b')) {
+        const key = new TextDecoder().decode(bytes)
+        listed.push(key)
+        await store.deleteKey('b', key)
+        // Ahead of the listing: delete a key not listed yet, and add one.
+        if (listed.length <= 5) {
+          const ahead = name(29 - listed.length)
+          deletedAhead.add(ahead)
+          await store.deleteKey('b', ahead)
+          await store.addValue('b', `${ahead}+`, 'v')
+        }
+      }
+      const sorted = [...listed].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+      expect(listed).toEqual(sorted)
+      expect(new Set(listed).size).toBe(listed.length)
+      const kept = original.filter((key) => !deletedAhead.has(key))
+      expect(kept.filter((key) => !listed.includes(key))).toEqual([])
+    })
+  })
+})
+
 describe('buckets()', () => {
   it('pages through buckets in UTF-8 byte order', async () => {
     await withStore({ page_size: 2 }, async (store) => {

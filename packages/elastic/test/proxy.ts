@@ -3,7 +3,7 @@
  * cluster in trouble would (429 and 5xx, cluster blocks, version conflicts, another version), and
  * passes every other request through unchanged. The backend under test talks real HTTP to it.
  */
-import { createServer, request } from 'node:http'
+import { createServer, type IncomingHttpHeaders, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /** A request as the proxy received it. */
@@ -11,6 +11,7 @@ export interface ProxiedRequest {
   method: string
   /** The path with the query string, e.g. `/_bulk?filter_path=…`. */
   url: string
+  headers: IncomingHttpHeaders
   body: Buffer
 }
 
@@ -27,8 +28,11 @@ export interface Answer {
   declaredLength?: number
 }
 
-/** Decides whether the proxy answers a request itself (an {@link Answer}) or passes it on. */
-export type Intercept = (req: ProxiedRequest) => Answer | undefined
+/**
+ * Decides whether the proxy answers a request itself (an {@link Answer}) or passes it on. It may
+ * answer later (a promise), for example after {@link forward}ing the request itself.
+ */
+export type Intercept = (req: ProxiedRequest) => Answer | undefined | Promise<Answer | undefined>
 
 /** A running proxy. */
 export interface Proxy {
@@ -47,13 +51,14 @@ export async function startProxy(target: string, intercept?: Intercept): Promise
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
+    const answerOrPass = async (): Promise<void> => {
       const forwarded: ProxiedRequest = {
         method: req.method ?? 'GET',
         url: req.url ?? '/',
+        headers: req.headers,
         body: Buffer.concat(chunks),
       }
-      const answer = proxy.intercept?.(forwarded)
+      const answer = await proxy.intercept?.(forwarded)
       if (answer !== undefined) {
         answered.push(`${forwarded.method} ${forwarded.url.split('?')[0]}`)
         // As Elasticsearch's REST layer answers: product header on every answer, JSON bodies.
@@ -81,7 +86,8 @@ export async function startProxy(target: string, intercept?: Intercept): Promise
       )
       upstream.on('error', () => res.destroy())
       upstream.end(forwarded.body)
-    })
+    }
+    req.on('end', () => void answerOrPass().catch(() => res.destroy()))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
@@ -93,6 +99,33 @@ export async function startProxy(target: string, intercept?: Intercept): Promise
         server.closeAllConnections()
         server.close(() => resolve())
       }),
+  })
+}
+
+/**
+ * Sends `req` to `target` as the proxy would pass it on, and resolves with the answer (a JSON
+ * body), for an intercept that lets a request reach the cluster and then decides what the client
+ * sees, or when.
+ */
+export function forward(target: string, req: ProxiedRequest): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const upstream = request(
+      new URL(req.url, target),
+      { method: req.method, headers: req.headers },
+      (reply) => {
+        const chunks: Buffer[] = []
+        reply.on('data', (chunk: Buffer) => chunks.push(chunk))
+        reply.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          resolve({
+            status: reply.statusCode ?? 502,
+            body: text === '' ? undefined : JSON.parse(text),
+          })
+        })
+      },
+    )
+    upstream.on('error', reject)
+    upstream.end(req.body)
   })
 }
 

@@ -1,10 +1,12 @@
 /**
  * Where the tests run: the stand-in server (always), and a real cluster when `KV_ELASTIC_URL` is
- * set (with `KV_ELASTIC_USERNAME` / `KV_ELASTIC_PASSWORD` or `KV_ELASTIC_API_KEY`, and
+ * set (with `KV_ELASTIC_USERNAME` / `KV_ELASTIC_PASSWORD`, `KV_ELASTIC_API_KEY` or
+ * `KV_ELASTIC_BEARER_TOKEN`, and
  * `KV_ELASTIC_CA_FILE` / `KV_ELASTIC_TLS_VERIFY=false` for TLS). Every store gets an index of its
  * own, deleted afterwards.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { Client } from '@elastic/elasticsearch'
 import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
 
@@ -15,6 +17,7 @@ export const realCluster: ElasticKVOptions | undefined = process.env.KV_ELASTIC_
       username: process.env.KV_ELASTIC_USERNAME ?? '',
       password: process.env.KV_ELASTIC_PASSWORD ?? '',
       api_key: process.env.KV_ELASTIC_API_KEY ?? '',
+      bearer_token: process.env.KV_ELASTIC_BEARER_TOKEN ?? '',
       ca_file: process.env.KV_ELASTIC_CA_FILE ?? '',
       tls_verify: process.env.KV_ELASTIC_TLS_VERIFY !== 'false',
     }
@@ -32,17 +35,27 @@ export function freshIndexName(label: string): string {
   return `kv-test-${run}-${label}-${++counter}`
 }
 
-/** An admin client for seeding raw documents and deleting test indices. */
+/**
+ * An admin client for seeding raw documents and deleting test indices, with the store's
+ * credentials and TLS settings (in the store's order: API key, bearer token, basic auth), so that
+ * it reaches a cluster with a private CA as the store does.
+ */
 export function adminClient(options: ElasticKVOptions): Client {
   const auth = options.api_key
     ? { apiKey: options.api_key }
-    : options.username
-      ? { username: options.username, password: options.password ?? '' }
-      : undefined
+    : options.bearer_token
+      ? { bearer: options.bearer_token }
+      : options.username
+        ? { username: options.username, password: options.password ?? '' }
+        : undefined
+  const tls = {
+    ...(options.ca_file ? { ca: readFileSync(options.ca_file) } : {}),
+    ...(options.tls_verify === false ? { rejectUnauthorized: false } : {}),
+  }
   return new Client({
     node: options.endpoint!,
     ...(auth ? { auth } : {}),
-    ...(options.tls_verify === false ? { tls: { rejectUnauthorized: false } } : {}),
+    ...(Object.keys(tls).length > 0 ? { tls } : {}),
     maxRetries: 0,
   })
 }
