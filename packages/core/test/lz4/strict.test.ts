@@ -134,6 +134,27 @@ describe('decompress rejects', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024)
   })
 
+  it('a declared length within the bound that the block does not produce, before allocating it', () => {
+    // One literal, one match of offset 1 whose length runs on 65,536 extension bytes of 255,
+    // then a final literal: 16,711,442 bytes from a 65,542-byte block, whose bound (255 bytes a
+    // byte) allows a header of up to 16,713,210. A header declaring that much passes the bound
+    // but not the walk over the block's sequences.
+    const extension = 65_536
+    const block = [0x1f, 0x41, 1, 0, ...new Array<number>(extension - 1).fill(255), 0, 0x10, 0x42]
+    const produced = 1 + (15 + 255 * (extension - 1) + 4) + 1
+    const declared = block.length * 255
+    expect(declared).toBeGreaterThan(produced)
+    const before = process.memoryUsage().arrayBuffers
+    expectCorrupt(
+      stored(declared, block),
+      `decodes to ${produced} bytes but the header declares ${declared}`,
+    )
+    // Decoding into an output of the declared size first would show here.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(declared / 4)
+    // The same block with the true length decodes.
+    expect(decompress(stored(produced, block)).length).toBe(produced)
+  })
+
   it('what is not a Uint8Array, with InvalidArgumentError naming the argument', () => {
     for (const notBytes of ['\u0000\u0000\u0000\u0000\u0000', [0, 0, 0, 0, 0], undefined]) {
       expect(() => decompress(notBytes as unknown as Uint8Array)).toThrow(InvalidArgumentError)
