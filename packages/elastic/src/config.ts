@@ -49,7 +49,8 @@ const schema = z.strictObject({
   tls_verify: z.boolean().default(true),
   /**
    * Longest time one request to the cluster may take from when it is sent, the client's retries
-   * included, before it fails with KV_BACKEND_UNAVAILABLE. It is per request: an operation that
+   * included, before it fails with KV_BACKEND_UNAVAILABLE (a write the cluster had received may
+   * still be applied; see the README, "Batching"). It is per request: an operation that
    * makes several (open(), keys(), writes under `id_scheme: infini`) may take longer. At most
    * 2147483647 (about 24.8 days), the longest delay a Node.js timer takes: a longer one would
    * fire at once and fail every request.
@@ -59,7 +60,10 @@ const schema = z.strictObject({
   max_retries: z.number().int().min(0).default(3),
   /** The index holding the store's documents; created with the documented mapping when missing. */
   index_name: z.string().min(1).default(DEFAULT_INDEX_NAME),
-  /** `default`: collision-free ids; `infini`: the Go framework's ids, to share an index with it. */
+  /**
+   * `default`: collision-free ids; `infini`: the Go framework's ids, to share an index with it.
+   * Use one scheme per index: by key, each scheme sees only its own documents.
+   */
   id_scheme: z.enum(['default', 'infini']).default('default'),
   /** The `refresh` parameter of writes: false (default), true or wait_for. */
   refresh: z

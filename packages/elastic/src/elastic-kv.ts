@@ -448,6 +448,10 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     const size = Math.min(this.config.page_size, MAX_KEYS_PER_PAGE, limit)
     const filter: unknown[] = [{ term: { bucket } }, ...prefixClauses(prefix)]
     let after: string[] | undefined
+    // The sort values of the last key yielded. Two documents can hold one (bucket, key) when
+    // stores of both id schemes wrote it to one index (their ids differ); sorted, they are
+    // adjacent, and the key is listed once.
+    let last: string | undefined
     for (;;) {
       this.#sameSession(state)
       const response = await connection.call(
@@ -468,7 +472,13 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
           ),
       )
       const hits = response.hits?.hits ?? []
-      for (const hit of hits) yield keyFromHex(hit.sort ?? [])
+      for (const hit of hits) {
+        const sort = hit.sort ?? []
+        const joined = sort.join(',')
+        if (joined === last) continue
+        last = joined
+        yield keyFromHex(sort)
+      }
       if (hits.length < size) return
       after = hits[hits.length - 1]!.sort as string[]
     }

@@ -2,7 +2,8 @@
  * Go INFINI framework interoperability (SPEC §6): under `id_scheme: infini` every entry of the
  * fixture is written with exactly the Go framework's `_id` and `content`; documents inserted raw,
  * as the Go framework writes them (only `content`), read back; the colliding pair behaves as the
- * README says; an index created by the Go framework (mapping only `content`) is adopted.
+ * README says; an index created by the Go framework (mapping only `content`) is adopted; an index
+ * written under both schemes lists each key once.
  */
 import { readFileSync } from 'node:fs'
 import type { Client } from '@elastic/elasticsearch'
@@ -10,7 +11,7 @@ import { isKVError } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, IdCollisionError } from '../src/index.js'
-import { adminClient, freshIndexName } from './targets.js'
+import { adminClient, collect, freshIndexName } from './targets.js'
 
 interface Line {
   _id: string
@@ -188,6 +189,39 @@ describe('the colliding pair (bucket "a_b" key "c", bucket "a" key "b_c")', () =
       for (const line of pair) await store.addValue(line.bucket, b64(line.key), b64(line.value))
       for (const line of pair)
         expect(await store.getValue(line.bucket, b64(line.key))).toEqual(b64(line.value))
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('one index written under both id schemes', () => {
+  // The two schemes give one (bucket, key) different ids, so each store keeps its own document.
+  const writeBoth = async (index: string) => {
+    const stores = [await openStore(index, 'default'), await openStore(index, 'infini')]
+    try {
+      for (const [i, store] of stores.entries()) {
+        await store.addValue('s', 'a', `a${i}`)
+        await store.addValue('s', 'k', `k${i}`)
+      }
+      await stores[0]!.addValue('s', 'z', 'z')
+    } finally {
+      for (const store of stores) await store.close()
+    }
+  }
+
+  it('lists each key once', async () => {
+    const index = freshIndexName('mixed')
+    await writeBoth(index)
+    const store = await openStore(index, 'default')
+    try {
+      const listed = (await collect(store.keys('s'))).map((key) => Buffer.from(key).toString())
+      expect(listed).toEqual(['a', 'k', 'z'])
+      // Both documents are there: the raw search sees two for each key written twice.
+      await admin.indices.refresh({ index })
+      expect((await admin.count({ index, query: { term: { bucket: 's' } } })).count).toBe(5)
+      // Each store reads only its own scheme's document (as the README says).
+      expect(await store.getValue('s', 'k')).toEqual(new TextEncoder().encode('k0'))
     } finally {
       await store.close()
     }

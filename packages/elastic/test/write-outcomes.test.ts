@@ -1,0 +1,179 @@
+/**
+ * What a caller sees when writes meet trouble or race, as the README states it: a write that
+ * times out after the cluster received it is reported failed though it is applied (under
+ * `id_scheme: infini` not over a later write of its key); a `_bulk` that
+ * fails some of an `addValues` call's items fails the call while its other entries are written;
+ * an entry rewritten while deleteBucket() runs survives, and deleteBucket() still resolves. The
+ * proxy in front of the stand-in holds or rewrites the requests a test picks (proxy.ts).
+ */
+import { isKVError } from '@kv/core'
+import { type Standin, startStandin } from '@kv/es-standin'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
+import {
+  type Answer,
+  type Proxy as FaultProxy,
+  forward,
+  type ProxiedRequest,
+  startProxy,
+} from './proxy.js'
+import { freshIndexName } from './targets.js'
+
+let standin: Standin
+beforeAll(async () => {
+  standin = await startStandin()
+})
+afterAll(async () => {
+  await standin.close()
+})
+
+const text = (value: string) => new TextEncoder().encode(value)
+const path = (req: ProxiedRequest) => req.url.split('?')[0]!
+
+/** A promise the test resolves itself. */
+function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
+
+/** Opens a store through a proxy to the stand-in, runs `body`, and closes both. */
+async function throughProxy(
+  options: ElasticKVOptions,
+  body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>,
+): Promise<void> {
+  const proxy = await startProxy(standin.url)
+  const store = new ElasticKV({
+    endpoint: proxy.url,
+    index_name: freshIndexName('outcomes'),
+    ...options,
+  })
+  try {
+    await store.open()
+    await body(store, proxy)
+  } finally {
+    proxy.intercept = undefined
+    await store.close()
+    await proxy.close()
+  }
+}
+
+it('reports a write that timed out as KV_BACKEND_UNAVAILABLE, though the cluster applies it', async () => {
+  await throughProxy({ request_timeout_ms: 300 }, async (store, proxy) => {
+    const release = gate()
+    let applied: Promise<Answer> | undefined
+    // The cluster has the request but answers only after the client gave up, as a busy one does.
+    proxy.intercept = (req) => {
+      if (path(req) !== '/_bulk') return undefined
+      proxy.intercept = undefined
+      applied = release.promise.then(() => forward(standin.url, req))
+      return applied
+    }
+    const error = await store.addValue('b', 'k', 'v1').catch((e: unknown) => e)
+    expect(isKVError(error, 'KV_BACKEND_UNAVAILABLE')).toBe(true)
+    release.open()
+    expect((await applied!).status).toBe(200)
+    expect(await store.getValue('b', 'k')).toEqual(text('v1'))
+  })
+})
+
+it('under id_scheme: infini, a write that timed out and reaches the cluster late does not overwrite a later write', async () => {
+  await throughProxy({ request_timeout_ms: 300, id_scheme: 'infini' }, async (store, proxy) => {
+    await store.addValue('b', 'k', 'v0')
+    const release = gate()
+    let late: Promise<Answer> | undefined
+    proxy.intercept = (req) => {
+      if (path(req) !== '/_bulk') return undefined
+      proxy.intercept = undefined
+      late = release.promise.then(() => forward(standin.url, req))
+      return late
+    }
+    const error = await store.addValue('b', 'k', 'v1').catch((e: unknown) => e)
+    expect(isKVError(error, 'KV_BACKEND_UNAVAILABLE')).toBe(true)
+    await store.addValue('b', 'k', 'v2')
+    release.open()
+    // The late write was conditional on the version it read: the cluster refuses it.
+    expect((await late!).body).toMatchObject({
+      items: [{ index: { status: 409, error: { type: 'version_conflict_engine_exception' } } }],
+    })
+    expect(await store.getValue('b', 'k')).toEqual(text('v2'))
+  })
+})
+
+/**
+ * Forwards a `_bulk` without the items whose document's `key` field is `failedKeyHex`, and
+ * answers those as Elasticsearch answers an item rejected by a full write queue (429), in place.
+ */
+async function failItems(req: ProxiedRequest, failedKeyHex: string): Promise<Answer> {
+  const lines = req.body
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+  const kept: string[] = []
+  const failedAt = new Set<number>()
+  let item = 0
+  for (let i = 0; i < lines.length; i += 2, item++) {
+    // Every item here is an index or create: an action line and a document line.
+    if ((JSON.parse(lines[i + 1]!) as { key: string }).key === failedKeyHex) failedAt.add(item)
+    else kept.push(lines[i]!, lines[i + 1]!)
+  }
+  const body = Buffer.from(kept.map((line) => `${line}\n`).join(''))
+  const answer = await forward(standin.url, {
+    ...req,
+    headers: { ...req.headers, 'content-length': String(body.length) },
+    body,
+  })
+  const items = [...(answer.body as { items: unknown[] }).items]
+  for (const at of [...failedAt].sort((a, b) => a - b)) {
+    const error = { type: 'es_rejected_execution_exception', reason: 'rejected execution' }
+    items.splice(at, 0, { index: { status: 429, error } })
+  }
+  return { status: 200, body: { errors: true, items } }
+}
+
+it('fails addValues when one item of its _bulk fails; its other entries are written, and re-running it writes all', async () => {
+  // Two entries per request: the call's entries travel in three requests.
+  await throughProxy({ batch_max_ops: 2 }, async (store, proxy) => {
+    const entries: Array<[string, string]> = ['a', 'b', 'c', 'd', 'e'].map((k) => [k, `v${k}`])
+    proxy.intercept = (req) =>
+      path(req) === '/_bulk' ? failItems(req, Buffer.from('c').toString('hex')) : undefined
+    const error = await store.addValues('b', entries).catch((e: unknown) => e)
+    expect(isKVError(error, 'KV_BACKEND_UNAVAILABLE')).toBe(true)
+    expect((error as Error).message).toMatch(/HTTP 429 es_rejected_execution_exception/)
+    for (const [k, v] of entries) {
+      expect(await store.getValue('b', k), k).toEqual(k === 'c' ? null : text(v))
+    }
+    proxy.intercept = undefined
+    await store.addValues('b', entries)
+    for (const [k, v] of entries) expect(await store.getValue('b', k), k).toEqual(text(v))
+  })
+})
+
+it('keeps an entry rewritten while deleteBucket() runs, deletes the others, and resolves', async () => {
+  await throughProxy({}, async (store, proxy) => {
+    await store.addValue('b', 'rewritten', 'old')
+    await store.addValue('b', 'untouched', 'old')
+    const arrived = gate()
+    const release = gate()
+    // Hold the delete-by-query after deleteBucket() refreshed; rewrite an entry meanwhile: the
+    // query's snapshot holds the old version, so deleting it is a version conflict.
+    proxy.intercept = async (req) => {
+      if (!path(req).endsWith('/_delete_by_query')) return undefined
+      arrived.open()
+      await release.promise
+      return forward(standin.url, req)
+    }
+    const deleting = store.deleteBucket('b')
+    await arrived.promise
+    await store.addValue('b', 'rewritten', 'new')
+    release.open()
+    await deleting
+    expect(await store.getValue('b', 'rewritten')).toEqual(text('new'))
+    expect(await store.getValue('b', 'untouched')).toBeNull()
+    // A write issued after deleteBucket() resolved survives it.
+    await store.addValue('b', 'after', 'x')
+    expect(await store.getValue('b', 'after')).toEqual(text('x'))
+  })
+})
