@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { Fifo } from './fifo.js'
 
 /** Sends one batch; returns one result per item, in order. A throw fails every item. */
 export type SendBatch<Item, Result> = (items: Item[]) => Promise<Result[]>
@@ -37,15 +38,29 @@ interface Pending<Item, Result> {
   reject(error: unknown): void
 }
 
+/** The items of one order key, and whether that key may go. */
+interface KeyState<Item, Result> {
+  /** Its items not yet sent, oldest first. */
+  items: Fifo<Pending<Item, Result>>
+  /** How many of its items are in requests in flight: while any are, none is sent. */
+  inFlight: number
+  /** Whether the key is in the ready queue. */
+  ready: boolean
+}
+
 /** Collects items and sends them in batches. */
 export class Batcher<Item, Result> {
   readonly #send: SendBatch<Item, Result>
   readonly #limits: BatchLimits<Item>
-  #queue: Array<Pending<Item, Result>> = []
+  /**
+   * What may go, in turn: items without an order key, and order keys with items and none in
+   * flight (each stands for its items, which go together, oldest first).
+   */
+  readonly #ready = new Fifo<Pending<Item, Result> | string>()
+  /** The order keys with items queued or in flight. */
+  readonly #keys = new Map<string, KeyState<Item, Result>>()
   #scheduled = false
   #inFlight = 0
-  /** Order keys of the items in requests in flight, with how many items carry each. */
-  readonly #busy = new Map<string, number>()
 
   constructor(send: SendBatch<Item, Result>, limits: BatchLimits<Item>) {
     this.#send = send
@@ -56,7 +71,9 @@ export class Batcher<Item, Result> {
   add(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       const key = this.#limits.orderKey?.(item)
-      this.#queue.push({ item, weight: this.#limits.weigh(item), key, resolve, reject })
+      const pending = { item, weight: this.#limits.weigh(item), key, resolve, reject }
+      if (key === undefined) this.#ready.push(pending)
+      else this.#queueKeyed(key, pending)
       if (!this.#scheduled) {
         this.#scheduled = true
         setImmediate(() => {
@@ -67,54 +84,84 @@ export class Batcher<Item, Result> {
     })
   }
 
+  #queueKeyed(key: string, pending: Pending<Item, Result>): void {
+    let state = this.#keys.get(key)
+    if (state === undefined) {
+      state = { items: new Fifo(), inFlight: 0, ready: false }
+      this.#keys.set(key, state)
+    }
+    state.items.push(pending)
+    // A key with items in flight becomes ready when they come back (see #done).
+    if (state.inFlight === 0 && !state.ready) {
+      state.ready = true
+      this.#ready.push(key)
+    }
+  }
+
   #drain(): void {
-    while (this.#queue.length > 0 && this.#inFlight < this.#limits.maxInFlight) {
+    while (this.#inFlight < this.#limits.maxInFlight) {
       const batch = this.#take()
-      // Every queued item waits for a request in flight with its key: the next drain takes it.
+      // Nothing queued, or every queued item waits for a request in flight with its key (the
+      // drain after that request takes it).
       if (batch.length === 0) return
       this.#inFlight++
-      for (const { key } of batch) {
-        if (key !== undefined) this.#busy.set(key, (this.#busy.get(key) ?? 0) + 1)
-      }
+      for (const { key } of batch) if (key !== undefined) this.#keys.get(key)!.inFlight++
       this.#dispatch(batch).finally(() => {
         this.#inFlight--
-        for (const { key } of batch) {
-          if (key === undefined) continue
-          const left = this.#busy.get(key)! - 1
-          if (left === 0) this.#busy.delete(key)
-          else this.#busy.set(key, left)
-        }
+        for (const { key } of batch) if (key !== undefined) this.#done(key)
         this.#drain()
       })
     }
   }
 
+  /** One item of `key` came back; after the last one, its waiting items may go. */
+  #done(key: string): void {
+    const state = this.#keys.get(key)!
+    if (--state.inFlight > 0) return
+    if (state.items.length === 0) {
+      this.#keys.delete(key)
+    } else if (!state.ready) {
+      state.ready = true
+      this.#ready.push(key)
+    }
+  }
+
   /**
-   * The next batch: queued items in order, as many as fit the limits (the first one that can go
-   * always goes, however large), passing over those whose key is in a request in flight (so are
-   * all later items of that key). Empty when every queued item waits.
+   * The next batch, in turn from {@link #ready}, as many items as fit the limits (the first one
+   * always goes, however large). A key's items go oldest first; a key whose items went out in
+   * an earlier batch of this drain leaves the ready queue until they come back. Every step
+   * takes an item or drops a ready entry, so a batch costs what it holds, however long the queue.
    */
   #take(): Array<Pending<Item, Result>> {
-    const queue = this.#queue
     const batch: Array<Pending<Item, Result>> = []
-    const waiting: Array<Pending<Item, Result>> = []
     let bytes = 0
-    let at = 0
-    for (; at < queue.length; at++) {
-      const pending = queue[at]!
-      if (pending.key !== undefined && this.#busy.has(pending.key)) {
-        waiting.push(pending)
+    const fits = (weight: number) =>
+      batch.length === 0 ||
+      (batch.length < this.#limits.maxItems && bytes + weight <= this.#limits.maxBytes)
+    for (let entry = this.#ready.peek(); entry !== undefined; entry = this.#ready.peek()) {
+      if (typeof entry !== 'string') {
+        if (!fits(entry.weight)) return batch
+        this.#ready.shift()
+        batch.push(entry)
+        bytes += entry.weight
         continue
       }
-      const full =
-        batch.length >= this.#limits.maxItems || bytes + pending.weight > this.#limits.maxBytes
-      if (batch.length > 0 && full) break
-      batch.push(pending)
-      bytes += pending.weight
+      const state = this.#keys.get(entry)!
+      if (state.inFlight === 0) {
+        for (
+          let pending = state.items.peek();
+          pending !== undefined;
+          pending = state.items.peek()
+        ) {
+          if (!fits(pending.weight)) return batch
+          state.items.shift()
+          batch.push(pending)
+          bytes += pending.weight
+        }
+      }
+      this.#ready.shift()
+      state.ready = false
     }
-    // The rest is copied as a block: a queue of a million writes is not walked item by item for
-    // every batch taken from its front.
-    this.#queue = at < queue.length ? waiting.concat(queue.slice(at)) : waiting
     return batch
   }
 

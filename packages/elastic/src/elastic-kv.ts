@@ -36,6 +36,7 @@ import {
   type StoredSource,
 } from './document.js'
 import { toKVError } from './errors.js'
+import { IdSequencer } from './id-sequencer.js'
 import { documentId, type IdScheme } from './ids.js'
 import {
   checkMapping,
@@ -107,6 +108,8 @@ interface OpenState {
   refresher: Refresher
   /** Whether this store has written or deleted since open() (close() refreshes only then). */
   wrote: boolean
+  /** `id_scheme: infini`: the read-then-write of each document id, one at a time. */
+  conditional: IdSequencer
 }
 
 /**
@@ -167,6 +170,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       writes,
       refresher,
       wrote: false,
+      conditional: new IdSequencer(),
     }
   }
 
@@ -341,7 +345,17 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       return
     }
     // infini: never overwrite another entry that shares the id. Read the owner, then write only
-    // if the document is still the one read (if_seq_no), or still absent (create).
+    // if the document is still the one read (if_seq_no), or still absent (create). One write of
+    // an id at a time, so that of this store's writes of a key the one issued last wins.
+    await this.#open().conditional.run(id, () => this.#putConditional(id, bucket, key, source))
+  }
+
+  async #putConditional(
+    id: string,
+    bucket: string,
+    key: Uint8Array,
+    source: ReturnType<typeof buildSource>,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#current(id)
       if (
@@ -388,6 +402,10 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       await this.#write({ op: 'delete', id })
       return
     }
+    await this.#open().conditional.run(id, () => this.#deleteConditional(id, bucket, key))
+  }
+
+  async #deleteConditional(id: string, bucket: string, key: Uint8Array): Promise<void> {
     const current = await this.#current(id)
     // Absent, or another entry's document: this key holds nothing to delete.
     if (current === undefined) return

@@ -72,3 +72,39 @@ describe('the order of writes of one key', () => {
     }
   })
 })
+
+describe.each(['default', 'infini'] as const)(
+  'overlapping writes of one key (id_scheme: %s)',
+  (scheme) => {
+    // Under infini each write reads the document and then writes it only if unchanged; two such
+    // writes of one key issued together would both read the same version, and the later one,
+    // finding it changed, would count itself as ordered first: the earlier would win.
+    const value = async (store: ElasticKV) => {
+      const stored = await store.getValue('b', 'k')
+      return stored === null ? null : new TextDecoder().decode(stored)
+    }
+
+    it('the one issued last wins: put and put, put and delete, delete and put', async () => {
+      const store = new ElasticKV({
+        endpoint: standin.url,
+        index_name: freshIndexName(`overlap-${scheme}`),
+        id_scheme: scheme,
+      })
+      await store.open()
+      try {
+        await store.addValue('b', 'k', 'v0')
+        await Promise.all([store.addValue('b', 'k', 'first'), store.addValue('b', 'k', 'second')])
+        expect(await value(store)).toBe('second')
+        await Promise.all([store.addValue('b', 'k', 'before'), store.deleteKey('b', 'k')])
+        expect(await value(store)).toBe(null)
+        await Promise.all([store.deleteKey('b', 'k'), store.addValue('b', 'k', 'after')])
+        expect(await value(store)).toBe('after')
+        // Many at once, in both orders of issue.
+        await Promise.all(Array.from({ length: 20 }, (_, i) => store.addValue('b', 'k', `n${i}`)))
+        expect(await value(store)).toBe('n19')
+      } finally {
+        await store.close()
+      }
+    })
+  },
+)
