@@ -56,6 +56,19 @@ export function trailerLine(entries: number): string {
   return JSON.stringify({ end: true, entries })
 }
 
+/** Bytes of base64 for `bytes` bytes. */
+const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4
+
+/**
+ * The longest line an import into a store with this value limit reads: an entry line of the
+ * largest key and value, a bucket of 255 bytes each written as a 6-character JSON escape, and
+ * 1 MiB for fields a later writer of version 1 may add. A longer line cannot hold an entry the
+ * store takes, so reading it whole would only cost memory.
+ */
+export function maxEntryLineBytes(maxValueBytes: number): number {
+  return base64Length(maxValueBytes) + base64Length(64 * 1024) + 255 * 6 + 1024 * 1024
+}
+
 /** A line of an export file that does not follow the format. Exit code 4. */
 export class ExportFormatError extends CliError {
   /** The 1-based number of the offending line. */

@@ -17,4 +17,4 @@ export {
   headerLine,
   trailerLine,
 } from './export-format.js'
-export { type Line, readLines } from './lines.js'
+export { type Line, MAX_LINE_BYTES, type ReadLinesOptions, readLines } from './lines.js'

@@ -139,6 +139,24 @@ describe('import --dry-run and the configuration', () => {
     }
   })
 
+  it('refuses a line longer than any entry the store takes before reading it whole (exit 4)', async () => {
+    // With a 1 KiB value limit no entry line reaches 1.2 MB; the 4 MB line must stop the import.
+    const ws = await workspace('data_dir: ./data\nbadger:\n  max_value_bytes: 1024\n')
+    try {
+      const ok = { b: 'b', k: Buffer.from('k'), v: Buffer.from('v') }
+      const lines = exportFile([ok]).split('\n')
+      lines.splice(2, 0, `{"b":"b","k":"aw==","v":"${'A'.repeat(4 * 1024 * 1024)}"}`)
+      const file = await ws.file('long.ndjson', lines.join('\n'))
+      const result = await ws.kv(['--backend', 'badger', '--no-progress', 'import', file])
+      expect(result.code).toBe(4)
+      expect(result.stderr).toMatch(
+        /line 3: longer than \d+ bytes, more than an entry within the store's value limit \(1024 bytes\) takes; 1 entries before it were written/,
+      )
+    } finally {
+      await ws.cleanup()
+    }
+  })
+
   it('refuses a backend its configuration disables, as the import would (exit 5)', async () => {
     const ws = await workspace('data_dir: ./data\nsimple_kv:\n  enabled: false\n')
     try {

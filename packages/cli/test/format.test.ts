@@ -147,6 +147,36 @@ describe('readLines', () => {
     ])
   })
 
+  it('refuses a line longer than maxLineBytes as soon as it is that long, reading no further', async () => {
+    let pulled = 0
+    // 4 MiB in 1 KiB chunks and no newline after the first line: read whole, it would all be held.
+    async function* endless() {
+      yield Buffer.from('{"a":1}\n')
+      for (let i = 0; i < 4096; i++) {
+        pulled++
+        yield Buffer.alloc(1024, 0x41)
+      }
+    }
+    const error = await (async () => {
+      for await (const _ of readLines(endless(), { maxLineBytes: 10_000 })) {
+        // draining
+      }
+    })().then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )
+    expect(error).toBeInstanceOf(ExportFormatError)
+    expect((error as ExportFormatError).line).toBe(2)
+    expect((error as Error).message).toMatch(/^line 2: longer than 10000 bytes/)
+    expect(pulled).toBe(10) // the chunk that took it past 10,000 bytes, and none after
+    // A line of exactly the limit is a line; the limit counts neither \n nor the line before.
+    const exact = `${'x'.repeat(10)}\r\n`
+    const read: string[] = []
+    for await (const { text } of readLines(Readable.from([exact, exact]), { maxLineBytes: 11 }))
+      read.push(text)
+    expect(read).toEqual(['x'.repeat(10), 'x'.repeat(10)])
+  })
+
   it('yields nothing for empty input', async () => {
     expect(await lines([])).toEqual([])
   })

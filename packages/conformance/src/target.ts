@@ -38,9 +38,9 @@ export interface ConformanceTarget {
   destroy?(store: KVStore): void | Promise<void>
   /** What the backend can do. */
   capabilities?: ConformanceCapabilities
-  /** Runs of the model-based test, each on a fresh store (default 20). */
+  /** Runs of the model-based test, each on a fresh store (default 20): a positive integer. */
   modelRuns?: number
-  /** Operations in each run of the model-based test (default 200). */
+  /** Operations in each run of the model-based test (default 200): a positive integer. */
   modelOps?: number
   /** Seed of the model-based test, to replay a failing run (its message gives the seed). */
   modelSeed?: number

@@ -5,6 +5,7 @@ import {
   type ConformanceTarget,
   collectResults,
   invalidInput,
+  modelBased,
   persistence,
   runConformance,
 } from '../src/index.js'
@@ -165,5 +166,24 @@ describe('the harness', () => {
         skipped: false,
       },
     ])
+  })
+
+  it('refuses a model test of no runs or no operations, which any store would pass', async () => {
+    // EmptyIsMissingStore fails every real run of the model test: only a vacuous one passes it.
+    const target = { name: 'broken', create: () => new EmptyIsMissingStore() }
+    for (const [option, value] of [
+      ['modelRuns', 0],
+      ['modelOps', 0],
+      ['modelRuns', Number.NaN],
+      ['modelOps', -5], // fast-check never finishes generating a sequence of -5 operations
+      ['modelRuns', 1.5],
+    ] as const) {
+      await expect(
+        collectResults(modelBased, { ...target, [option]: value }),
+        `${option}: ${value}`,
+      ).rejects.toMatchObject({ code: 'KV_INVALID_ARGUMENT', argument: `target.${option}` })
+    }
+    const [result] = await collectResults(modelBased, { ...target, modelRuns: 1, modelOps: 200 })
+    expect(result!.passed).toBe(false)
   })
 })

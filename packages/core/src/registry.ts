@@ -91,10 +91,76 @@ export function activeStore(): KVStore {
   )
 }
 
-async function opened(): Promise<KVStore> {
-  const store = activeStore()
-  if (store.status !== 'open') await store.open()
-  return store
+/**
+ * Runs `call` on the active store, opening it first when it is not open.
+ *
+ * The call is made at once, not after `open()` resolves: a store's methods wait for an `open()`
+ * in progress (`AbstractKVStore` keeps copies of the caller's key and value meanwhile). Awaiting
+ * `open()` first would read the caller's buffers after the caller may have reused them, and
+ * would let a `close()` requested after this call run first and fail it with `KV_NOT_OPEN`.
+ * When `open()` fails, its error is the call's.
+ */
+function onActive<T>(call: (store: KVStore) => Promise<T>): Promise<T> {
+  try {
+    const store = activeStore()
+    if (store.status === 'open') return call(store)
+    return afterOpening(store.open(), call(store))
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+/** `result`, unless `opening` fails: then its error (and `result`'s own rejection is handled). */
+function afterOpening<T>(opening: Promise<void>, result: Promise<T>): Promise<T> {
+  return opening.then(
+    () => result,
+    (error: unknown) => {
+      result.catch(() => {})
+      throw error
+    },
+  )
+}
+
+/**
+ * A listing on the active store, which is picked (and opened when it is not open) at the first
+ * `next()`, as {@link onActive} does for one call.
+ */
+function listing<T>(list: (store: KVStore) => AsyncIterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      let inner: AsyncIterator<T> | undefined
+      let finished = false
+      const done = (): Promise<IteratorResult<T>> =>
+        Promise.resolve({ done: true, value: undefined })
+      return {
+        next: () => {
+          if (inner !== undefined) return inner.next()
+          if (finished) return done()
+          try {
+            const store = activeStore()
+            const opening = store.status === 'open' ? undefined : store.open()
+            inner = list(store)[Symbol.asyncIterator]()
+            const first = inner.next()
+            // A listing that could not start is over, as a generator that threw is.
+            return (opening === undefined ? first : afterOpening(opening, first)).catch(
+              (error: unknown) => {
+                finished = true
+                inner = undefined
+                throw error
+              },
+            )
+          } catch (error) {
+            finished = true
+            return Promise.reject(error)
+          }
+        },
+        return: () => {
+          finished = true
+          return inner?.return?.() ?? done()
+        },
+      }
+    },
+  }
 }
 
 /** Closes every registered store. */
@@ -105,53 +171,46 @@ export async function close(): Promise<void> {
 }
 
 /** `getValue` on the active store, opened on first use. */
-export async function getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
-  return (await opened()).getValue(bucket, key)
+export function getValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
+  return onActive((store) => store.getValue(bucket, key))
 }
 
 /** `getCompressedValue` on the active store, opened on first use. */
-export async function getCompressedValue(
-  bucket: string,
-  key: BytesLike,
-): Promise<Uint8Array | null> {
-  return (await opened()).getCompressedValue(bucket, key)
+export function getCompressedValue(bucket: string, key: BytesLike): Promise<Uint8Array | null> {
+  return onActive((store) => store.getCompressedValue(bucket, key))
 }
 
 /** `addValue` on the active store, opened on first use. */
-export async function addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
-  return (await opened()).addValue(bucket, key, value)
+export function addValue(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
+  return onActive((store) => store.addValue(bucket, key, value))
 }
 
 /** `addValues` on the active store, opened on first use. */
-export async function addValues(
+export function addValues(
   bucket: string,
   entries: Iterable<readonly [BytesLike, BytesLike]>,
 ): Promise<void> {
-  return (await opened()).addValues(bucket, entries)
+  return onActive((store) => store.addValues(bucket, entries))
 }
 
 /** `addValueCompress` on the active store, opened on first use. */
-export async function addValueCompress(
-  bucket: string,
-  key: BytesLike,
-  value: BytesLike,
-): Promise<void> {
-  return (await opened()).addValueCompress(bucket, key, value)
+export function addValueCompress(bucket: string, key: BytesLike, value: BytesLike): Promise<void> {
+  return onActive((store) => store.addValueCompress(bucket, key, value))
 }
 
 /** `existsKey` on the active store, opened on first use. */
-export async function existsKey(bucket: string, key: BytesLike): Promise<boolean> {
-  return (await opened()).existsKey(bucket, key)
+export function existsKey(bucket: string, key: BytesLike): Promise<boolean> {
+  return onActive((store) => store.existsKey(bucket, key))
 }
 
 /** `deleteKey` on the active store, opened on first use. */
-export async function deleteKey(bucket: string, key: BytesLike): Promise<void> {
-  return (await opened()).deleteKey(bucket, key)
+export function deleteKey(bucket: string, key: BytesLike): Promise<void> {
+  return onActive((store) => store.deleteKey(bucket, key))
 }
 
 /** `deleteBucket` on the active store, opened on first use. */
-export async function deleteBucket(bucket: string): Promise<void> {
-  return (await opened()).deleteBucket(bucket)
+export function deleteBucket(bucket: string): Promise<void> {
+  return onActive((store) => store.deleteBucket(bucket))
 }
 
 /**
@@ -159,17 +218,11 @@ export async function deleteBucket(bucket: string): Promise<void> {
  * that a `Uint8Array` prefix is copied at once: the caller may reuse its buffer when this returns.
  */
 export function keys(bucket: string, options?: KeysOptions): AsyncIterable<Uint8Array> {
-  return listKeys(bucket, keepPrefix(options))
-}
-
-async function* listKeys(
-  bucket: string,
-  options: KeysOptions | undefined,
-): AsyncIterable<Uint8Array> {
-  yield* (await opened()).keys(bucket, options)
+  const kept = keepPrefix(options)
+  return listing((store) => store.keys(bucket, kept))
 }
 
 /** `buckets` on the active store, opened on first use. */
-export async function* buckets(): AsyncIterable<string> {
-  yield* (await opened()).buckets()
+export function buckets(): AsyncIterable<string> {
+  return listing((store) => store.buckets())
 }

@@ -12,9 +12,9 @@ import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { type Act, concurrencyOption, examples } from '../action.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
-import { ExportFormatError, ExportReader } from '../export-format.js'
+import { ExportFormatError, ExportReader, maxEntryLineBytes } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
-import { readLines } from '../lines.js'
+import { MAX_LINE_BYTES, type ReadLinesOptions, readLines } from '../lines.js'
 import { count, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
 import { keySlot, WriteWindow } from '../window.js'
@@ -36,9 +36,24 @@ class WriteFailure {
  * The lines of the input; a failure to read it (a directory, a vanished file) is exit 4. A line
  * that is not UTF-8 is a bad line like any other ({@link ExportFormatError}, with its number).
  */
-async function* inputLines(input: AsyncIterable<Buffer | string>, name: string) {
+async function* inputLines(
+  input: AsyncIterable<Buffer | string>,
+  name: string,
+  maxValueBytes: number,
+) {
+  // A line longer than any entry the store takes is refused as soon as it is that long: read
+  // whole, a line of hundreds of MiB took several times its size in memory, and one beyond
+  // the longest string Node.js holds was reported as not UTF-8.
+  const longest = maxEntryLineBytes(maxValueBytes)
+  const options: ReadLinesOptions =
+    longest < MAX_LINE_BYTES
+      ? {
+          maxLineBytes: longest,
+          why: `more than an entry within the store's value limit (${maxValueBytes} bytes) takes`,
+        }
+      : {}
   try {
-    yield* readLines(input)
+    yield* readLines(input, options)
   } catch (cause) {
     if (cause instanceof ExportFormatError) throw cause
     throw new CliError(ExitCode.INVALID_INPUT, `cannot read ${name}: ${(cause as Error).message}`, {
@@ -80,7 +95,7 @@ async function runImport(session: Session, file: string, options: ImportOptions)
     await progress.start(size)
     const input =
       file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 256 * 1024 })
-    for await (const { text, bytes } of inputLines(input, name)) {
+    for await (const { text, bytes } of inputLines(input, name, store.limits.maxValueBytes)) {
       if (interrupt.requested) break
       const entry = reader.line(text)
       if (entry === undefined) {

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from 'node:assert/strict'
-import { compress, type KVStore } from '@kv/core'
+import { compress, InvalidArgumentError, type KVStore } from '@kv/core'
 import fc from 'fast-check'
 import { assertBytes, bucketNames, collect, hex } from '../harness/assertions.js'
 import { StoreSession } from '../harness/session.js'
@@ -142,11 +142,26 @@ async function runSequence(
   }
 }
 
+/**
+ * `value`, when it is a positive integer. Zero runs or operations would let any store pass the
+ * test (and a negative or fractional count makes fast-check fail obscurely or never stop), so
+ * registering the suite with one fails at once, naming the option.
+ */
+function positiveInteger(value: number, option: 'modelRuns' | 'modelOps'): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(
+      `target.${option}`,
+      `target.${option} must be a positive integer (a test of no operations checks nothing), got ${String(value)}`,
+    )
+  }
+  return value
+}
+
 /** Model-based: random operation sequences compared with a reference model. */
 export const modelBased: ConformanceSuite = (runner, target) => {
+  const runs = positiveInteger(target.modelRuns ?? TargetDefaults.modelRuns, 'modelRuns')
+  const ops = positiveInteger(target.modelOps ?? TargetDefaults.modelOps, 'modelOps')
   runner.describe('model-based', () => {
-    const runs = target.modelRuns ?? TargetDefaults.modelRuns
-    const ops = target.modelOps ?? TargetDefaults.modelOps
     // Generous: 50 ms per operation covers slow backends; the suite never waits for it idly.
     const timeout = Math.max(testTimeout(target), runs * ops * 50)
     const persistent = target.capabilities?.persistent === true

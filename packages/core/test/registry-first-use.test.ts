@@ -1,0 +1,72 @@
+/**
+ * The package-level functions on a store they must open first (SPEC §3, "the active store is
+ * opened on first use"): the call must behave as the same call on an open store does.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { resetConfiguration } from '../src/config/index.js'
+import { LockedError } from '../src/errors.js'
+import { MemoryStore } from '../src/memory-store.js'
+import * as kv from '../src/registry.js'
+
+afterEach(async () => {
+  await kv.close()
+  for (const name of kv.stores()) kv.unregister(name)
+  resetConfiguration()
+})
+
+const text = (bytes: Uint8Array | null): string | null =>
+  bytes === null ? null : new TextDecoder().decode(bytes)
+
+/** A store that cannot be opened, as one whose files another process holds. */
+class LockedStore extends MemoryStore {
+  protected override async _open(): Promise<void> {
+    throw new LockedError('held by another process')
+  }
+}
+
+describe('package-level functions on a store not yet open', () => {
+  it('carry out a call made before close(): close() waits for it, as for an open store', async () => {
+    const store = new MemoryStore({ persistAcrossClose: true })
+    kv.register('m', store)
+    // Not awaited: close() is requested while the first use is still opening the store.
+    const write = kv.addValue('b', 'k', 'v')
+    const listed = kv.keys('b')[Symbol.asyncIterator]().next()
+    const closing = kv.close()
+    await expect(write).resolves.toBeUndefined()
+    // The listing's first step was requested before close() too: it sees the write before it.
+    expect(text((await listed).value ?? null)).toBe('k')
+    await closing
+    expect(store.status).toBe('closed')
+    await store.open()
+    expect(text(await store.getValue('b', 'k'))).toBe('v')
+  })
+
+  it('use the caller buffers as they were at the call, though the caller reuses them at once', async () => {
+    kv.register('m', new MemoryStore())
+    const key = new TextEncoder().encode('k1')
+    const value = new TextEncoder().encode('v1')
+    const entryValue = new TextEncoder().encode('e1')
+    const writes = [kv.addValue('b', key, value), kv.addValues('c', [[key, entryValue]])]
+    // The store is still opening: overwriting now must not change what is written.
+    key.fill(0x78)
+    value.fill(0x78)
+    entryValue.fill(0x78)
+    await Promise.all(writes)
+    expect(text(await kv.getValue('b', 'k1'))).toBe('v1')
+    expect(text(await kv.getValue('c', 'k1'))).toBe('e1')
+    expect(await kv.existsKey('b', 'xx')).toBe(false)
+  })
+
+  it('reject with the error of open(), not KV_NOT_OPEN, when the store cannot be opened', async () => {
+    kv.register('locked', new LockedStore())
+    await expect(kv.getValue('b', 'k')).rejects.toMatchObject({ code: 'KV_LOCKED' })
+    await expect(kv.addValues('b', [['k', 'v']])).rejects.toMatchObject({ code: 'KV_LOCKED' })
+    const keys = kv.keys('b')[Symbol.asyncIterator]()
+    await expect(keys.next()).rejects.toMatchObject({ code: 'KV_LOCKED' })
+    // The failed listing is over, as a failed listing of an open store is.
+    await expect(keys.next()).resolves.toEqual({ done: true, value: undefined })
+    await expect(kv.buckets()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'KV_LOCKED',
+    })
+  })
+})
