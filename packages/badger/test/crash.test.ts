@@ -3,9 +3,10 @@
  * reporting each operation before it is issued and once it is acknowledged; the parent SIGKILLs
  * it at a random moment, then opens the store itself (a fresh process as far as LevelDB is
  * concerned) and checks that every acknowledged operation is reflected, that an operation in
- * flight is either wholly there or not (a bucket being dropped: key by key in single-bucket mode,
- * all or nothing in per-bucket mode), and that listing and reading agree. The next cycle
- * continues on the same files.
+ * flight is either wholly there or not (an `addValues` batch, one LevelDB write: all of its
+ * entries or none; a bucket being dropped: key by key in single-bucket mode, all or nothing in
+ * per-bucket mode), and that listing and reading agree. The next cycle continues on the same
+ * files.
  *
  * KV_CRASH_CYCLES (default 25) cycles per configuration; KV_CRASH_SEED (default random, printed).
  */
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BadgerKV, type BadgerOptions } from '../src/index.js'
 import {
+  batchKeys,
   bucketsOf,
   KEYS_PER_BUCKET,
   keyOf,
@@ -30,9 +32,10 @@ const child = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.ur
 /** What a key holds: the sequence number of the put that wrote it, or `null` when absent. */
 type State = number | null
 interface Pending {
-  op: 'put' | 'del' | 'dropBucket'
+  op: 'put' | 'putMany' | 'del' | 'dropBucket'
   bucket: number
-  key: number
+  /** The keys the operation writes or deletes (an addValues batch: several). */
+  keys: number[]
   seq: number
 }
 
@@ -46,7 +49,7 @@ async function runChild(
   firstSeq: number,
   delayMs: number,
   committed: Map<string, State>,
-): Promise<{ pending: Map<number, Pending>; acknowledged: number }> {
+): Promise<{ pending: Map<number, Pending>; acknowledged: number; batches: number }> {
   const pending = new Map<number, Pending>()
   // An expect() that throws inside the 'data' listener would escape the test as an uncaught
   // error while the test itself went on: collect what is wrong and assert once the child is gone.
@@ -61,10 +64,12 @@ async function runChild(
   let buffered = ''
   let ready = false
   let acknowledged = 0
+  let batches = 0
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()))
   const apply = (w: number, p: Pending) => {
-    if (p.op === 'put') committed.set(id(w, p.bucket, p.key), p.seq)
-    else if (p.op === 'del') committed.set(id(w, p.bucket, p.key), null)
+    if (p.op === 'put' || p.op === 'putMany')
+      for (const k of p.keys) committed.set(id(w, p.bucket, k), p.seq)
+    else if (p.op === 'del') committed.set(id(w, p.bucket, p.keys[0]!), null)
     else for (let k = 0; k < KEYS_PER_BUCKET; k++) committed.set(id(w, p.bucket, k), null)
   }
   await new Promise<void>((resolve, reject) => {
@@ -78,11 +83,11 @@ async function runChild(
           ready = true
           setTimeout(() => proc.kill('SIGKILL'), delayMs)
         } else if (tag === 'I') {
-          const [w, op, b, k, s] = rest
+          const [w, op, b, k, s, count] = rest
           pending.set(Number(w), {
             op: op as Pending['op'],
             bucket: Number(b),
-            key: Number(k),
+            keys: batchKeys(Number(k), Number(count)),
             seq: Number(s),
           })
         } else if (tag === 'A') {
@@ -95,6 +100,7 @@ async function runChild(
           apply(w, p)
           pending.delete(w)
           acknowledged++
+          if (p.op === 'putMany') batches++
         }
       }
     })
@@ -104,7 +110,7 @@ async function runChild(
   })
   expect(proc.signalCode, stderr).toBe('SIGKILL')
   expect(mismatches, 'acknowledgements that match no operation in flight').toEqual([])
-  return { pending, acknowledged }
+  return { pending, acknowledged, batches }
 }
 
 /** Opens the store and checks every key against what was acknowledged and what was in flight. */
@@ -113,8 +119,9 @@ async function verify(
   options: BadgerOptions,
   committed: Map<string, State>,
   pending: Map<number, Pending>,
-): Promise<number> {
+): Promise<{ drops: number; batches: number }> {
   let dropsChecked = 0
+  let batchesChecked = 0
   const store = new BadgerKV({ ...options, path, value_log_gc_enabled: false })
   await store.open()
   try {
@@ -130,8 +137,8 @@ async function verify(
           const key = id(w, b, k)
           before.push(committed.get(key) ?? null)
           const acceptable: State[] = [committed.get(key) ?? null]
-          if (p?.bucket === b && (p.op === 'dropBucket' || p.key === k)) {
-            acceptable.push(p.op === 'put' ? p.seq : null)
+          if (p?.bucket === b && (p.op === 'dropBucket' || p.keys.includes(k))) {
+            acceptable.push(p.op === 'put' || p.op === 'putMany' ? p.seq : null)
           }
           const value = await store.getValue(bucket, keyOf(k))
           let actual: State = null
@@ -164,6 +171,15 @@ async function verify(
             `${bucket} half dropped (seed ${SEED}): before ${JSON.stringify(before)}, after ${JSON.stringify(found)}`,
           ).toBe(true)
         }
+        if (p?.op === 'putMany' && p.bucket === b) {
+          // One LevelDB batch: every entry of the addValues in flight survived, or none did.
+          batchesChecked++
+          const landed = p.keys.filter((k) => found[k] === p.seq)
+          expect(
+            landed.length === 0 || landed.length === p.keys.length,
+            `${bucket}: addValues ${p.seq} of keys ${p.keys} half written (seed ${SEED}): found ${JSON.stringify(found)}`,
+          ).toBe(true)
+        }
         const listed: string[] = []
         for await (const key of store.keys(bucket)) listed.push(Buffer.from(key).toString('hex'))
         const expected = [...present].map((k) => Buffer.from(keyOf(k)).toString('hex')).sort()
@@ -182,7 +198,7 @@ async function verify(
   } finally {
     await store.close()
   }
-  return dropsChecked
+  return { drops: dropsChecked, batches: batchesChecked }
 }
 
 const configurations: [string, BadgerOptions][] = [
@@ -221,9 +237,11 @@ describe(`crash safety: ${CYCLES} SIGKILL cycles per configuration (KV_CRASH_SEE
         let total = 0
         let inFlight = 0
         let drops = 0
+        let batches = 0
+        let batchesInFlight = 0
         for (let cycle = 0; cycle < CYCLES; cycle++) {
           const delay = 20 + Math.floor(random() * 300)
-          const { pending, acknowledged } = await runChild(
+          const run = await runChild(
             path,
             options,
             Math.floor(random() * 2 ** 31),
@@ -231,16 +249,20 @@ describe(`crash safety: ${CYCLES} SIGKILL cycles per configuration (KV_CRASH_SEE
             delay,
             committed,
           )
-          drops += await verify(path, options, committed, pending)
-          total += acknowledged
-          inFlight += pending.size
+          const checked = await verify(path, options, committed, run.pending)
+          drops += checked.drops
+          batchesInFlight += checked.batches
+          batches += run.batches
+          total += run.acknowledged
+          inFlight += run.pending.size
         }
         console.log(
-          `crash test (${name}): ${CYCLES} kills, ${total} acknowledged operations, ${inFlight} in flight at the kills${options.single_bucket_mode === false ? `, ${drops} of them bucket drops checked whole or gone` : ''}`,
+          `crash test (${name}): ${CYCLES} kills, ${total} acknowledged operations (${batches} of them addValues), ${inFlight} in flight at the kills (${batchesInFlight} addValues checked all or nothing)${options.single_bucket_mode === false ? `, ${drops} of them bucket drops checked whole or gone` : ''}`,
         )
         // The kills must have interrupted real work, or the test proves nothing.
         expect(total).toBeGreaterThan(CYCLES)
         expect(inFlight).toBeGreaterThan(0)
+        expect(batches).toBeGreaterThan(0)
       },
       CYCLES * 20_000 + 30_000,
     )

@@ -3,12 +3,19 @@
  *
  * Nothing is kept until the first `keys()` call, so a store that never lists keys pays nothing.
  * After that, new keys are collected unsorted and merged in at the next listing (sorting only
- * the new ones), and deleted keys stay in the sorted array until a merge or a rebuild drops
- * them; a listing skips keys that are no longer in the bucket. Arrays are replaced, never
+ * the new ones; past as many as the sorted array holds, or 1,024, the array is dropped and the
+ * next listing sorts the bucket afresh), and deleted keys stay in the sorted array until a merge
+ * or a rebuild drops them; a listing skips keys that are no longer in the bucket. Arrays are replaced, never
  * changed in place, so a listing in progress keeps a consistent array to walk.
  *
  * @module
  */
+
+/**
+ * Keys that may wait to be merged however small the sorted array: below this, re-sorting a
+ * bucket from scratch would cost about what the merge does.
+ */
+const MIN_PENDING = 1024
 
 /** Lazily sorted view of a bucket's key ids (latin1 strings, so string order is byte order). */
 export class SortedKeys {
@@ -22,9 +29,26 @@ export class SortedKeys {
     return this.#sorted !== undefined
   }
 
-  /** Records a key that was not in the bucket before. */
+  /**
+   * Records a key that was not in the bucket before. Once more keys wait to be merged than the
+   * sorted array holds, the view is dropped and the next listing sorts the bucket afresh: else
+   * a bucket listed once and then churned (keys deleted and added again, with no listing in
+   * between) would collect ids without bound.
+   */
   added(id: string): void {
-    if (this.#sorted !== undefined) this.#added.push(id)
+    const sorted = this.#sorted
+    if (sorted === undefined) return
+    this.#added.push(id)
+    if (this.#added.length > Math.max(MIN_PENDING, sorted.length)) {
+      this.#sorted = undefined
+      this.#added = []
+      this.#stale = 0
+    }
+  }
+
+  /** Keys added since the last listing, waiting to be merged into the sorted array. */
+  get pending(): number {
+    return this.#added.length
   }
 
   /** Records that a key left the bucket. */

@@ -53,6 +53,25 @@ describe('MemoryIndex.keys', () => {
     expect([...listing].map((k) => Buffer.from(k).toString())).toEqual(['c', 'd'])
   })
 
+  test('a bucket listed once, then churned without listing, keeps a bounded backlog of new keys', () => {
+    const index = new MemoryIndex()
+    const put = (key: string) =>
+      index.put(index.bucket('b'), Buffer.from(`${key}v`), 0, key.length, key.length, 1)
+    const names = Array.from({ length: 100 }, (_, i) => `k${String(i).padStart(3, '0')}`)
+    for (const name of names) put(name)
+    expect([...index.keys('b', undefined)]).toHaveLength(100)
+    // Sessions expiring and coming back: each re-added key is new to the listing's view. The
+    // backlog used to grow by one id per re-add until the next listing.
+    for (let n = 0; n < 5000; n++) {
+      const name = names[n % names.length]!
+      index.delete('b', Buffer.from(name))
+      put(name)
+    }
+    expect(index.buckets.get('b')!.order.pending).toBeLessThanOrEqual(1024)
+    // And the next listing is still exact.
+    expect([...index.keys('b', undefined)].map((k) => Buffer.from(k).toString())).toEqual(names)
+  })
+
   test('buckets are listed in UTF-8 byte order and only while they hold keys', () => {
     const index = new MemoryIndex()
     for (const bucket of ['é', 'z', 'a', 'Z', '\u{1F600}', 'ab']) {
