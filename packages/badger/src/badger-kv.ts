@@ -177,22 +177,27 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
    * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns them.
    * Works whether or not periodic passes are enabled; does nothing in memory mode. `close()`
    * waits for a pass in progress. When a bucket fails, the others are still compacted, the failed
-   * ones are due again at the next pass, and it rejects with the first error.
+   * ones are due again at the next pass, and it rejects with the first error. In per-bucket mode
+   * a due bucket whose database is not open (not used since the store was opened) is opened for
+   * the pass and closed again; one being opened, created or deleted by a call is left out of the
+   * result and due again.
    */
   runGc(): Promise<string[]> {
     return this.operation(async () => {
       const due = this.#gc.take(this.config.value_log_gc_discard_ratio)
+      const compacted: string[] = []
       const failures: unknown[] = []
       for (const bucket of due) {
         try {
-          await this.#layout!.compact(bucket)
+          if (await this.#layout!.compact(bucket)) compacted.push(bucket)
+          else this.#gc.retry(bucket)
         } catch (error) {
           failures.push(error)
           this.#gc.retry(bucket)
         }
       }
       if (failures.length > 0) throw failures[0]
-      return due
+      return compacted
     })
   }
 

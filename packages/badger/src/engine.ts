@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BackendUnavailableError, CorruptStoreError, LockedError } from '@kv/core'
 import type { ClassicLevel } from 'classic-level'
@@ -29,6 +29,15 @@ const binary = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
 /** Opens a LevelDB at `location` with the options `config` maps to. */
 export async function openClassic(location: string, config: BadgerConfig): Promise<Engine> {
+  // Before the database object exists: abstract-level opens a database on construction.
+  const orphaned = withoutCurrent(location)
+  if (orphaned !== undefined) {
+    // LevelDB would take the directory for a new database and delete these files as obsolete.
+    throw new CorruptStoreError(
+      `The LevelDB database at ${location} is damaged: it has no CURRENT file, but holds data (${orphaned}); opening it would start an empty database and delete those files. Restore CURRENT from a backup, or repair the database with ClassicLevel.repair() (which rebuilds it from the table files) and check what it recovered.`,
+      { file: location },
+    )
+  }
   const { ClassicLevel } = await import('classic-level')
   const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
     ...binary,
@@ -42,6 +51,28 @@ export async function openClassic(location: string, config: BadgerConfig): Promi
     throw openError(error, location)
   }
   return { db, inMemory: false }
+}
+
+/**
+ * A file that holds a database's data: a table or a write-ahead log. (A MANIFEST-000001 alone is
+ * what a process killed while LevelDB was creating a database leaves — it writes CURRENT after
+ * that manifest and before any log — and holds no data: LevelDB may start afresh there.)
+ */
+const DATA_FILE = /^\d+\.(ldb|sst|log)$/
+
+/**
+ * When `location` holds a database's data files but no CURRENT (which names its manifest), one
+ * of them; otherwise undefined (a new, empty or absent directory, or a CURRENT in place).
+ */
+function withoutCurrent(location: string): string | undefined {
+  let names: string[]
+  try {
+    names = readdirSync(location)
+  } catch {
+    return undefined // absent (LevelDB creates it) or unreadable (LevelDB reports that)
+  }
+  if (names.includes('CURRENT')) return undefined
+  return names.find((name) => DATA_FILE.test(name))
 }
 
 /** Opens an empty memory-level database. */
@@ -87,8 +118,9 @@ function missingManifest(location: string): string | undefined {
 }
 
 /**
- * Maps a failure to open LevelDB to a typed error: locked, corrupt, or (any other I/O error: too
- * many open files, a full disk, no access) unavailable; other failures are returned as they are.
+ * Maps a failure to open LevelDB to a typed error: locked, corrupt, or (any other I/O error)
+ * unavailable, with what to do when the cause is one outside the database (too many open files,
+ * a full disk, no access); other failures are returned as they are.
  */
 export function openError(error: unknown, location: string): unknown {
   const codes = levelCodes(error)
@@ -114,22 +146,29 @@ export function openError(error: unknown, location: string): unknown {
   }
   if (codes.includes('LEVEL_IO_ERROR')) {
     const reason = (cause as Error).message
+    const advice = ioAdvice(reason)
     return new BackendUnavailableError(
-      `LevelDB could not open the database at ${location} (${reason}); nothing written before was lost. ${ioAdvice(reason)}, then retry.`,
+      advice === undefined
+        ? `LevelDB could not open the database at ${location} (${reason}). Check the disk and the files under badger.path, then retry.`
+        : `LevelDB could not open the database at ${location} (${reason}); nothing written before was lost. ${advice}, then retry.`,
       { cause },
     )
   }
   return error
 }
 
-/** What to do about an I/O error of LevelDB, from its message (LevelDB gives no errno). */
-function ioAdvice(reason: string): string {
+/**
+ * What to do about an I/O error of LevelDB whose cause lies outside the database's files, from
+ * its message (LevelDB gives no errno); undefined for any other I/O error (a failing disk, a
+ * file replaced by a directory), of which nothing can be promised.
+ */
+function ioAdvice(reason: string): string | undefined {
   if (/too many open files/i.test(reason)) {
     return 'The process has run out of file descriptors: raise its limit (ulimit -n), or use single_bucket_mode: true (in per-bucket mode every bucket used stays open, with its files)'
   }
-  if (/no space left|quota/i.test(reason)) return 'Free space on its disk'
+  if (/no space left|disk quota/i.test(reason)) return 'Free space on its disk'
   if (/permission denied|read-only file system|operation not permitted/i.test(reason)) {
     return 'Give the process read and write access to badger.path and its files'
   }
-  return 'Check the disk and badger.path'
+  return undefined
 }

@@ -17,6 +17,8 @@ interface Counts {
 /** Counts writes and deletes per bucket between two passes. */
 export class GcTracker {
   #counts = new Map<string, Counts>()
+  /** Buckets due at the next pass whatever their counts: a pass failed or put them off. */
+  #again = new Set<string>()
 
   /** Records `count` puts (`deleted` false) or deletes (`deleted` true) in `bucket`. */
   record(bucket: string, deleted: boolean, count = 1): void {
@@ -29,20 +31,22 @@ export class GcTracker {
   /** Forgets a bucket (it was deleted and compacted). */
   forget(bucket: string): void {
     this.#counts.delete(bucket)
+    this.#again.delete(bucket)
   }
 
-  /** Makes `bucket` due at the next {@link take} (its compaction failed). */
+  /** Makes `bucket` due at the next {@link take}, whatever is written meanwhile (its compaction failed or was put off). */
   retry(bucket: string): void {
-    this.record(bucket, true)
+    this.#again.add(bucket)
   }
 
   /** The buckets due for compaction, and starts counting afresh. */
   take(discardRatio: number): string[] {
-    const due: string[] = []
+    const due = new Set(this.#again)
     for (const [bucket, { writes, deletes }] of this.#counts) {
-      if (deletes > 0 && deletes / writes >= discardRatio) due.push(bucket)
+      if (deletes > 0 && deletes / writes >= discardRatio) due.add(bucket)
     }
     this.#counts = new Map()
-    return due
+    this.#again = new Set()
+    return [...due]
   }
 }

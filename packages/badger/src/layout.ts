@@ -21,8 +21,12 @@ export interface Layout {
   /** The bucket's keys with `prefix`, ascending; `limit` is a hint (the caller stops there). */
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array>
   buckets(): AsyncIterable<string>
-  /** Compacts the bucket's range so that deleted entries leave the files. */
-  compact(bucket: string): Promise<void>
+  /**
+   * Compacts the bucket's range so that deleted entries leave the files. Resolves false when it
+   * did not, to be tried again by a later pass (per-bucket mode: the bucket is being opened,
+   * created or deleted).
+   */
+  compact(bucket: string): Promise<boolean>
   /** Scans every bucket for `stats()`. */
   stats(top: TopKeys): Promise<BucketStats[]>
   /** Writes what is queued and closes every database. */

@@ -378,23 +378,29 @@ export class PerBucket implements Layout {
    * that level, so an emptied database may not shrink otherwise). The emptiness is checked with
    * the bucket's writes drained and new ones held back, so no write is lost. A bucket deleted
    * meanwhile is no error. A bucket not open (not used since the store was opened again, its
-   * deletes counted before) is opened first, as any call on it would.
+   * deletes counted before) is opened for the pass only ({@link #compactClosed}). Resolves false
+   * for a bucket busy with a call's transition: it is left for a later pass.
    */
-  async compact(bucket: string): Promise<void> {
-    const open = await this.#opened(bucket)
-    if (open === undefined) return
-    const { entry } = open
-    if (entry.state !== 'open') return
+  async compact(bucket: string): Promise<boolean> {
+    const entry = this.#buckets.get(bucket)
+    // Gone (deleted): nothing left to compact. Busy (being opened, created or deleted by a
+    // call): left for a later pass.
+    if (entry === undefined || entry.state === 'deleted') return true
+    if (entry.state === 'closed') {
+      await this.#compactClosed(entry)
+      return true
+    }
+    if (entry.state !== 'open') return false
     const { engine, partition } = entry
     try {
       await engine!.db.compactRange(...whole())
-      if (entry.state !== 'open' || !(await partition!.isEmpty())) return
+      if (entry.state !== 'open' || !(await partition!.isEmpty())) return true
     } catch (error) {
-      if (await this.#deletedUnder(bucket, entry)) return
+      if (await this.#deletedUnder(bucket, entry)) return true
       throw error
     }
     // Checked again after the await: a deletion (or another pass's compaction) may have begun.
-    if (entry.state !== 'open') return
+    if (entry.state !== 'open') return true
     await this.#transition(entry, async (e) => {
       // Once #delete runs, it settles the entry itself on every path, and a waiting call it
       // settles may start the next transition: this one must not settle the entry again.
@@ -410,6 +416,37 @@ export class PerBucket implements Layout {
         throw error
       }
       this.#settle(e, 'open')
+    })
+    return true
+  }
+
+  /**
+   * {@link compact} for a bucket whose database is not open: it is opened for the pass alone and
+   * closed again (or the bucket removed, when empty), so that a pass over many buckets holds no
+   * more files open than before. Calls on the bucket meanwhile wait, then open it as usual.
+   */
+  async #compactClosed(entry: Bucket): Promise<void> {
+    await this.#transition(entry, async (e) => {
+      // Once #remove runs, it settles the entry itself on every path.
+      let removing = false
+      try {
+        const { db } = await openClassic(join(e.dir, 'db'), this.#config)
+        let empty: boolean
+        try {
+          await db.compactRange(...whole())
+          empty = (await db.keys({ limit: 1 }).all()).length === 0
+        } finally {
+          await db.close()
+        }
+        if (empty) {
+          removing = true
+          return await this.#remove(e)
+        }
+      } catch (error) {
+        if (!removing) this.#settle(e, 'closed')
+        throw error
+      }
+      this.#settle(e, 'closed')
     })
   }
 

@@ -85,10 +85,11 @@ export class SingleKeyspace implements Layout {
     await this.compact(bucket)
   }
 
-  async compact(bucket: string): Promise<void> {
-    if (this.#engine.inMemory) return // memory-level frees deleted entries at once
+  async compact(bucket: string): Promise<boolean> {
+    if (this.#engine.inMemory) return true // memory-level frees deleted entries at once
     const { gte, lt } = this.#partition(bucket)
     await this.#engine.db.compactRange(gte, lt!)
+    return true
   }
 
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array> {
