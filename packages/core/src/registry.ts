@@ -112,13 +112,11 @@ function onActive<T>(call: (store: KVStore) => Promise<T>): Promise<T> {
 
 /** `result`, unless `opening` fails: then its error (and `result`'s own rejection is handled). */
 function afterOpening<T>(opening: Promise<void>, result: Promise<T>): Promise<T> {
-  return opening.then(
-    () => result,
-    (error: unknown) => {
-      result.catch(() => {})
-      throw error
-    },
-  )
+  // `result` may reject before open() settles (bad input is refused at once): handled here, or
+  // Node.js would report it as unhandled — and end the process — while the store opens. The
+  // caller gets it through the promise returned.
+  result.catch(() => {})
+  return opening.then(() => result)
 }
 
 /**

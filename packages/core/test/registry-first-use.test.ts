@@ -24,7 +24,36 @@ class LockedStore extends MemoryStore {
   }
 }
 
+/** A store whose open() takes a turn of the event loop, as one that reads files does. */
+class SlowOpenStore extends MemoryStore {
+  protected override async _open(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    await super._open()
+  }
+}
+
 describe('package-level functions on a store not yet open', () => {
+  it('refuse bad input with its error while the store opens, not as an unhandled rejection', async () => {
+    kv.register('slow', new SlowOpenStore())
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const refused = kv.addValue('', 'k', 'v')
+      const listing = kv.keys('')[Symbol.asyncIterator]().next()
+      await expect(refused).rejects.toMatchObject({
+        code: 'KV_INVALID_ARGUMENT',
+        argument: 'bucket',
+      })
+      await expect(listing).rejects.toMatchObject({ code: 'KV_INVALID_ARGUMENT' })
+      // Node reports unhandled rejections after the turn in which they happened.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('carry out a call made before close(): close() waits for it, as for an open store', async () => {
     const store = new MemoryStore({ persistAcrossClose: true })
     kv.register('m', store)

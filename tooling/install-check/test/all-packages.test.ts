@@ -4,7 +4,6 @@
  * stand-in), the `kv` command, the conformance suite under `node --test` for a third-party
  * backend, and the type declarations as a strict TypeScript project resolves them.
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -108,10 +107,7 @@ import { nodeTestRunner } from '@kv/conformance/node-test'
 class MyStore extends MemoryStore {}
 runConformance(nodeTestRunner, { name: 'my-store', create: () => new MyStore(), modelRuns: 2, modelOps: 50 })`,
     )
-    const out = execFileSync(process.execPath, ['--test', '--test-reporter=tap', file], {
-      cwd: project.dir,
-      encoding: 'utf8',
-    })
+    const out = await project.node(['--test', '--test-reporter=tap', file])
     const count = (label: string) => Number(out.match(new RegExp(`^# ${label} (\\d+)$`, 'm'))?.[1])
     expect(count('fail')).toBe(0)
     expect(count('pass')).toBeGreaterThan(50)
@@ -158,16 +154,12 @@ ${body}`,
     )
     // The workspace's TypeScript, run over the scratch project (which has no TypeScript of its own).
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-    const result = (() => {
-      try {
-        return execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], {
-          cwd: project.dir,
-          encoding: 'utf8',
-        })
-      } catch (error) {
-        return (error as { stdout: string }).stdout
-      }
-    })()
-    expect(result).toBe('')
+    // Rejects on a non-zero exit, with tsc's diagnostics (its stdout) in the message.
+    const failed = await project.node([tsc, '-p', 'tsconfig.json']).then(
+      () => undefined,
+      (error: { stdout?: string; stderr?: string; message: string }) =>
+        `${error.stdout ?? ''}${error.stderr ?? ''}` || error.message,
+    )
+    expect(failed).toBeUndefined()
   })
 })

@@ -2,8 +2,9 @@
  * Scratch projects outside the workspace: the published packages packed as `pnpm pack` makes
  * them (the tarball npm would publish, `workspace:^` ranges rewritten), installed with npm into
  * a directory of their own, and used by child processes as a user's code would use them. Nothing
- * from the workspace can leak in: Node resolves `@kv/*` from the scratch project's node_modules
- * only, since the scratch directory lives under the system's temporary directory.
+ * from the workspace can leak in: the scratch directory lives under the system's temporary
+ * directory, and the children run without `NODE_PATH` (see {@link userEnv}), so Node resolves
+ * every package from the scratch project's node_modules only.
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -24,8 +25,12 @@ export interface Scratch {
    * Asynchronous, so that a server in the test's own process (the Elasticsearch stand-in) can answer.
    */
   run(file: string, source: string, args?: string[], env?: NodeJS.ProcessEnv): Promise<string>
+  /** Runs this Node.js with `args` in the project; its stdout. Rejects on a non-zero exit. */
+  node(args: string[], env?: NodeJS.ProcessEnv): Promise<string>
   /** Runs an installed package's binary (`node_modules/.bin/<name>`); its stdout. */
   bin(name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string>
+  /** The names of every package installed, at any depth of node_modules. */
+  installed(): Set<string>
   remove(): void
 }
 
@@ -58,30 +63,65 @@ export async function install(label: string, tarballs: readonly string[]): Promi
     ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
     { cwd: dir },
   )
-  // The user's environment, minus a kv configuration of the developer running the tests.
-  const env = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
-    const { KV_CONFIG: _, ...rest } = process.env
-    return { ...rest, ...extra }
+  const exec = async (file: string, args: string[], extra: NodeJS.ProcessEnv) => {
+    const { stdout } = await execFileAsync(file, args, {
+      cwd: dir,
+      encoding: 'utf8',
+      env: userEnv(extra),
+    })
+    return stdout
   }
+  const node = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    exec(process.execPath, args, extra)
   return {
     dir,
-    async run(file, source, args = [], extra = {}) {
+    run(file, source, args = [], extra = {}) {
       writeFileSync(join(dir, file), source)
-      const { stdout } = await execFileAsync(process.execPath, [...args, file], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: env(extra),
-      })
-      return stdout
+      return node([...args, file], extra)
     },
-    async bin(name, args, extra = {}) {
-      const { stdout } = await execFileAsync(join(dir, 'node_modules', '.bin', name), args, {
-        cwd: dir,
-        encoding: 'utf8',
-        env: env(extra),
-      })
-      return stdout
-    },
+    node,
+    bin: (name, args, extra = {}) => exec(join(dir, 'node_modules', '.bin', name), args, extra),
+    installed: () => installedPackages(join(dir, 'node_modules')),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  }
+}
+
+/**
+ * The environment of a user's process: this one's, without what would let the workspace leak
+ * in or change what is tested — `NODE_PATH` (pnpm's shims point it at the workspace's
+ * node_modules/.pnpm/node_modules, where every @kv package resolves for `require`),
+ * `NODE_OPTIONS`, and a kv configuration of the developer running the tests.
+ */
+function userEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_PATH: _path, NODE_OPTIONS: _options, KV_CONFIG: _config, ...rest } = process.env
+  return { ...rest, ...extra }
+}
+
+function installedPackages(modules: string): Set<string> {
+  const names = new Set<string>()
+  const visit = (dir: string): void => {
+    for (const entry of safeReaddir(dir)) {
+      if (entry.startsWith('.')) continue
+      if (entry.startsWith('@')) {
+        for (const scoped of safeReaddir(join(dir, entry)))
+          add(`${entry}/${scoped}`, join(dir, entry, scoped))
+      } else {
+        add(entry, join(dir, entry))
+      }
+    }
+  }
+  const add = (name: string, path: string): void => {
+    names.add(name)
+    visit(join(path, 'node_modules'))
+  }
+  visit(modules)
+  return names
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
   }
 }
