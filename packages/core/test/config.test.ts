@@ -9,6 +9,8 @@ import {
   configure,
   dataDir,
   defineConfigSection,
+  isKnownTopLevelKey,
+  readConfigFile,
   resetConfiguration,
 } from '../src/config/index.js'
 
@@ -158,6 +160,41 @@ describe('configuration', () => {
         }),
       )
     }
+  })
+
+  it('readConfigFile reads another file by the same rules, suggesting the key a misspelt one stands for', () => {
+    const good = write('other.yml', 'data_dir: /srv/other\nsimple_kv:\n  path: ./p\n')
+    expect(readConfigFile(good, { isKnown: isKnownTopLevelKey })).toEqual({
+      data_dir: '/srv/other',
+      simple_kv: { path: './p' },
+    })
+    const misspelt = write('misspelt.yml', 'badgr:\n  path: ./b\n')
+    expect(() => readConfigFile(misspelt, { isKnown: isKnownTopLevelKey })).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        key: 'badgr',
+        message: expect.stringContaining('unknown key "badgr" (did you mean "badger"?)'),
+      }),
+    )
+    // A shortening, and a key like none: no suggestion then.
+    const short = write('short.yml', 'simple: {}\n')
+    expect(() => readConfigFile(short, { isKnown: isKnownTopLevelKey })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('(did you mean "simple_kv"?)') }),
+    )
+    const unlike = write('unlike.yml', 'zzzzzzzz: {}\n')
+    expect(() => readConfigFile(unlike, { isKnown: isKnownTopLevelKey })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('did you mean') }),
+    )
+    // Without isKnown, unknown keys pass (the file in force is checked when a store reads it).
+    expect(readConfigFile(misspelt)).toEqual({ badgr: { path: './b' } })
+    expect(() =>
+      readConfigFile(join(dir, 'missing.yml'), { origin: ' (named by --to-config)' }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        message: expect.stringContaining('missing.yml (named by --to-config)'),
+      }),
+    )
   })
 
   it('refuses a YAML mapping tagged !!omap or !!set instead of reading it as empty', () => {

@@ -5,7 +5,13 @@ export {
   type ConfigSections,
   defineConfigSection,
   isKnownTopLevelKey,
-  KNOWN_SECTIONS,
   type KVConfig,
 } from './sections.js'
-export { configFilePath, dataDir, isPlainMapping, validateFile } from './source.js'
+export {
+  configFilePath,
+  dataDir,
+  isPlainMapping,
+  KNOWN_SECTIONS,
+  readConfigFile,
+  validateFile,
+} from './source.js'

@@ -8,7 +8,14 @@
 import type { z } from 'zod'
 import { InvalidConfigError } from '../errors.js'
 import { state } from '../shared-state.js'
-import { configSource, isOtherObject, otherObjectNote, rawSection, validateFile } from './source.js'
+import {
+  configSource,
+  isOtherObject,
+  KNOWN_SECTIONS,
+  otherObjectNote,
+  rawSection,
+  validateFile,
+} from './source.js'
 
 /**
  * The shape of `configure()`'s argument and of the YAML file. Backend packages add their section
@@ -35,9 +42,6 @@ export interface ConfigSection<T> {
 }
 
 const { schemas } = state
-
-/** Section names that a config file may hold even when their backend package is not installed. */
-export const KNOWN_SECTIONS: readonly string[] = ['badger', 'simple_kv', 'elastic']
 
 /** Names allowed at the top level of the configuration. */
 export function isKnownTopLevelKey(name: string): boolean {

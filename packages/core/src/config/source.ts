@@ -12,8 +12,12 @@ import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { InvalidConfigError } from '../errors.js'
 import { type FileConfig, state } from '../shared-state.js'
+import { closestKey } from './closest-key.js'
 
 type Sections = Record<string, unknown>
+
+/** Section names that a config file may hold even when their backend package is not installed. */
+export const KNOWN_SECTIONS: readonly string[] = ['badger', 'simple_kv', 'elastic']
 
 /**
  * Whether `value` is an object that is neither an array nor a plain mapping: a `Map` (YAML
@@ -45,12 +49,31 @@ function loadFile(): FileConfig {
   if (state.file !== undefined) return state.file
   const path = configFilePath()
   if (path === undefined) return (state.file = { path, data: {} })
+  const origin = process.env.KV_CONFIG ? ' (named by KV_CONFIG)' : ''
+  return (state.file = { path, data: readConfigFile(path, { origin }) })
+}
+
+/**
+ * Reads a configuration file as @kv/core reads the one in force: YAML, a plain mapping of
+ * sections (`data_dir` a non-empty string, each section a plain mapping), and, with `isKnown`,
+ * no top-level key it does not know. For tools that read another configuration file than the
+ * one in force (`kv migrate --to-config`). Throws `InvalidConfigError` (`KV_INVALID_CONFIG`)
+ * naming the file (and the key) when it cannot be read or breaks a rule.
+ *
+ * @param path - The file.
+ * @param options.isKnown - Refuses a top-level key for which it returns false.
+ * @param options.origin - Said after the path when the file cannot be read (where it was named).
+ */
+export function readConfigFile(
+  path: string,
+  options: { isKnown?: (key: string) => boolean; origin?: string } = {},
+): Record<string, unknown> {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (cause) {
     throw new InvalidConfigError(
-      `Cannot read the configuration file ${path}${process.env.KV_CONFIG ? ' (named by KV_CONFIG)' : ''}: ${(cause as Error).message}`,
+      `Cannot read the configuration file ${path}${options.origin ?? ''}: ${(cause as Error).message}`,
       { cause },
     )
   }
@@ -65,7 +88,7 @@ function loadFile(): FileConfig {
       },
     )
   }
-  return (state.file = { path, data: checkTopLevel(data ?? {}, path) })
+  return checkTopLevel(data ?? {}, path, options.isKnown)
 }
 
 /**
@@ -92,8 +115,9 @@ export function checkTopLevel(
   }
   for (const [key, value] of Object.entries(config)) {
     if (isKnown !== undefined && !isKnown(key)) {
+      const closest = closestKey(key, ['data_dir', ...KNOWN_SECTIONS, ...state.schemas.keys()])
       throw new InvalidConfigError(
-        `Invalid configuration in ${source}: unknown key "${key}"; expected data_dir or a backend section such as badger, simple_kv or elastic`,
+        `Invalid configuration in ${source}: unknown key "${key}"${closest === undefined ? '' : ` (did you mean "${closest}"?)`}; expected data_dir or a backend section such as badger, simple_kv or elastic`,
         { key },
       )
     }
