@@ -93,8 +93,9 @@ export function readConfigFile(
 
 /**
  * Whether `value` is a plain mapping: what YAML gives for a mapping and what `{ … }` is in code.
- * Its prototype is `null` or an `Object.prototype` — of any realm, so that an object made in a
- * `vm` context (as test runners do) counts too.
+ * Its prototype is `null` or has no prototype itself — `Object.prototype` of any realm, so that an
+ * object made in a `vm` context (as test runners do) counts too. A `Map`, a `Set`, an array or a
+ * class instance does not.
  */
 export function isPlainMapping(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false
