@@ -124,6 +124,8 @@ export interface BaseConfig {
 export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> implements KVStore {
   readonly name: string
   #status: StoreStatus = 'closed'
+  /** How many times the store has opened: a listing started in one session ends in the next. */
+  #sessions = 0
   #lifecycle: Promise<void> = Promise.resolve()
   /** Lifecycle changes requested and not yet settled (status changes only when they run). */
   #transitions = 0
@@ -189,6 +191,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       this.#status = 'opening'
       try {
         await this._open()
+        this.#sessions++
         this.#status = 'open'
       } catch (error) {
         this.#status = 'closed'
@@ -233,6 +236,12 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       if (this.#status !== 'open') throw this.#notOpen()
       return call()
     })
+  }
+
+  #closedDuringListing(): NotOpenError {
+    return new NotOpenError(
+      `The ${this.name} store was closed while this listing was paused; start a new listing.`,
+    )
   }
 
   #notOpen(): NotOpenError {
@@ -496,14 +505,26 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           finished = true
           return Promise.reject(error)
         }
+        /** The session the listing started in (see {@link #sessions}). */
+        let session = 0
         /** One step, counted as in flight until it settles. */
         const step = (): Promise<IteratorResult<T>> => {
+          if (inner !== undefined && session !== this.#sessions) {
+            // Closed and opened again since the last step: the backend's iterator belongs to
+            // the closed session (its engine, its client); it is ended, not continued.
+            const closed = this.#closedDuringListing()
+            return finish().then(
+              () => failed(closed),
+              () => failed(closed),
+            )
+          }
           this.#begin()
           let result: IteratorResult<T> | Promise<IteratorResult<T>>
           try {
             if (inner === undefined) {
               const { source, limit } = start()
               remaining = limit
+              session = this.#sessions
               inner =
                 Symbol.asyncIterator in source
                   ? source[Symbol.asyncIterator]()

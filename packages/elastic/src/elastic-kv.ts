@@ -13,7 +13,6 @@ import {
   copyBytes,
   InvalidConfigError,
   type NormalizedKeysOptions,
-  NotOpenError,
   NotSupportedError,
 } from '@kv/core'
 import type { Batcher } from './batcher.js'
@@ -443,26 +442,12 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     )
   }
 
-  /**
-   * Throws KV_NOT_OPEN when the store has been closed since `state` was current: a listing paused
-   * across close() and open() would otherwise go on with the closed client (and fail as if the
-   * cluster did not answer). While the store is closed, core refuses the listing's next step.
-   */
-  #sameSession(state: OpenState): void {
-    if (this.#state !== state) {
-      throw new NotOpenError(
-        `The ${ELASTIC} store was closed while this listing was paused; start a new listing.`,
-      )
-    }
-  }
-
   protected async *_keys(
     bucket: string,
     { prefix, limit }: NormalizedKeysOptions,
   ): AsyncIterable<Uint8Array> {
     await this.#beforeListing()
-    const state = this.#open()
-    const { connection, index } = state
+    const { connection, index } = this.#open()
     const size = Math.min(this.config.page_size, MAX_KEYS_PER_PAGE, limit)
     const filter: unknown[] = [{ term: { bucket } }, ...prefixClauses(prefix)]
     let after: string[] | undefined
@@ -471,7 +456,6 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     // adjacent, and the key is listed once.
     let last: string | undefined
     for (;;) {
-      this.#sameSession(state)
       const response = await connection.call(
         `listing keys of bucket ${JSON.stringify(bucket)} in index ${index}`,
         (options) =>
@@ -504,12 +488,10 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
 
   protected async *_buckets(): AsyncIterable<string> {
     await this.#beforeListing()
-    const state = this.#open()
-    const { connection, index } = state
+    const { connection, index } = this.#open()
     const size = this.config.page_size
     let after: Record<string, string> | undefined
     for (;;) {
-      this.#sameSession(state)
       const response = await connection.call(`listing buckets of index ${index}`, (options) =>
         connection.client.search(
           {

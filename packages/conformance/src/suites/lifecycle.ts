@@ -64,6 +64,25 @@ export const lifecycle: ConformanceSuite = (runner, target) => {
       await assertRejectsWith(() => names.next(), 'KV_NOT_OPEN', 'buckets() next() after close()')
     })
 
+    test('§3.6 an iteration begun before close() rejects after the store is opened again, then ends', async (store) => {
+      for (const key of ['k1', 'k2', 'k3']) await store.addValue('b', key, 'v')
+      await store.addValue('c', 'k', 'v')
+      const keys = store.keys('b', { limit: 1000 })[Symbol.asyncIterator]()
+      const names = store.buckets()[Symbol.asyncIterator]()
+      assert.equal((await keys.next()).done, false)
+      assert.equal((await names.next()).done, false)
+      await store.close()
+      await store.open()
+      // It belonged to the closed session: it does not go on over whatever that left behind.
+      await assertRejectsWith(() => keys.next(), 'KV_NOT_OPEN', 'keys() next() after reopen')
+      await assertRejectsWith(() => names.next(), 'KV_NOT_OPEN', 'buckets() next() after reopen')
+      assert.equal((await keys.next()).done, true, 'keys() after its rejection')
+      assert.equal((await names.next()).done, true, 'buckets() after its rejection')
+      // A new listing works (whether the data outlived close() is the persistence tests' concern).
+      await store.addValue('d', 'k', 'v')
+      assert.ok((await collect(store.buckets())).includes('d'), 'a new buckets() listing')
+    })
+
     test('§3.6 writes rejected on a closed store are not written', async (store, session) => {
       await store.close()
       await assertRejectsWith(() => store.addValue('b', 'k', 'v'), 'KV_NOT_OPEN', 'addValue')
