@@ -83,3 +83,8 @@ export function printLine(text: string): Promise<void> {
 export function count(n: number): string {
   return n.toLocaleString('en-US')
 }
+
+/** `n` and the noun that goes with it: `1 entry`, `2 entries`. */
+export function counted(n: number, one: string, many: string): string {
+  return `${count(n)} ${n === 1 ? one : many}`
+}

@@ -9,7 +9,7 @@
  */
 import { MAX_TIMER_MS } from '@kv/core'
 import type { SingleBar } from 'cli-progress'
-import { count } from './output.js'
+import { count, counted } from './output.js'
 
 /** How progress is shown. */
 export type ProgressMode = 'bar' | 'lines' | 'off'
@@ -136,7 +136,7 @@ export class Progress {
     const format = this.#options.unitFormat
     if (format !== undefined) {
       const of = this.#total === undefined ? '' : ` of ${format(this.#total)}`
-      return `${count(this.#entries)} entries, ${format(this.#units)}${of}`
+      return `${counted(this.#entries, 'entry', 'entries')}, ${format(this.#units)}${of}`
     }
     return `${count(this.#entries)}${this.#total === undefined ? '' : `/${count(this.#total)}`} entries`
   }

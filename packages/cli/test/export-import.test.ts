@@ -150,7 +150,7 @@ describe('import --dry-run and the configuration', () => {
       const result = await ws.kv(['--backend', 'badger', '--no-progress', 'import', file])
       expect(result.code).toBe(4)
       expect(result.stderr).toMatch(
-        /line 3: longer than \d+ bytes, more than an entry within the store's value limit \(1024 bytes\) takes; 1 entries before it were written/,
+        /line 3: longer than \d+ bytes, more than an entry within the store's value limit \(1024 bytes\) takes; 1 entry before it was written/,
       )
     } finally {
       await ws.cleanup()
@@ -330,7 +330,7 @@ describe.each(BACKENDS)('import validation on %s', (backend) => {
       const file = await fresh.file('ok.ndjson', `${[header, good(1), trailer(1)].join('\n')}\n`)
       const result = await fresh.kv(['--backend', backend, 'import', '--dry-run', file])
       expect(result.code, result.stderr).toBe(0)
-      expect(result.out).toMatch(/is valid: 1 entries \(nothing written/)
+      expect(result.out).toMatch(/is valid: 1 entry \(nothing written/)
       expect(await readdir(fresh.dir)).not.toContain('data')
     } finally {
       await fresh.cleanup()

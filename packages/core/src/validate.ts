@@ -20,10 +20,20 @@ function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (value instanceof ArrayBuffer) return 'an ArrayBuffer (wrap it in a Uint8Array)'
+  if (value instanceof Uint8Array) return `a ${value.constructor.name}`
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} (pass a Uint8Array)`
-  return typeof value === 'object'
-    ? `an object (${value.constructor?.name ?? 'Object'})`
-    : typeof value
+  if (typeof value !== 'object') return typeof value
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' && name !== '' && name !== 'Object'
+    ? `an object (${name})`
+    : 'an object'
+}
+
+/** A value as a message shows it: strings quoted (so that "3" does not read as 3). */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'bigint') return `${value}n`
+  return String(value)
 }
 
 /** Checks a bucket name and returns it unchanged. */
@@ -124,9 +134,15 @@ export function checkEntries(entries: unknown, maxValueBytes: number): Entry[] {
     entries === null ||
     typeof (entries as Iterable<unknown>)[Symbol.iterator] !== 'function'
   ) {
+    const async =
+      typeof entries === 'object' &&
+      entries !== null &&
+      typeof (entries as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
     throw new InvalidArgumentError(
       'entries',
-      `entries must be an iterable of [key, value] pairs (an array, a Map), got ${describe(entries)}`,
+      async
+        ? 'entries must be an iterable of [key, value] pairs (an array, a Map), got an async iterable: collect it first (await Array.fromAsync(entries)), or write its pairs in batches'
+        : `entries must be an iterable of [key, value] pairs (an array, a Map), got ${describe(entries)}`,
     )
   }
   const checked: Entry[] = []
@@ -199,7 +215,7 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   ) {
     throw new InvalidArgumentError(
       'options.limit',
-      `options.limit must be a non-negative integer, got ${String(limit)}`,
+      `options.limit must be a non-negative integer, got ${typeof limit === 'number' ? String(limit) : `${shown(limit)} (${typeof limit})`}`,
     )
   }
   return {

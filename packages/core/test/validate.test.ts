@@ -135,6 +135,32 @@ describe('checkEntries', () => {
   })
 })
 
+describe('messages about the wrong type say what was given', () => {
+  it('a Uint8Array where a pair was expected, an async iterable of pairs, a string limit, a plain object', () => {
+    const pairAsBytes = codeOf(() => checkEntries([new Uint8Array(2)], 100))
+    expect(pairAsBytes.message).toMatch(/got a Uint8Array$/)
+    const buffer = codeOf(() => checkEntries([Buffer.from('ab')], 100))
+    expect(buffer.message).toMatch(/got a Buffer$/)
+    async function* pairs() {
+      yield ['k', 'v']
+    }
+    const async = codeOf(() => checkEntries(pairs(), 100))
+    expect(async).toMatchObject({ code: 'KV_INVALID_ARGUMENT', argument: 'entries' })
+    expect(async.message).toMatch(
+      /got an async iterable: collect it first \(await Array\.fromAsync/,
+    )
+    expect(codeOf(() => checkKeysOptions({ limit: '3' })).message).toMatch(/got "3" \(string\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: 2n })).message).toMatch(/got 2n \(bigint\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: 1.5 })).message).toMatch(/got 1\.5$/)
+    expect(codeOf(() => checkKey({})).message).toMatch(/got an object$/)
+    expect(codeOf(() => checkKey(Object.create(null))).message).toMatch(/got an object$/)
+    expect(codeOf(() => checkKey(new Date(0))).message).toMatch(/got an object \(Date\)$/)
+    expect(codeOf(() => checkKey(new Uint16Array(2))).message).toMatch(
+      /got a Uint16Array \(pass a Uint8Array\)$/,
+    )
+  })
+})
+
 describe('checkKeysOptions', () => {
   it('normalises defaults and prefixes', () => {
     expect(checkKeysOptions(undefined)).toEqual({

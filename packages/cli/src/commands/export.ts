@@ -13,7 +13,7 @@ import { countBucket, countEntries, total } from '../count.js'
 import { ExportFile } from '../export-file.js'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
-import { count, LineWriter, write } from '../output.js'
+import { count, counted, LineWriter, write } from '../output.js'
 import type { Progress } from '../progress.js'
 import type { Session } from '../session.js'
 import { OrderedWindow } from '../window.js'
@@ -103,7 +103,7 @@ async function runExport(session: Session, file: string, options: ExportOptions)
       // (without the trailer, so the output cannot pass as complete). A file is removed anyway.
       if (toStdout) await out.flush()
       throw interrupt.error(
-        `export stopped after ${count(written.entries)} entries${toStdout ? '' : `; ${file} was not written`}. Run the command again.`,
+        `export stopped after ${counted(written.entries, 'entry', 'entries')}${toStdout ? '' : `; ${file} was not written`}. Run the command again.`,
       )
     }
     await out.write(`${trailerLine(written.entries)}\n`)
@@ -122,7 +122,7 @@ async function runExport(session: Session, file: string, options: ExportOptions)
       report,
       session.json
         ? `${JSON.stringify(summary)}\n`
-        : `kv export: wrote ${count(written.entries)} entries from ${count(written.buckets)} buckets of ${store.name} to ${toStdout ? 'stdout' : file} in ${seconds.toFixed(1)}s\n`,
+        : `kv export: wrote ${counted(written.entries, 'entry', 'entries')} from ${counted(written.buckets, 'bucket', 'buckets')} of ${store.name} to ${toStdout ? 'stdout' : file} in ${seconds.toFixed(1)}s\n`,
     )
   } catch (error) {
     progress.stop()

@@ -15,7 +15,7 @@ import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { ExportFormatError, ExportReader, maxEntryLineBytes } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
 import { MAX_LINE_BYTES, type ReadLinesOptions, readLines } from '../lines.js'
-import { count, printJson, printLine } from '../output.js'
+import { count, counted, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
 import { keySlot, WriteWindow } from '../window.js'
 
@@ -120,7 +120,7 @@ async function runImport(session: Session, file: string, options: ImportOptions)
     progress.stop()
     if (interrupt.requested) {
       throw interrupt.error(
-        `imported ${count(written)} entries (up to line ${reader.lineNumber} of ${name}). Run the same command again to finish: import overwrites, so re-running is safe.`,
+        `imported ${counted(written, 'entry', 'entries')} (up to line ${reader.lineNumber} of ${name}). Run the same command again to finish: import overwrites, so re-running is safe.`,
       )
     }
     const entries = reader.end()
@@ -136,11 +136,11 @@ async function runImport(session: Session, file: string, options: ImportOptions)
       })
     } else if (options.dryRun) {
       await printLine(
-        `kv import: ${name} is valid: ${count(entries)} entries (nothing written, --dry-run)`,
+        `kv import: ${name} is valid: ${counted(entries, 'entry', 'entries')} (nothing written, --dry-run)`,
       )
     } else {
       await printLine(
-        `kv import: wrote ${count(written)} entries from ${name} to ${store.name} in ${seconds.toFixed(1)}s`,
+        `kv import: wrote ${counted(written, 'entry', 'entries')} from ${name} to ${store.name} in ${seconds.toFixed(1)}s`,
       )
     }
   } catch (error) {
@@ -149,7 +149,7 @@ async function runImport(session: Session, file: string, options: ImportOptions)
     if (error instanceof ExportFormatError) {
       const kept = options.dryRun
         ? 'nothing was written (--dry-run)'
-        : `${count(written)} entries before it were written; fix the file and re-run (import overwrites, so re-running is safe)`
+        : `${counted(written, 'entry', 'entries')} before it ${written === 1 ? 'was' : 'were'} written; fix the file and re-run (import overwrites, so re-running is safe)`
       throw new CliError(error.exitCode, `cannot import ${name}: ${error.message}; ${kept}`, {
         cause: error,
       })

@@ -14,7 +14,7 @@ import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { Interrupt } from '../interrupt.js'
 import { formatKey } from '../keys.js'
 import { CopyFailure, type CopyResult, copyAll, type Verification, verify } from '../migrate.js'
-import { count, printJson, printLine } from '../output.js'
+import { count, counted, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
 
 interface MigrateOptions {
@@ -35,9 +35,12 @@ function describeCheck(verification: Verification): string[] {
     entries += check.source
     const problems: string[] = []
     if (check.target < check.source)
-      problems.push(`${count(check.source - check.target)} keys missing`)
-    if ((check.missing ?? 0) > 0) problems.push(`${count(check.missing!)} keys missing`)
-    if ((check.different ?? 0) > 0) problems.push(`${count(check.different!)} values differ`)
+      problems.push(`${counted(check.source - check.target, 'key', 'keys')} missing`)
+    if ((check.missing ?? 0) > 0) problems.push(`${counted(check.missing!, 'key', 'keys')} missing`)
+    if ((check.different ?? 0) > 0)
+      problems.push(
+        `${counted(check.different!, 'value', 'values')} ${check.different === 1 ? 'differs' : 'differ'}`,
+      )
     if (check.target > check.source) {
       problems.push(
         `${count(check.target - check.source)} more keys in the target (there before the migration?)`,
@@ -53,8 +56,8 @@ function describeCheck(verification: Verification): string[] {
   const n = verification.buckets.length
   lines.unshift(
     verification.ok
-      ? `kv migrate: verified ${what}: all ${count(entries)} entries of ${count(n)} buckets are in the target`
-      : `kv migrate: verification FAILED (${what}) in ${count(n)} buckets:`,
+      ? `kv migrate: verified ${what}: all ${counted(entries, 'entry', 'entries')} of ${counted(n, 'bucket', 'buckets')} are in the target`
+      : `kv migrate: verification FAILED (${what}) in ${counted(n, 'bucket', 'buckets')}:`,
   )
   return lines
 }
@@ -83,7 +86,9 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     if (session.options.progress !== false) {
       process.stderr.write(`kv migrate: counting the entries of ${from}\n`)
       expected = total(await countEntries(source, () => interrupt.requested))
-      process.stderr.write(`kv migrate: copying ${count(expected)} entries from ${from} to ${to}\n`)
+      process.stderr.write(
+        `kv migrate: copying ${counted(expected, 'entry', 'entries')} from ${from} to ${to}\n`,
+      )
     }
     await progress.start(expected)
     copy = await copyAll(
@@ -132,7 +137,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
       })
     } else {
       await printLine(
-        `kv migrate: copied ${count(copy.copied)} entries in ${count(copy.buckets)} buckets from ${from} to ${to} in ${seconds.toFixed(1)}s (${count(Math.round(rate))} entries/s)`,
+        `kv migrate: copied ${counted(copy.copied, 'entry', 'entries')} in ${counted(copy.buckets, 'bucket', 'buckets')} from ${from} to ${to} in ${seconds.toFixed(1)}s (${count(Math.round(rate))} entries/s)`,
       )
       await printLine(
         verification === undefined

@@ -11,7 +11,7 @@ import { type Act, examples } from '../action.js'
 import { describeConfig } from '../config.js'
 import { countBucket } from '../count.js'
 import { keyJson } from '../keys.js'
-import { count, printLine } from '../output.js'
+import { count, counted, printLine } from '../output.js'
 
 interface StatsOptions {
   bytes?: boolean
@@ -91,7 +91,7 @@ export function registerStats(program: Command, act: Act): void {
           lines.push(`values    ${count(summary.valueBytes)} bytes`)
         for (const bucket of buckets) {
           const size = bucket.valueBytes === undefined ? '' : `  ${count(bucket.valueBytes)} bytes`
-          lines.push(`  ${bucket.name}  ${count(bucket.entries)} entries${size}`)
+          lines.push(`  ${bucket.name}  ${counted(bucket.entries, 'entry', 'entries')}${size}`)
         }
         if (backend !== undefined) {
           lines.push(`${store.name} statistics:`)
