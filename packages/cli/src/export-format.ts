@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { constants } from 'node:buffer'
 import { checkBucket, checkKey, isKVError } from '@kv/core'
 import { fromBase64, toBase64 } from './base64.js'
 import { CliError, ExitCode } from './exit-codes.js'
@@ -41,11 +42,29 @@ export function headerLine(source: string, created = new Date()): string {
 let lastBucket: string | undefined
 let lastPrefix = ''
 
-/** An entry line (without its newline): `{"b":bucket,"k":base64,"v":base64}`. */
-export function entryLine(bucket: string, key: Uint8Array, value: Uint8Array): string {
+/**
+ * An entry line (without its newline): `{"b":bucket,"k":base64,"v":base64}`. A line is one
+ * JavaScript string, so an entry whose line would be longer than `maxLine` (the longest string
+ * Node.js makes: a value of about 384 MiB) cannot be exported: it throws a {@link CliError}
+ * (exit 4) naming the entry, instead of Node's "Invalid string length".
+ */
+export function entryLine(
+  bucket: string,
+  key: Uint8Array,
+  value: Uint8Array,
+  maxLine: number = constants.MAX_STRING_LENGTH,
+): string {
   if (bucket !== lastBucket) {
     lastBucket = bucket
     lastPrefix = `{"b":${JSON.stringify(bucket)},"k":"`
+  }
+  // The prefix, the key, `","v":"` (7), the value, `"}` (2).
+  const length = lastPrefix.length + base64Length(key.length) + base64Length(value.length) + 9
+  if (length > maxLine) {
+    throw new CliError(
+      ExitCode.INVALID_INPUT,
+      `cannot export the entry of bucket ${JSON.stringify(bucket)} with the ${key.length}-byte key ${JSON.stringify(toBase64(key))} (base64): its value of ${value.length} bytes makes a line of ${length} characters, more than the ${maxLine} a JavaScript string holds. Copy such values with \`kv migrate\` or \`kv get\` instead.`,
+    )
   }
   // base64 needs no JSON escaping.
   return `${lastPrefix}${toBase64(key)}","v":"${toBase64(value)}"}`

@@ -3,6 +3,7 @@
  */
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
+import { CliError } from '../src/exit-codes.js'
 import {
   ExportFormatError,
   ExportReader,
@@ -179,5 +180,31 @@ describe('readLines', () => {
 
   it('yields nothing for empty input', async () => {
     expect(await lines([])).toEqual([])
+  })
+})
+
+describe('entryLine', () => {
+  it('refuses an entry whose line would be longer than a string holds (exit 4, naming it), at exactly that length', () => {
+    const key = new TextEncoder().encode('big')
+    const value = new Uint8Array(100).fill(7)
+    const line = entryLine('bucket', key, value)
+    expect(JSON.parse(line)).toEqual({
+      b: 'bucket',
+      k: 'Ymln',
+      v: Buffer.from(value).toString('base64'),
+    })
+    // The bound is exact: a string of the line's length is allowed, one character less is not.
+    expect(entryLine('bucket', key, value, line.length)).toBe(line)
+    let error: unknown
+    try {
+      entryLine('bucket', key, value, line.length - 1)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(CliError)
+    expect((error as CliError).exitCode).toBe(4)
+    expect((error as Error).message).toMatch(
+      /cannot export the entry of bucket "bucket" with the 3-byte key "Ymln" \(base64\): its value of 100 bytes/,
+    )
   })
 })
