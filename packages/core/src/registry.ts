@@ -101,10 +101,24 @@ export function activeStore(): KVStore {
  * When `open()` fails, its error is the call's.
  */
 function onActive<T>(call: (store: KVStore) => Promise<T>): Promise<T> {
+  let store: KVStore
   try {
-    const store = activeStore()
+    store = activeStore()
     if (store.status === 'open') return call(store)
-    return afterOpening(store.open(), call(store))
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  const opening = store.open()
+  return afterOpening(
+    opening,
+    attempt(() => call(store)),
+  )
+}
+
+/** What `run` returns, or its synchronous throw as a rejection (a store not built on core's base may throw). */
+function attempt<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return run()
   } catch (error) {
     return Promise.reject(error)
   }
@@ -127,31 +141,44 @@ function listing<T>(list: (store: KVStore) => AsyncIterable<T>): AsyncIterable<T
   return {
     [Symbol.asyncIterator]: () => {
       let inner: AsyncIterator<T> | undefined
+      /** The first step while it runs: later calls of next() wait for it, as a generator's do. */
+      let starting: Promise<IteratorResult<T>> | undefined
       let finished = false
       const done = (): Promise<IteratorResult<T>> =>
         Promise.resolve({ done: true, value: undefined })
-      return {
-        next: () => {
-          if (inner !== undefined) return inner.next()
-          if (finished) return done()
-          try {
-            const store = activeStore()
-            const opening = store.status === 'open' ? undefined : store.open()
-            inner = list(store)[Symbol.asyncIterator]()
-            const first = inner.next()
-            // A listing that could not start is over, as a generator that threw is.
-            return (opening === undefined ? first : afterOpening(opening, first)).catch(
-              (error: unknown) => {
-                finished = true
-                inner = undefined
-                throw error
-              },
-            )
-          } catch (error) {
+      const next = (): Promise<IteratorResult<T>> => {
+        if (starting !== undefined) return starting.then(next, next)
+        if (inner !== undefined) return inner.next()
+        if (finished) return done()
+        let store: KVStore
+        try {
+          store = activeStore()
+        } catch (error) {
+          finished = true
+          return Promise.reject(error)
+        }
+        const opening = store.status === 'open' ? undefined : store.open()
+        const first = attempt(() => {
+          inner = list(store)[Symbol.asyncIterator]()
+          return inner.next()
+        })
+        // A listing that could not start is over, as a generator that threw is.
+        const started = (opening === undefined ? first : afterOpening(opening, first)).catch(
+          (error: unknown) => {
             finished = true
-            return Promise.reject(error)
-          }
-        },
+            inner = undefined
+            throw error
+          },
+        )
+        starting = started
+        const settled = () => {
+          if (starting === started) starting = undefined
+        }
+        started.then(settled, settled)
+        return started
+      }
+      return {
+        next,
         return: () => {
           finished = true
           return inner?.return?.() ?? done()

@@ -509,6 +509,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         let session = 0
         /** One step, counted as in flight until it settles. */
         const step = (): Promise<IteratorResult<T>> => {
+          // return() was called while this step waited for open(): the listing is over.
+          if (finished) return Promise.resolve(done())
           if (inner !== undefined && session !== this.#sessions) {
             // Closed and opened again since the last step: the backend's iterator belongs to
             // the closed session (its engine, its client); it is ended, not continued.

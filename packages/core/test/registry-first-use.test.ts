@@ -7,6 +7,7 @@ import { resetConfiguration } from '../src/config/index.js'
 import { LockedError } from '../src/errors.js'
 import { MemoryStore } from '../src/memory-store.js'
 import * as kv from '../src/registry.js'
+import type { KVStore } from '../src/store.js'
 
 afterEach(async () => {
   await kv.close()
@@ -97,5 +98,61 @@ describe('package-level functions on a store not yet open', () => {
     await expect(kv.buckets()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
       code: 'KV_LOCKED',
     })
+  })
+
+  it("a second next() issued before the first settles waits for it: open()'s error once, then the end", async () => {
+    kv.register('locked', new LockedStore())
+    const keys = kv.keys('b')[Symbol.asyncIterator]()
+    const first = keys.next()
+    const second = keys.next()
+    await expect(first).rejects.toMatchObject({ code: 'KV_LOCKED' })
+    await expect(second).resolves.toEqual({ done: true, value: undefined })
+  })
+
+  it('a store not built on core whose method throws at once, while its open() fails: no unhandled rejection', async () => {
+    // register() takes any KVStore; this one throws synchronously from getValue() and keys().
+    const base = new LockedStore()
+    const thrown = () => {
+      throw new Error('thrown at once')
+    }
+    const store = {
+      name: 'odd',
+      get status() {
+        return base.status
+      },
+      open: () => base.open(),
+      close: () => base.close(),
+      getValue: thrown,
+      keys: thrown,
+    } as unknown as KVStore
+    kv.register('odd', store)
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      // open()'s failure is the call's error, as for any call made on first use.
+      await expect(kv.getValue('b', 'k')).rejects.toMatchObject({ code: 'KV_LOCKED' })
+      await expect(kv.keys('b')[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+        code: 'KV_LOCKED',
+      })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('return() while the first step waits for open() ends the listing: that step yields nothing', async () => {
+    const store = new SlowOpenStore({ persistAcrossClose: true })
+    await store.open()
+    await store.addValue('b', 'k', 'v')
+    await store.close()
+    kv.register('slow', store)
+    const keys = kv.keys('b')[Symbol.asyncIterator]()
+    const first = keys.next()
+    const returned = keys.return!()
+    await expect(first).resolves.toEqual({ done: true, value: undefined })
+    await expect(returned).resolves.toEqual({ done: true, value: undefined })
+    await expect(keys.next()).resolves.toEqual({ done: true, value: undefined })
   })
 })
