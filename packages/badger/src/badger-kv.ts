@@ -174,7 +174,8 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   /**
    * Runs one `value_log_gc` pass now: compacts the buckets in which at least
-   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns them.
+   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns them
+   * (a bucket deleted meanwhile among them: nothing is left of it to compact).
    * Works whether or not periodic passes are enabled; does nothing in memory mode. `close()`
    * waits for a pass in progress. When a bucket fails, the others are still compacted, the failed
    * ones are due again at the next pass, and it rejects with the first error. In per-bucket mode

@@ -157,6 +157,58 @@ export function openError(error: unknown, location: string): unknown {
   return error
 }
 
+/** The error in `error`'s cause chain (itself first) whose `code` is `code`, if any. */
+function withCode(error: unknown, code: string): Error | undefined {
+  for (
+    let e = error as LevelError | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as LevelError, depth++
+  ) {
+    if (e.code === code) return e as Error
+  }
+  return undefined
+}
+
+/**
+ * Maps an error of LevelDB on an open database to a typed error, LevelDB's as its `cause`: an I/O
+ * error (`LEVEL_IO_ERROR`) to `KV_BACKEND_UNAVAILABLE`, corruption (`LEVEL_CORRUPTION`) to
+ * `KV_CORRUPT_STORE`; any other error is returned as it is. `write`: the failure was a write's,
+ * after which the database's write queue refuses writes until the store is reopened (see
+ * {@link refusedWrite}), as the message says.
+ */
+export function runtimeError(error: unknown, db: LevelDb, write: boolean): unknown {
+  const io = withCode(error, 'LEVEL_IO_ERROR')
+  if (io !== undefined) {
+    const advice = ioAdvice(io.message) ?? 'Check the disk and the files under badger.path'
+    return new BackendUnavailableError(
+      write
+        ? `LevelDB could not write to the database at ${db.location} (${io.message}); the write was not made. ${advice}, then close the store and open it again: until then the database refuses writes, since LevelDB may have left part of this one in its log (reads still work; what was acknowledged before is kept).`
+        : `LevelDB could not read the database at ${db.location} (${io.message}). ${advice}, then retry.`,
+      { cause: io },
+    )
+  }
+  const corruption = withCode(error, 'LEVEL_CORRUPTION')
+  if (corruption !== undefined) {
+    return new CorruptStoreError(
+      `The LevelDB database at ${db.location} is corrupt (${corruption.message}); restore it from a backup, or close the store, repair the database with ClassicLevel.repair() and check what it recovered.`,
+      { cause: corruption, file: db.location },
+    )
+  }
+  return error
+}
+
+/**
+ * What a write is refused with once an earlier write to the database failed with `cause` (an I/O
+ * error; see {@link runtimeError}).
+ */
+export function refusedWrite(cause: Error, db: LevelDb): BackendUnavailableError {
+  const advice = ioAdvice(cause.message) ?? 'Check the disk and the files under badger.path'
+  return new BackendUnavailableError(
+    `The database at ${db.location} refuses writes since one failed (${cause.message}); the write was not made. ${advice}, then close the store and open it again (LevelDB may have left part of the failed write in its log, where later writes could be lost at the next open; reads still work, and what was acknowledged before is kept).`,
+    { cause },
+  )
+}
+
 /**
  * What to do about an I/O error of LevelDB whose cause lies outside the database's files, from
  * its message (LevelDB gives no errno); undefined for any other I/O error (a failing disk, a
@@ -167,6 +219,9 @@ function ioAdvice(reason: string): string | undefined {
     return 'The process has run out of file descriptors: raise its limit (ulimit -n), or use single_bucket_mode: true (in per-bucket mode every bucket used stays open, with its files)'
   }
   if (/no space left|disk quota/i.test(reason)) return 'Free space on its disk'
+  if (/file too large/i.test(reason)) {
+    return 'Raise the file-size limit of the process (ulimit -f) or of the file system'
+  }
   if (/permission denied|read-only file system|operation not permitted/i.test(reason)) {
     return 'Give the process read and write access to badger.path and its files'
   }

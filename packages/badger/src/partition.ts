@@ -2,6 +2,10 @@
  * One bucket's keys inside one database: the whole database in per-bucket mode, or the range of
  * the bucket's composite keys (`encodeKey` from @kv/core) in single-bucket and memory mode.
  *
+ * Reads map LevelDB's errors with {@link runtimeError} here, writes in the {@link WriteQueue}: an
+ * I/O error becomes `KV_BACKEND_UNAVAILABLE`, corruption `KV_CORRUPT_STORE`. The handlers cost
+ * nothing until a read fails (a rejection handler, a `catch` around a synchronous call).
+ *
  * @module
  */
 import {
@@ -12,7 +16,7 @@ import {
   type MaybePromise,
   prefixSuccessor,
 } from '@kv/core'
-import type { LevelDb } from './engine.js'
+import { type LevelDb, runtimeError } from './engine.js'
 import type { WriteQueue } from './write-queue.js'
 
 /**
@@ -97,21 +101,34 @@ export class Partition {
     return this.#ctx.inMemory ? copyBytes(value) : own(value)
   }
 
+  readonly #outValue = (value: Uint8Array | undefined): Uint8Array | null => this.#out(value)
+  readonly #readFailed = (error: unknown): never => {
+    throw runtimeError(error, this.#ctx.db, false)
+  }
+
   get(key: Uint8Array): MaybePromise<Uint8Array | null> {
     const { db, syncReads } = this.#ctx
     if (syncReads) {
       // getSync reads the key during the call: no copy of a per-bucket key, no fresh composite key.
-      return this.#out(db.getSync(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key))
+      try {
+        return this.#out(db.getSync(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key))
+      } catch (error) {
+        return this.#readFailed(error)
+      }
     }
-    return db.get(this.#dbKey(key)).then((value) => this.#out(value))
+    return db.get(this.#dbKey(key)).then(this.#outValue, this.#readFailed)
   }
 
   has(key: Uint8Array): MaybePromise<boolean> {
     const { db, syncReads } = this.#ctx
     if (syncReads) {
-      return db.getSync(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key) !== undefined
+      try {
+        return db.getSync(this.prefix.length > 0 ? scratchKey(this.prefix, key) : key) !== undefined
+      } catch (error) {
+        return this.#readFailed(error)
+      }
     }
-    return db.has(this.#dbKey(key))
+    return db.has(this.#dbKey(key)).then(undefined, this.#readFailed)
   }
 
   put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -146,7 +163,7 @@ export class Partition {
 
   /** Whether the partition holds no key. */
   async isEmpty(): Promise<boolean> {
-    const page = await this.#ctx.db.keys({ ...bounds(this.gte, true, this.lt), limit: 1 }).all()
+    const page = await readKeys(this.#ctx.db, { ...bounds(this.gte, true, this.lt), limit: 1 })
     return page.length === 0
   }
 
@@ -163,6 +180,16 @@ export class Partition {
 }
 
 type Bounds = { gte?: Uint8Array; gt?: Uint8Array; lt?: Uint8Array }
+
+/** The keys of a range (at most `limit`), LevelDB's errors mapped with {@link runtimeError}. */
+export function readKeys(db: LevelDb, range: Bounds & { limit: number }): Promise<Uint8Array[]> {
+  return db
+    .keys(range)
+    .all()
+    .then(undefined, (error: unknown) => {
+      throw runtimeError(error, db, false)
+    })
+}
 
 /** LevelDB range options from `from` (included or not) up to `end` (excluded; none: no bound). */
 function bounds(from: Uint8Array, inclusive: boolean, end: Uint8Array | undefined): Bounds {
@@ -227,7 +254,7 @@ class KeyPages implements AsyncIterableIterator<Uint8Array> {
 
   async #read(): Promise<void> {
     const size = this.#size
-    const page = await this.#db.keys({ ...this.#range, limit: size }).all()
+    const page = await readKeys(this.#db, { ...this.#range, limit: size })
     this.#page = page
     this.#at = 0
     if (page.length < size) {

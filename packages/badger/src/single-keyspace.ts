@@ -7,7 +7,7 @@
 import { afterBucket, decodeBucket, type Entry } from '@kv/core'
 import type { Engine } from './engine.js'
 import type { Layout } from './layout.js'
-import { Partition, type PartitionContext } from './partition.js'
+import { Partition, type PartitionContext, readKeys } from './partition.js'
 import { type BucketStats, scanRange, type TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
 
@@ -101,7 +101,7 @@ export class SingleKeyspace implements Layout {
     const { db } = this.#engine
     let from: Uint8Array | undefined
     for (;;) {
-      const page = await db.keys(from === undefined ? { limit: 1 } : { gte: from, limit: 1 }).all()
+      const page = await readKeys(db, from === undefined ? { limit: 1 } : { gte: from, limit: 1 })
       const first = page[0]
       if (first === undefined) return
       const bucket = decodeBucket(first)
