@@ -401,21 +401,12 @@ export class PerBucket implements Layout {
     }
     // Checked again after the await: a deletion (or another pass's compaction) may have begun.
     if (entry.state !== 'open') return true
-    await this.#transition(entry, async (e) => {
-      // Once #delete runs, it settles the entry itself on every path, and a waiting call it
-      // settles may start the next transition: this one must not settle the entry again.
-      let deleting = false
-      try {
-        await e.queue!.drain()
-        if (await e.partition!.isEmpty()) {
-          deleting = true
-          return await this.#delete(e)
-        }
-      } catch (error) {
-        if (!deleting) this.#settle(e, 'open')
-        throw error
+    await this.#transitionTo(entry, 'open', async (e, handOver) => {
+      await e.queue!.drain()
+      if (await e.partition!.isEmpty()) {
+        handOver()
+        await this.#delete(e)
       }
-      this.#settle(e, 'open')
     })
     return true
   }
@@ -426,27 +417,44 @@ export class PerBucket implements Layout {
    * more files open than before. Calls on the bucket meanwhile wait, then open it as usual.
    */
   async #compactClosed(entry: Bucket): Promise<void> {
-    await this.#transition(entry, async (e) => {
-      // Once #remove runs, it settles the entry itself on every path.
-      let removing = false
+    await this.#transitionTo(entry, 'closed', async (e, handOver) => {
+      const { db } = await openClassic(join(e.dir, 'db'), this.#config)
+      let empty: boolean
       try {
-        const { db } = await openClassic(join(e.dir, 'db'), this.#config)
-        let empty: boolean
-        try {
-          await db.compactRange(...whole())
-          empty = (await db.keys({ limit: 1 }).all()).length === 0
-        } finally {
-          await db.close()
-        }
-        if (empty) {
-          removing = true
-          return await this.#remove(e)
-        }
+        await db.compactRange(...whole())
+        empty = (await db.keys({ limit: 1 }).all()).length === 0
+      } finally {
+        await db.close()
+      }
+      if (empty) {
+        handOver()
+        await this.#remove(e)
+      }
+    })
+  }
+
+  /**
+   * A transition of a gc pass: it ends in `state`, whether `work` succeeds or fails, unless `work`
+   * has handed the entry over to #delete or #remove (calling `handOver` first). Those settle the
+   * entry themselves on every path, and a waiting call they settle may start the next transition:
+   * this one must not settle the entry again.
+   */
+  #transitionTo(
+    entry: Bucket,
+    state: 'open' | 'closed',
+    work: (entry: Bucket, handOver: () => void) => Promise<void>,
+  ): Promise<void> {
+    return this.#transition(entry, async (e) => {
+      let handedOver = false
+      try {
+        await work(e, () => {
+          handedOver = true
+        })
       } catch (error) {
-        if (!removing) this.#settle(e, 'closed')
+        if (!handedOver) this.#settle(e, state)
         throw error
       }
-      this.#settle(e, 'closed')
+      if (!handedOver) this.#settle(e, state)
     })
   }
 
