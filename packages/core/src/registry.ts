@@ -108,7 +108,7 @@ function onActive<T>(call: (store: KVStore) => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error)
   }
-  const opening = store.open()
+  const opening = attempt(() => store.open())
   return afterOpening(
     opening,
     attempt(() => call(store)),
@@ -157,7 +157,7 @@ function listing<T>(list: (store: KVStore) => AsyncIterable<T>): AsyncIterable<T
           finished = true
           return Promise.reject(error)
         }
-        const opening = store.status === 'open' ? undefined : store.open()
+        const opening = store.status === 'open' ? undefined : attempt(() => store.open())
         const first = attempt(() => {
           inner = list(store)[Symbol.asyncIterator]()
           return inner.next()

@@ -20,20 +20,31 @@ function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (value instanceof ArrayBuffer) return 'an ArrayBuffer (wrap it in a Uint8Array)'
-  if (value instanceof Uint8Array) return `a ${value.constructor.name}`
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} (pass a Uint8Array)`
+  if (value instanceof Uint8Array) return article(typeName(value, 'Uint8Array'))
+  if (ArrayBuffer.isView(value))
+    return `${article(typeName(value, 'typed array'))} (pass a Uint8Array)`
   if (typeof value !== 'object') return typeof value
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-  return typeof name === 'string' && name !== '' && name !== 'Object'
-    ? `an object (${name})`
-    : 'an object'
+  const name = typeName(value, '')
+  return name !== '' && name !== 'Object' ? `an object (${name})` : 'an object'
 }
 
-/** A value as a message shows it: strings quoted (so that "3" does not read as 3). */
+/** `name` after its article: `a Uint8Array`, `an Int16Array`. */
+function article(name: string): string {
+  return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`
+}
+
+/** The name of `value`'s constructor, or `fallback` when it has none (a null prototype, no name). */
+function typeName(value: object, fallback: string): string {
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' && name !== '' ? name : fallback
+}
+
+/** A value as a message shows it: strings quoted (so that "3" does not read as 3), objects described. */
 function shown(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'bigint') return `${value}n`
-  return String(value)
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`
+  if (typeof value === 'bigint') return `${value}n (a bigint)`
+  if (typeof value === 'object' || typeof value === 'function') return describe(value)
+  return `${String(value)} (${typeof value})`
 }
 
 /** Checks a bucket name and returns it unchanged. */
@@ -215,7 +226,7 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   ) {
     throw new InvalidArgumentError(
       'options.limit',
-      `options.limit must be a non-negative integer, got ${typeof limit === 'number' ? String(limit) : `${shown(limit)} (${typeof limit})`}`,
+      `options.limit must be a non-negative integer, got ${typeof limit === 'number' ? String(limit) : shown(limit)}`,
     )
   }
   return {

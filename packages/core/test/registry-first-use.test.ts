@@ -142,6 +142,31 @@ describe('package-level functions on a store not yet open', () => {
     }
   })
 
+  it('a store not built on core whose open() throws at once: the calls reject with its error, they do not throw', async () => {
+    const failure = Object.assign(new Error('cannot open'), { code: 'KV_LOCKED' })
+    const store = {
+      name: 'throws',
+      status: 'closed',
+      open: () => {
+        throw failure
+      },
+      close: async () => {},
+      getValue: async () => null,
+      keys: () => ({ [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true }) }) }),
+    } as unknown as KVStore
+    kv.register('throws', store)
+    let call: Promise<unknown> | undefined
+    expect(() => {
+      call = kv.getValue('b', 'k')
+    }).not.toThrow()
+    await expect(call).rejects.toBe(failure)
+    let step: Promise<unknown> | undefined
+    expect(() => {
+      step = kv.keys('b')[Symbol.asyncIterator]().next()
+    }).not.toThrow()
+    await expect(step).rejects.toBe(failure)
+  })
+
   it('return() while the first step waits for open() ends the listing: that step yields nothing', async () => {
     const store = new SlowOpenStore({ persistAcrossClose: true })
     await store.open()

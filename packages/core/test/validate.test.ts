@@ -149,8 +149,14 @@ describe('messages about the wrong type say what was given', () => {
     expect(async.message).toMatch(
       /got an async iterable: collect it first \(await Array\.fromAsync/,
     )
-    expect(codeOf(() => checkKeysOptions({ limit: '3' })).message).toMatch(/got "3" \(string\)$/)
-    expect(codeOf(() => checkKeysOptions({ limit: 2n })).message).toMatch(/got 2n \(bigint\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: '3' })).message).toMatch(/got "3" \(a string\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: 2n })).message).toMatch(/got 2n \(a bigint\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: [3] })).message).toMatch(/got an array$/)
+    expect(codeOf(() => checkKeysOptions({ limit: null })).message).toMatch(/got null$/)
+    expect(codeOf(() => checkKeysOptions({ limit: true })).message).toMatch(/got true \(boolean\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: Object.create(null) })).message).toMatch(
+      /got an object$/,
+    )
     expect(codeOf(() => checkKeysOptions({ limit: 1.5 })).message).toMatch(/got 1\.5$/)
     expect(codeOf(() => checkKey({})).message).toMatch(/got an object$/)
     expect(codeOf(() => checkKey(Object.create(null))).message).toMatch(/got an object$/)
@@ -158,6 +164,12 @@ describe('messages about the wrong type say what was given', () => {
     expect(codeOf(() => checkKey(new Uint16Array(2))).message).toMatch(
       /got a Uint16Array \(pass a Uint8Array\)$/,
     )
+    expect(codeOf(() => checkKey(new Int16Array(2))).message).toMatch(
+      /got an Int16Array \(pass a Uint8Array\)$/,
+    )
+    const nameless = new Uint8Array(2)
+    Object.defineProperty(nameless, 'constructor', { value: undefined })
+    expect(codeOf(() => checkEntries([nameless], 100)).message).toMatch(/got a Uint8Array$/)
   })
 })
 
