@@ -43,10 +43,11 @@ let lastBucket: string | undefined
 let lastPrefix = ''
 
 /**
- * An entry line (without its newline): `{"b":bucket,"k":base64,"v":base64}`. A line is one
- * JavaScript string, so an entry whose line would be longer than `maxLine` (the longest string
- * Node.js makes: a value of about 384 MiB) cannot be exported: it throws a {@link CliError}
- * (exit 4) naming the entry, instead of Node's "Invalid string length".
+ * An entry line (without its newline): `{"b":bucket,"k":base64,"v":base64}`. A line and its
+ * newline are one JavaScript string, so an entry whose line would not fit in `maxLine`
+ * characters with its newline (the longest string Node.js makes: a value of about 384 MiB)
+ * cannot be exported: it throws a {@link CliError} (exit 4) naming the entry, instead of Node's
+ * "Invalid string length".
  */
 export function entryLine(
   bucket: string,
@@ -58,9 +59,9 @@ export function entryLine(
     lastBucket = bucket
     lastPrefix = `{"b":${JSON.stringify(bucket)},"k":"`
   }
-  // The prefix, the key, `","v":"` (7), the value, `"}` (2).
+  // The prefix, the key, `","v":"` (7), the value, `"}` (2); the writer adds a newline.
   const length = lastPrefix.length + base64Length(key.length) + base64Length(value.length) + 9
-  if (length > maxLine) {
+  if (length + 1 > maxLine) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
       `cannot export the entry of bucket ${JSON.stringify(bucket)} with the ${key.length}-byte key ${JSON.stringify(toBase64(key))} (base64): its value of ${value.length} bytes makes a line of ${length} characters, more than the ${maxLine} a JavaScript string holds. Copy such values with \`kv migrate\` or \`kv get\` instead.`,

@@ -37,6 +37,13 @@ export class LineWriter {
   /** Queues `text`; flushes when a chunk is full. */
   async write(text: string): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
+    if (text.length >= this.#chunkSize) {
+      // A large text goes out on its own: joined with what waits, a line near the longest string
+      // Node.js makes (an export line of a huge value) would pass it.
+      await this.flush()
+      if (!this.#stream.write(text)) await drained(this.#stream)
+      return
+    }
     this.#pending.push(text)
     this.#size += text.length
     if (this.#size >= this.#chunkSize) await this.flush()

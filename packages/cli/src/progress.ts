@@ -138,7 +138,8 @@ export class Progress {
       const of = this.#total === undefined ? '' : ` of ${format(this.#total)}`
       return `${counted(this.#entries, 'entry', 'entries')}, ${format(this.#units)}${of}`
     }
-    return `${count(this.#entries)}${this.#total === undefined ? '' : `/${count(this.#total)}`} entries`
+    if (this.#total === undefined) return counted(this.#entries, 'entry', 'entries')
+    return `${count(this.#entries)}/${counted(this.#total, 'entry', 'entries')}`
   }
 
   #payload(): Record<string, string> {

@@ -193,11 +193,11 @@ describe('entryLine', () => {
       k: 'Ymln',
       v: Buffer.from(value).toString('base64'),
     })
-    // The bound is exact: a string of the line's length is allowed, one character less is not.
-    expect(entryLine('bucket', key, value, line.length)).toBe(line)
+    // The bound is exact: the line and its newline must fit; one character less does not do.
+    expect(entryLine('bucket', key, value, line.length + 1)).toBe(line)
     let error: unknown
     try {
-      entryLine('bucket', key, value, line.length - 1)
+      entryLine('bucket', key, value, line.length)
     } catch (caught) {
       error = caught
     }

@@ -113,7 +113,7 @@ describe('kv migrate', () => {
     await ws.kv(['--backend', 'simple_kv', 'put', 'a', 'only-in-target', 'x'])
     const again = await ws.kv(['migrate', '--from', 'badger', '--to', 'simple_kv'])
     expect(again.code, again.stderr).toBe(0)
-    expect(again.out).toMatch(/bucket a: source 1, target 2: 1 more keys in the target/)
+    expect(again.out).toMatch(/bucket a: source 1, target 2: 1 more key in the target/)
   })
 
   it('migrates between two simple_kv stores with --to-config', async () => {

@@ -43,7 +43,7 @@ function describeCheck(verification: Verification): string[] {
       )
     if (check.target > check.source) {
       problems.push(
-        `${count(check.target - check.source)} more keys in the target (there before the migration?)`,
+        `${counted(check.target - check.source, 'more key', 'more keys')} in the target (there before the migration?)`,
       )
     }
     if (problems.length > 0) {
@@ -56,7 +56,7 @@ function describeCheck(verification: Verification): string[] {
   const n = verification.buckets.length
   lines.unshift(
     verification.ok
-      ? `kv migrate: verified ${what}: all ${counted(entries, 'entry', 'entries')} of ${counted(n, 'bucket', 'buckets')} are in the target`
+      ? `kv migrate: verified ${what}: ${entries === 1 ? 'the' : 'all'} ${counted(entries, 'entry', 'entries')} of ${counted(n, 'bucket', 'buckets')} ${entries === 1 ? 'is' : 'are'} in the target`
       : `kv migrate: verification FAILED (${what}) in ${counted(n, 'bucket', 'buckets')}:`,
   )
   return lines
@@ -102,7 +102,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     const seconds = (performance.now() - started) / 1000
     if (copy.interrupted) {
       throw interrupt.error(
-        `copied ${count(copy.copied)}${expected === undefined ? '' : ` of ${count(expected)}`} entries; run the same command again to finish (migrate overwrites, so re-running is safe)`,
+        `copied ${expected === undefined ? counted(copy.copied, 'entry', 'entries') : `${count(copy.copied)} of ${counted(expected, 'entry', 'entries')}`}; run the same command again to finish (migrate overwrites, so re-running is safe)`,
       )
     }
     let verification: Verification | undefined
