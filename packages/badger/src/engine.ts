@@ -170,20 +170,31 @@ function withCode(error: unknown, code: string): Error | undefined {
 }
 
 /**
+ * What failed: a read, a write (put, delete, batch), the clearing of a bucket's range, or a
+ * compaction (a `value_log_gc` pass, `deleteBucket` giving space back).
+ */
+export type RuntimeOperation = 'read' | 'write' | 'clear' | 'compact'
+
+/**
  * Maps an error of LevelDB on an open database to a typed error, LevelDB's as its `cause`: an I/O
  * error (`LEVEL_IO_ERROR`) to `KV_BACKEND_UNAVAILABLE`, corruption (`LEVEL_CORRUPTION`) to
  * `KV_CORRUPT_STORE`; any other error is returned as it is. `write`: the failure was a write's,
  * after which the database's write queue refuses writes until the store is reopened (see
  * {@link refusedWrite}), as the message says.
  */
-export function runtimeError(error: unknown, db: LevelDb, write: boolean): unknown {
+export function runtimeError(error: unknown, db: LevelDb, operation: RuntimeOperation): unknown {
   const io = withCode(error, 'LEVEL_IO_ERROR')
   if (io !== undefined) {
     const advice = ioAdvice(io.message) ?? 'Check the disk and the files under badger.path'
+    const reopen = `then close the store and open it again: until then the database refuses writes, since LevelDB may have left part of this one in its log (reads still work; what was acknowledged before is kept)`
     return new BackendUnavailableError(
-      write
-        ? `LevelDB could not write to the database at ${db.location} (${io.message}); the write was not made. ${advice}, then close the store and open it again: until then the database refuses writes, since LevelDB may have left part of this one in its log (reads still work; what was acknowledged before is kept).`
-        : `LevelDB could not read the database at ${db.location} (${io.message}). ${advice}, then retry.`,
+      operation === 'write'
+        ? `LevelDB could not write to the database at ${db.location} (${io.message}); the write was not made. ${advice}, ${reopen}.`
+        : operation === 'clear'
+          ? `LevelDB could not delete the bucket's entries in the database at ${db.location} (${io.message}); part of them may be deleted already (it deletes them in batches). ${advice}, ${reopen}, and delete the bucket again.`
+          : operation === 'compact'
+            ? `LevelDB could not compact the database at ${db.location} (${io.message}); nothing was lost, its deleted entries still take their space. ${advice}, then retry.`
+            : `LevelDB could not read the database at ${db.location} (${io.message}). ${advice}, then retry.`,
       { cause: io },
     )
   }
@@ -226,4 +237,11 @@ function ioAdvice(reason: string): string | undefined {
     return 'Give the process read and write access to badger.path and its files'
   }
   return undefined
+}
+
+/** `db.compactRange(gte, lt)`, LevelDB's errors mapped with {@link runtimeError}. */
+export function compactRange(db: LevelDb, gte: Uint8Array, lt: Uint8Array): Promise<void> {
+  return db.compactRange(gte, lt).then(undefined, (error: unknown) => {
+    throw runtimeError(error, db, 'compact')
+  })
 }

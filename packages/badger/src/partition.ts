@@ -103,7 +103,7 @@ export class Partition {
 
   readonly #outValue = (value: Uint8Array | undefined): Uint8Array | null => this.#out(value)
   readonly #readFailed = (error: unknown): never => {
-    throw runtimeError(error, this.#ctx.db, false)
+    throw runtimeError(error, this.#ctx.db, 'read')
   }
 
   get(key: Uint8Array): MaybePromise<Uint8Array | null> {
@@ -187,7 +187,7 @@ export function readKeys(db: LevelDb, range: Bounds & { limit: number }): Promis
     .keys(range)
     .all()
     .then(undefined, (error: unknown) => {
-      throw runtimeError(error, db, false)
+      throw runtimeError(error, db, 'read')
     })
 }
 

@@ -22,9 +22,9 @@ import { join } from 'node:path'
 import { compareBytes, copyBytes, type Entry, fromUtf8, type MaybePromise, utf8 } from '@kv/core'
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
-import { type Engine, type LevelDb, openClassic } from './engine.js'
+import { compactRange, type Engine, type LevelDb, openClassic } from './engine.js'
 import type { Layout } from './layout.js'
-import { Partition } from './partition.js'
+import { Partition, readKeys } from './partition.js'
 import { type BucketStats, scanRange, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
 
@@ -393,7 +393,7 @@ export class PerBucket implements Layout {
     if (entry.state !== 'open') return false
     const { engine, partition } = entry
     try {
-      await engine!.db.compactRange(...whole())
+      await compactRange(engine!.db, ...whole())
       if (entry.state !== 'open' || !(await partition!.isEmpty())) return true
     } catch (error) {
       if (await this.#deletedUnder(bucket, entry)) return true
@@ -421,8 +421,8 @@ export class PerBucket implements Layout {
       const { db } = await openClassic(join(e.dir, 'db'), this.#config)
       let empty: boolean
       try {
-        await db.compactRange(...whole())
-        empty = (await db.keys({ limit: 1 }).all()).length === 0
+        await compactRange(db, ...whole())
+        empty = (await readKeys(db, { limit: 1 })).length === 0
       } finally {
         await db.close()
       }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LevelDb } from './engine.js'
+import { type LevelDb, runtimeError } from './engine.js'
 
 /** One bucket's figures. */
 export interface BucketStats {
@@ -107,7 +107,9 @@ export async function scanRange(
   try {
     for (;;) {
       // nextv may return fewer than asked before the end; only an empty page is the end.
-      const entries = await iterator.nextv(PAGE)
+      const entries = await iterator.nextv(PAGE).then(undefined, (error: unknown) => {
+        throw runtimeError(error, db, 'read')
+      })
       if (entries.length === 0) break
       for (const [key, value] of entries) {
         keys++

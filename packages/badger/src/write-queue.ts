@@ -150,7 +150,7 @@ export class WriteQueue {
       this.#open = undefined
       this.#items.push({
         kind: 'task',
-        run: () => task().then(resolve, (error: unknown) => reject(this.#failed(error))),
+        run: () => task().then(resolve, (error: unknown) => reject(this.#failed(error, 'clear'))),
         reject,
       })
       this.#schedule()
@@ -187,8 +187,8 @@ export class WriteQueue {
   }
 
   /** A failed write's error, typed; an I/O error stops the queue. */
-  #failed(error: unknown): unknown {
-    const mapped = runtimeError(error, this.#db, true)
+  #failed(error: unknown, operation: 'write' | 'clear' = 'write'): unknown {
+    const mapped = runtimeError(error, this.#db, operation)
     if (mapped instanceof BackendUnavailableError) this.#broken ??= mapped.cause as Error
     return mapped
   }
