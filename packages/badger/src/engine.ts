@@ -169,11 +169,8 @@ function withCode(error: unknown, code: string): Error | undefined {
   return undefined
 }
 
-/**
- * What failed: a read, a write (put, delete, batch), the clearing of a bucket's range, or a
- * compaction (a `value_log_gc` pass, `deleteBucket` giving space back).
- */
-export type RuntimeOperation = 'read' | 'write' | 'clear' | 'compact'
+/** What failed: a read, a write (put, delete, batch) or the clearing of a bucket's range. */
+export type RuntimeOperation = 'read' | 'write' | 'clear'
 
 /**
  * Maps an error of LevelDB on an open database to a typed error, LevelDB's as its `cause`: an I/O
@@ -192,9 +189,7 @@ export function runtimeError(error: unknown, db: LevelDb, operation: RuntimeOper
         ? `LevelDB could not write to the database at ${db.location} (${io.message}); the write was not made. ${advice}, ${reopen}.`
         : operation === 'clear'
           ? `LevelDB could not delete the bucket's entries in the database at ${db.location} (${io.message}); part of them may be deleted already (it deletes them in batches). ${advice}, ${reopen}, and delete the bucket again.`
-          : operation === 'compact'
-            ? `LevelDB could not compact the database at ${db.location} (${io.message}); nothing was lost, its deleted entries still take their space. ${advice}, then retry.`
-            : `LevelDB could not read the database at ${db.location} (${io.message}). ${advice}, then retry.`,
+          : `LevelDB could not read the database at ${db.location} (${io.message}). ${advice}, then retry.`,
       { cause: io },
     )
   }
@@ -237,11 +232,4 @@ function ioAdvice(reason: string): string | undefined {
     return 'Give the process read and write access to badger.path and its files'
   }
   return undefined
-}
-
-/** `db.compactRange(gte, lt)`, LevelDB's errors mapped with {@link runtimeError}. */
-export function compactRange(db: LevelDb, gte: Uint8Array, lt: Uint8Array): Promise<void> {
-  return db.compactRange(gte, lt).then(undefined, (error: unknown) => {
-    throw runtimeError(error, db, 'compact')
-  })
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { afterBucket, decodeBucket, type Entry } from '@kv/core'
-import { compactRange, type Engine } from './engine.js'
+import type { Engine } from './engine.js'
 import type { Layout } from './layout.js'
 import { Partition, type PartitionContext, readKeys } from './partition.js'
 import { type BucketStats, scanRange, type TopKeys } from './stats.js'
@@ -80,7 +80,7 @@ export class SingleKeyspace implements Layout {
   async deleteBucket(bucket: string): Promise<void> {
     const { db, inMemory } = this.#engine
     await this.#partition(bucket).clear(
-      inMemory ? undefined : () => compactRange(db, ...EMPTY_RANGE),
+      inMemory ? undefined : () => db.compactRange(...EMPTY_RANGE),
     )
     await this.compact(bucket)
   }
@@ -88,7 +88,7 @@ export class SingleKeyspace implements Layout {
   async compact(bucket: string): Promise<boolean> {
     if (this.#engine.inMemory) return true // memory-level frees deleted entries at once
     const { gte, lt } = this.#partition(bucket)
-    await compactRange(this.#engine.db, gte, lt!)
+    await this.#engine.db.compactRange(gte, lt!)
     return true
   }
 

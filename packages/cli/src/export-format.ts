@@ -64,7 +64,7 @@ export function entryLine(
   if (length + 1 > maxLine) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
-      `cannot export the entry of bucket ${JSON.stringify(bucket)} with the ${key.length}-byte key ${JSON.stringify(toBase64(key))} (base64): its value of ${value.length} bytes makes a line of ${length} characters, more than the ${maxLine} a JavaScript string holds. Copy such values with \`kv migrate\` or \`kv get\` instead.`,
+      `cannot export the entry of bucket ${JSON.stringify(bucket)} with the ${key.length}-byte key ${JSON.stringify(toBase64(key))} (base64): its value of ${value.length} bytes makes a line of ${length + 1} characters with its newline, more than the ${maxLine} a JavaScript string holds. Copy such values with \`kv migrate\` or \`kv get\` instead.`,
     )
   }
   // base64 needs no JSON escaping.

@@ -39,8 +39,9 @@ export class LineWriter {
     if (this.#failure !== undefined) throw this.#failure
     if (text.length >= this.#chunkSize) {
       // A large text goes out on its own: joined with what waits, a line near the longest string
-      // Node.js makes (an export line of a huge value) would pass it.
-      await this.flush()
+      // Node.js makes (an export line of a huge value) would pass it. Both writes are made before
+      // any await, so that output keeps the order of the calls.
+      if (this.#pending.length > 0) this.#stream.write(this.#take())
       if (!this.#stream.write(text)) await drained(this.#stream)
       return
     }
@@ -53,10 +54,15 @@ export class LineWriter {
   async flush(): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     if (this.#pending.length === 0) return
+    if (!this.#stream.write(this.#take())) await drained(this.#stream)
+  }
+
+  /** What waits, as one chunk; nothing waits after. */
+  #take(): string {
     const chunk = this.#pending.join('')
     this.#pending = []
     this.#size = 0
-    if (!this.#stream.write(chunk)) await drained(this.#stream)
+    return chunk
   }
 }
 

@@ -32,4 +32,17 @@ describe('LineWriter', () => {
     await writer.flush()
     expect(chunks).toEqual(['a\nb\n', big, 'c\n'])
   })
+
+  it('keeps the order of the calls when they are not awaited, a large text among them', async () => {
+    const { stream, chunks } = recorder()
+    const writer = new LineWriter(stream, 16)
+    const big = `${'x'.repeat(20)}\n`
+    const b = `${'b'.repeat(9)}\n`
+    const c = `${'c'.repeat(9)}\n`
+    // b and c together fill a chunk: the write of c flushes them while the large text is on its way.
+    const writes = [writer.write('a\n'), writer.write(big), writer.write(b), writer.write(c)]
+    await Promise.all(writes)
+    await writer.flush()
+    expect(chunks.join('')).toBe(`a\n${big}${b}${c}`)
+  })
 })

@@ -30,7 +30,7 @@ function describe(value: unknown): string {
 
 /** `name` after its article: `a Uint8Array`, `an Int16Array`. */
 function article(name: string): string {
-  return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`
+  return `${/^([AEIO]|[aeiou])/.test(name) ? 'an' : 'a'} ${name}`
 }
 
 /** The name of `value`'s constructor, or `fallback` when it has none (a null prototype, no name). */
@@ -44,7 +44,7 @@ function shown(value: unknown): string {
   if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`
   if (typeof value === 'bigint') return `${value}n (a bigint)`
   if (typeof value === 'object' || typeof value === 'function') return describe(value)
-  return `${String(value)} (${typeof value})`
+  return `${String(value)} (${article(typeof value)})`
 }
 
 /** Checks a bucket name and returns it unchanged. */

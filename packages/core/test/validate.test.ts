@@ -153,7 +153,9 @@ describe('messages about the wrong type say what was given', () => {
     expect(codeOf(() => checkKeysOptions({ limit: 2n })).message).toMatch(/got 2n \(a bigint\)$/)
     expect(codeOf(() => checkKeysOptions({ limit: [3] })).message).toMatch(/got an array$/)
     expect(codeOf(() => checkKeysOptions({ limit: null })).message).toMatch(/got null$/)
-    expect(codeOf(() => checkKeysOptions({ limit: true })).message).toMatch(/got true \(boolean\)$/)
+    expect(codeOf(() => checkKeysOptions({ limit: true })).message).toMatch(
+      /got true \(a boolean\)$/,
+    )
     expect(codeOf(() => checkKeysOptions({ limit: Object.create(null) })).message).toMatch(
       /got an object$/,
     )
