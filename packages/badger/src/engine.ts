@@ -88,17 +88,19 @@ interface LevelError {
   cause?: unknown
 }
 
-/** The `code` of a level error or of its cause (`open()` wraps the engine's error). */
-function levelCodes(error: unknown): unknown[] {
-  const codes: unknown[] = []
+/**
+ * The error in `error`'s cause chain (itself first) whose `code` is `code`, if any (`open()` wraps
+ * the engine's error).
+ */
+function withCode(error: unknown, code: string): Error | undefined {
   for (
     let e = error as LevelError | undefined, depth = 0;
     e && depth < 4;
     e = e.cause as LevelError, depth++
   ) {
-    codes.push(e.code)
+    if (e.code === code) return e as Error
   }
-  return codes
+  return undefined
 }
 
 /**
@@ -123,28 +125,28 @@ function missingManifest(location: string): string | undefined {
  * a full disk, no access); other failures are returned as they are.
  */
 export function openError(error: unknown, location: string): unknown {
-  const codes = levelCodes(error)
   const cause = (error as LevelError).cause ?? error
-  if (codes.includes('LEVEL_LOCKED')) {
+  if (withCode(error, 'LEVEL_LOCKED') !== undefined) {
     return new LockedError(
       `The LevelDB database at ${location} is locked by another process or another open store; close that one first, or give this store its own badger.path.`,
       { cause },
     )
   }
-  const manifest = codes.includes('LEVEL_IO_ERROR') ? missingManifest(location) : undefined
+  const manifest =
+    withCode(error, 'LEVEL_IO_ERROR') !== undefined ? missingManifest(location) : undefined
   if (manifest !== undefined) {
     return new CorruptStoreError(
       `The LevelDB database at ${location} is damaged: its CURRENT file names ${manifest}, which is missing; restore it from a backup, or repair it with ClassicLevel.repair() (which rebuilds the manifest from the table files) and check what it recovered.`,
       { cause, file: location },
     )
   }
-  if (codes.includes('LEVEL_CORRUPTION')) {
+  if (withCode(error, 'LEVEL_CORRUPTION') !== undefined) {
     return new CorruptStoreError(
       `The LevelDB database at ${location} is corrupt (${(cause as Error).message}); restore it from a backup, or repair it with ClassicLevel.repair() and check what it recovered.`,
       { cause, file: location },
     )
   }
-  if (codes.includes('LEVEL_IO_ERROR')) {
+  if (withCode(error, 'LEVEL_IO_ERROR') !== undefined) {
     const reason = (cause as Error).message
     const advice = ioAdvice(reason)
     return new BackendUnavailableError(
@@ -155,18 +157,6 @@ export function openError(error: unknown, location: string): unknown {
     )
   }
   return error
-}
-
-/** The error in `error`'s cause chain (itself first) whose `code` is `code`, if any. */
-function withCode(error: unknown, code: string): Error | undefined {
-  for (
-    let e = error as LevelError | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as LevelError, depth++
-  ) {
-    if (e.code === code) return e as Error
-  }
-  return undefined
 }
 
 /** What failed: a read, a write (put, delete, batch) or the clearing of a bucket's range. */
