@@ -315,7 +315,7 @@ function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
   const reason = (error as Error).message
   const where = defaultPath ? `${dir} (simple_kv.path is not set: the default under data_dir)` : dir
   return new BackendUnavailableError(
-    `simple_kv could not open the store at ${where}: ${reason}. ${FS_ADVICE[code] ?? 'Check the disk'}, then open it again; the failed open() lost nothing that was written before.`,
+    `simple_kv could not open the store at ${where}: ${reason}. ${fsAdvice(code)}, then open it again; the failed open() lost nothing that was written before.`,
     { cause: error },
   )
 }
@@ -328,12 +328,16 @@ function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
  */
 function snapshotError(error: unknown, dir: string): unknown {
   if (isKVError(error)) return error
-  const code = (error as NodeJS.ErrnoException).code
-  const advice = (typeof code === 'string' && FS_ADVICE[code]) || 'Check the disk'
+  const advice = fsAdvice((error as NodeJS.ErrnoException).code)
   return new BackendUnavailableError(
     `simple_kv could not write a snapshot of ${dir}: ${(error as Error).message}. Nothing is lost: the WAL and the previous snapshot are kept. ${advice}, then take the snapshot again.`,
     { cause: error },
   )
+}
+
+/** What to do about a file-system error with `code` (an errno name, or none). */
+function fsAdvice(code: unknown): string {
+  return (typeof code === 'string' && FS_ADVICE[code]) || 'Check the disk'
 }
 
 /** What to do about a file-system error, by code. */
