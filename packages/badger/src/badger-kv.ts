@@ -41,11 +41,11 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   #gcTimer: NodeJS.Timeout | undefined
 
   constructor(options?: BadgerOptions) {
-    super(BADGER, { section: badgerSection, options, maxValueBytes: 64 * 1024 * 1024 })
-    // Options given here are the configuration in force, so `limits` reports their value limit
-    // before open() too. From the configuration file it is known at open() (see _open), and
-    // @kv/core checks a call made while open() runs against the limit of the opened store.
-    if (options !== undefined) this.maxValueBytes = this.config.max_value_bytes
+    super(BADGER, {
+      section: badgerSection,
+      options,
+      maxValueBytes: (config) => config.max_value_bytes,
+    })
   }
 
   /** The directory of the database in force, once open (`undefined` in memory mode). */
@@ -55,7 +55,6 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   protected async _open(): Promise<void> {
     const config = this.config
-    this.maxValueBytes = config.max_value_bytes
     if (config.memory_mode) {
       this.#path = undefined
       this.#layout = new SingleKeyspace(await openMemory(), {

@@ -99,8 +99,13 @@ export interface StoreInit<Config> {
   section?: ConfigSection<Config> | undefined
   /** Options given in code (`new SimpleKV({ path })`): validated now, the config file is not read. */
   options?: unknown
-  /** The default largest value in bytes. */
-  maxValueBytes: number
+  /**
+   * The largest value in bytes: a number, or how the configuration sets it. A function is applied
+   * to the configuration in force — the options when given, the section's defaults before the
+   * first `open()` otherwise, and the section as read at each `open()` — so that `limits` and the
+   * checks of every call always follow the configuration, computed in one place.
+   */
+  maxValueBytes: number | ((config: Config) => number)
 }
 
 /** Options that every backend's configuration has. */
@@ -138,18 +143,30 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   readonly #section: ConfigSection<Config> | undefined
   readonly #explicit: Config | undefined
   #config: Config | undefined
-  /** The largest value this store accepts; a backend may lower or raise it in `_open`. */
-  protected maxValueBytes: number
+  readonly #valueLimit: StoreInit<Config>['maxValueBytes']
+  /** The largest value this store accepts, from {@link StoreInit.maxValueBytes}. */
+  #maxValueBytes: number
 
   protected constructor(name: string, init: StoreInit<Config>) {
     this.name = name
     this.#section = init.section
-    this.maxValueBytes = init.maxValueBytes
+    this.#valueLimit = init.maxValueBytes
     if (init.options !== undefined && init.section !== undefined) {
       this.#explicit = init.section.parse(init.options, `the options of ${new.target.name}`)
     } else {
       this.#explicit = init.options as Config | undefined
     }
+    // Options given here are the configuration in force, so `limits` reports their value limit
+    // before open(); a store reading its section learns it at open().
+    this.#maxValueBytes = this.#valueLimitFor(
+      () => this.#explicit ?? init.section?.parse({}, 'the defaults') ?? ({} as Config),
+    )
+  }
+
+  /** The value limit under the configuration `config()` returns (called only when needed). */
+  #valueLimitFor(config: () => Config): number {
+    const limit = this.#valueLimit
+    return typeof limit === 'number' ? limit : limit(config())
   }
 
   get status(): StoreStatus {
@@ -157,7 +174,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   get limits(): StoreLimits {
-    return { maxValueBytes: this.maxValueBytes }
+    return { maxValueBytes: this.#maxValueBytes }
   }
 
   /** The configuration in force, resolved at `open()`. */
@@ -188,6 +205,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         )
       }
       this.#config = config
+      this.#maxValueBytes = this.#valueLimitFor(() => config)
       this.#status = 'opening'
       try {
         await this._open()
@@ -300,11 +318,11 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       if (this.#status !== 'open') {
         const keptValue = copyBytes(toBytes(value, 'value'))
         return this.#afterOpen(k, (kept) => {
-          checkValueSize(keptValue.length, this.maxValueBytes)
+          checkValueSize(keptValue.length, this.#maxValueBytes)
           return this._put(b, kept, keptValue)
         })
       }
-      return this.#settle(this._put(b, k, checkValue(value, this.maxValueBytes)))
+      return this.#settle(this._put(b, k, checkValue(value, this.#maxValueBytes)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -318,11 +336,11 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           ([k, v]): Entry => [copyBytes(k), copyBytes(v)],
         )
         return this.operation(() => {
-          checkEntrySizes(kept, this.maxValueBytes)
+          checkEntrySizes(kept, this.#maxValueBytes)
           return kept.length === 0 ? undefined : this._putMany(b, kept)
         })
       }
-      const checked = checkEntries(entries, this.maxValueBytes)
+      const checked = checkEntries(entries, this.#maxValueBytes)
       return this.operation(() => (checked.length === 0 ? undefined : this._putMany(b, checked)))
     } catch (error) {
       return Promise.reject(error)
@@ -348,9 +366,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    * oversized one fails before the work of compressing. The result is this call's own.
    */
   #compressWithinLimit(raw: Uint8Array): Uint8Array {
-    checkValueSize(raw.length, this.maxValueBytes)
+    checkValueSize(raw.length, this.#maxValueBytes)
     const stored = compress(raw)
-    checkValueSize(stored.length, this.maxValueBytes, 'value (compressed)')
+    checkValueSize(stored.length, this.#maxValueBytes, 'value (compressed)')
     return stored
   }
 

@@ -1,16 +1,19 @@
-import { describe, expect, it } from 'vitest'
-import { AbstractKVStore } from '../src/store.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { configure, resetConfiguration } from '../src/config/configure.js'
+import { defineConfigSection } from '../src/config/sections.js'
+import { AbstractKVStore, type BaseConfig, type StoreInit } from '../src/store.js'
 import type { NormalizedKeysOptions } from '../src/validate.js'
 
 /** A store whose engine calls wait until the test releases them, to observe the base class. */
-class GatedStore extends AbstractKVStore {
+class GatedStore<Config extends BaseConfig = BaseConfig> extends AbstractKVStore<Config> {
   readonly log: string[] = []
   readonly data = new Map<string, Uint8Array>()
   gate: Promise<void> = Promise.resolve()
   failOpen = false
 
-  constructor() {
-    super('gated', { maxValueBytes: 16 })
+  constructor(init: StoreInit<Config> = { maxValueBytes: 16 }) {
+    super('gated', init)
   }
 
   protected async _open(): Promise<void> {
@@ -201,21 +204,67 @@ describe('AbstractKVStore lifecycle', () => {
   })
 })
 
-/** A store whose value limit comes from the configuration its `_open` reads, as backends' do. */
-class LimitAtOpenStore extends GatedStore {
-  limitAtOpen = 32
-  constructor() {
-    super()
-    this.maxValueBytes = 8 // the default before open(): neither this nor the caller's value counts
-  }
-  protected override async _open(): Promise<void> {
-    await super._open()
-    this.maxValueBytes = this.limitAtOpen
+const limitSection = defineConfigSection(
+  'limit_test',
+  z.strictObject({ enabled: z.boolean().default(true), max_value_bytes: z.number().default(8) }),
+)
+type LimitConfig = ReturnType<typeof limitSection.resolve>
+
+/** A store whose value limit is set by its configuration, as the backends' are. */
+class LimitAtOpenStore extends GatedStore<LimitConfig> {
+  constructor(options?: Partial<LimitConfig>) {
+    super({ section: limitSection, options, maxValueBytes: (config) => config.max_value_bytes })
   }
 }
 
+describe('AbstractKVStore and a value limit set by the configuration', () => {
+  // The limit before open() is the section's default (8); open() reads the configured 32.
+  afterEach(() => resetConfiguration())
+  const configured = (max: number) => configure({ limit_test: { max_value_bytes: max } })
+
+  it('reports the default limit before open() and the configured one from open() on', async () => {
+    configured(32)
+    const store = new LimitAtOpenStore()
+    expect(store.limits.maxValueBytes).toBe(8)
+    await store.open()
+    expect(store.limits.maxValueBytes).toBe(32)
+    await expect(store.addValue('b', 'k', new Uint8Array(33))).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'value',
+    })
+    await store.addValue('b', 'k', new Uint8Array(32))
+  })
+
+  it('follows a changed configuration at the next open(), and keeps the one it opened with until then', async () => {
+    configured(32)
+    const store = new LimitAtOpenStore()
+    await store.open()
+    configured(64)
+    expect(store.limits.maxValueBytes).toBe(32)
+    await store.close()
+    await store.open()
+    expect(store.limits.maxValueBytes).toBe(64)
+    await store.addValue('b', 'k', new Uint8Array(64))
+  })
+
+  it('takes the limit of options given in code at once, and open() keeps it', async () => {
+    configured(32) // not read: options given in code are the configuration in force
+    const store = new LimitAtOpenStore({ max_value_bytes: 20 })
+    expect(store.limits.maxValueBytes).toBe(20)
+    await store.open()
+    expect(store.limits.maxValueBytes).toBe(20)
+    await expect(store.addValue('b', 'k', new Uint8Array(21))).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+    })
+  })
+})
+
 describe('AbstractKVStore and a value limit known only once open', () => {
+  afterEach(() => resetConfiguration())
+  const configured = (max: number) => configure({ limit_test: { max_value_bytes: max } })
+
   it('refuses a value over the limit open() set, for a call made while opening, and writes nothing', async () => {
+    configured(32)
     const store = new LimitAtOpenStore()
     const opening = store.open()
     const calls = [
@@ -242,6 +291,7 @@ describe('AbstractKVStore and a value limit known only once open', () => {
   })
 
   it('accepts a value within the limit open() set, though over the one before open()', async () => {
+    configured(32)
     const store = new LimitAtOpenStore()
     const opening = store.open()
     const calls = [

@@ -17,12 +17,7 @@ import {
 } from '@kv/core'
 import type { Batcher } from './batcher.js'
 import { IdCollisionError } from './collision.js'
-import {
-  DEFAULT_MAX_CONTENT_LENGTH,
-  type ElasticKVConfig,
-  type ElasticKVOptions,
-  elasticSection,
-} from './config.js'
+import { type ElasticKVConfig, type ElasticKVOptions, elasticSection } from './config.js'
 import { Connection } from './connection.js'
 import {
   buildSource,
@@ -123,10 +118,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     super(ELASTIC, {
       section: elasticSection,
       options,
-      maxValueBytes: maxValueBytesFor(DEFAULT_MAX_CONTENT_LENGTH),
+      maxValueBytes: (config) => maxValueBytesFor(config.max_content_length),
     })
-    // Explicit options are known now; the registered store reads its section only at open().
-    if (options !== undefined) this.maxValueBytes = maxValueBytesFor(this.config.max_content_length)
   }
 
   #open(): OpenState {
@@ -160,7 +153,6 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     // Another store (or process) may have written without a refresh yet: the first listing
     // refreshes. (close() does not: it refreshes only for this store's own writes.)
     refresher.markDirty()
-    this.maxValueBytes = maxValueBytesFor(config.max_content_length)
     this.#state = {
       connection,
       index,
