@@ -126,6 +126,22 @@ describe('configuration', () => {
     expect(section.resolve().path).toBe('kept')
   })
 
+  it('refuses a function in the section of a backend not loaded, naming its key, and changes nothing', () => {
+    configure({ simple_kv: { path: 'kept' } })
+    // No schema checks `badger` here (its package is not loaded): the copy configure() keeps does.
+    const hook = () => 1
+    expect(() =>
+      configure({ simple_kv: { path: 'other' }, badger: { options: [1, { hook }] } } as never),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'KV_INVALID_CONFIG',
+        key: 'badger.options.1.hook',
+        message: expect.stringMatching(/"badger\.options\.1\.hook" is not data/),
+      }),
+    )
+    expect(section.resolve().path).toBe('kept')
+  })
+
   it('reports a missing KV_CONFIG file and invalid YAML with the path', () => {
     process.env.KV_CONFIG = join(dir, 'missing.yml')
     expect(() => section.resolve()).toThrow(

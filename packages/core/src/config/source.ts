@@ -14,7 +14,7 @@ import { InvalidConfigError } from '../errors.js'
 import { type FileConfig, state } from '../shared-state.js'
 import { closestKey } from './closest-key.js'
 
-type Sections = Record<string, unknown>
+export type Sections = Record<string, unknown>
 
 /** Section names that a config file may hold even when their backend package is not installed. */
 export const KNOWN_SECTIONS: readonly string[] = ['badger', 'simple_kv', 'elastic']
