@@ -17,9 +17,17 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { compareBytes, copyBytes, type Entry, fromUtf8, type MaybePromise, utf8 } from '@kv/core'
+import {
+  compareBytes,
+  copyBytes,
+  type Entry,
+  fromUtf8,
+  type MaybePromise,
+  syncDirectory,
+  utf8,
+} from '@kv/core'
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
 import { type Engine, type LevelDb, openClassic } from './engine.js'
@@ -59,16 +67,6 @@ interface Opened {
   entry: Bucket
   partition: Partition
   db: LevelDb
-}
-
-/** Fsyncs a file or directory. */
-async function fsync(path: string): Promise<void> {
-  const handle = await open(path, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 /** One LevelDB per bucket, each in its own directory. */
@@ -235,8 +233,8 @@ export class PerBucket implements Layout {
       await writeFile(temp, utf8(entry.name), { flush: this.#config.sync_writes })
       await rename(temp, join(entry.dir, NAME_FILE))
       if (this.#config.sync_writes) {
-        await fsync(entry.dir)
-        await fsync(join(this.#path, 'buckets'))
+        await syncDirectory(entry.dir)
+        await syncDirectory(join(this.#path, 'buckets'))
       }
     } catch (error) {
       this.#buckets.delete(entry.name)
@@ -368,7 +366,7 @@ export class PerBucket implements Layout {
     }
     this.#buckets.delete(entry.name)
     this.#settle(entry, 'deleted')
-    if (this.#config.sync_writes) await fsync(join(this.#path, 'buckets'))
+    if (this.#config.sync_writes) await syncDirectory(join(this.#path, 'buckets'))
     await rm(doomed, { recursive: true, force: true })
   }
 

@@ -58,7 +58,7 @@ export {
   type StoreLimits,
   type StoreStatus,
 } from './store.js'
-export { createStoreDirectory } from './store-directory.js'
+export { createStoreDirectory, syncDirectory } from './store-directory.js'
 export {
   checkBucket,
   checkEntries,

@@ -1,13 +1,32 @@
 /**
- * `createStoreDirectory`: the directory a file backend keeps its store in.
+ * `createStoreDirectory`: the directory a file backend keeps its store in, and
+ * `syncDirectory`, which makes a directory's entries durable.
  *
  * @module
  */
-import { mkdir } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { mkdir, open } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { InvalidConfigError } from './errors.js'
 
 /**
- * Creates `path` and its parents if missing. A file standing where the directory or one of its
+ * Makes the entries of directory `dir` (files and directories created, renamed or removed in it)
+ * durable: an fsync of the directory itself, without which a power cut may forget them although
+ * their contents were synced. A no-op on Windows, which cannot open a directory to sync it.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Creates `path` and its parents if missing, durably: the directories created are synced into
+ * their parents ({@link syncDirectory}). A file standing where the directory or one of its
  * parents should be is a configuration error — `KV_INVALID_CONFIG` naming `key` (the backend's
  * path setting), with the file system's error as `cause`; any other failure passes unchanged.
  * `defaulted`: the path was not configured but derived from `data_dir`, which the message says.
@@ -17,8 +36,9 @@ export async function createStoreDirectory(
   key: string,
   defaulted = false,
 ): Promise<void> {
+  let first: string | undefined
   try {
-    await mkdir(path, { recursive: true })
+    first = await mkdir(path, { recursive: true })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error
@@ -27,5 +47,14 @@ export async function createStoreDirectory(
       `The store directory ${where} cannot be created: ${code === 'EEXIST' ? 'a file that is not a directory is in its place' : 'a component of the path is a file, not a directory'} (${(error as Error).message}). Set ${key} to a directory, or move the file away.`,
       { key, cause: error },
     )
+  }
+  // `first` is the outermost directory mkdir created (an absolute path): each directory made is
+  // an entry of its parent, from first's parent down to path's.
+  if (first !== undefined) {
+    const top = dirname(resolve(first))
+    for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+      await syncDirectory(dir)
+      if (dir === top || dirname(dir) === dir) break
+    }
   }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createStoreDirectory } from '../src/store-directory.js'
+import { createStoreDirectory, syncDirectory } from '../src/store-directory.js'
 
 describe('createStoreDirectory', () => {
   let base: string
@@ -18,6 +18,17 @@ describe('createStoreDirectory', () => {
     expect((await stat(path)).isDirectory()).toBe(true)
   })
 
+  it('creates a relative path and its parents under the working directory', async () => {
+    const cwd = process.cwd()
+    process.chdir(base)
+    try {
+      await createStoreDirectory(join('r', 's', 't'), 'x.path')
+    } finally {
+      process.chdir(cwd)
+    }
+    expect((await stat(join(base, 'r', 's', 't'))).isDirectory()).toBe(true)
+  })
+
   it.each([
     ['a file in its place', (file: string) => file, 'EEXIST'],
     ['a file in the way of a parent', (file: string) => join(file, 'store'), 'ENOTDIR'],
@@ -31,5 +42,21 @@ describe('createStoreDirectory', () => {
     expect((error as Error).message).not.toContain('is not set')
     const defaulted = await createStoreDirectory(path, 'x.path', true).catch((e: unknown) => e)
     expect((defaulted as Error).message).toContain('x.path is not set: the default under data_dir')
+  })
+})
+
+describe.skipIf(process.platform === 'win32')('syncDirectory', () => {
+  let base: string
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'kv-sync-dir-'))
+  })
+  afterEach(() => rm(base, { recursive: true, force: true }))
+
+  it('syncs a directory, and refuses a file or a missing path with the file system error', async () => {
+    await syncDirectory(base)
+    const file = join(base, 'file')
+    await writeFile(file, 'x')
+    await expect(syncDirectory(file)).rejects.toMatchObject({ code: 'ENOTDIR' })
+    await expect(syncDirectory(join(base, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })
