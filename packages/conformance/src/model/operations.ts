@@ -25,6 +25,7 @@ export interface KeyArg {
 /** One step of a model run. */
 export type Operation =
   | { kind: 'put'; bucket: string; key: KeyArg; value: Uint8Array }
+  | { kind: 'putMany'; bucket: string; pairs: (readonly [KeyArg, Uint8Array])[] }
   | { kind: 'putCompressed'; bucket: string; key: KeyArg; value: Uint8Array }
   | { kind: 'get'; bucket: string; key: KeyArg }
   | { kind: 'getCompressed'; bucket: string; key: KeyArg }
@@ -40,10 +41,8 @@ const keyBytes = (maxLength: number) =>
   fc
     .array(fc.constantFrom(0x00, 0x61, 0x62, 0xff), { maxLength })
     .map((list) => Uint8Array.from(list))
-const key = fc.record({
-  bytes: keyBytes(3),
-  form: fc.constantFrom<KeyForm>('bytes', 'string', 'buffer', 'view'),
-})
+const keyForm = fc.constantFrom<KeyForm>('bytes', 'string', 'buffer', 'view')
+const key = fc.record({ bytes: keyBytes(3), form: keyForm })
 const value = fc.oneof(
   fc.constant(new Uint8Array(0)),
   fc.uint8Array({ maxLength: 24 }),
@@ -52,10 +51,32 @@ const value = fc.oneof(
   fc.constantFrom(...goLz4Vectors.map((v) => new Uint8Array(Buffer.from(v.go, 'base64')))),
 )
 
+/**
+ * The pairs of one `addValues`: one to four, and half the time one more that repeats an earlier
+ * pair's key (in a form of its own, so `"a"` and the bytes `61` must be one key) with a value of
+ * its own: the last pair must win. (Without it, short runs caught a store whose first pair wins
+ * a third as often.)
+ */
+const pairs = fc
+  .tuple(
+    fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 4 }),
+    fc.option(fc.tuple(fc.nat(), keyForm, value), {
+      nil: undefined,
+      freq: 2,
+    }),
+  )
+  .map(([list, again]): (readonly [KeyArg, Uint8Array])[] => {
+    if (again === undefined) return list
+    const [index, form, repeated] = again
+    return [...list, [{ bytes: list[index % list.length]![0].bytes, form }, repeated]]
+  })
+
 /** Random operations; `persistent` adds close/reopen steps. */
 export function operationArbitrary(persistent: boolean): fc.Arbitrary<Operation> {
   const choices: fc.WeightedArbitrary<Operation>[] = [
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('put' as const), bucket, key, value }) },
+    // put and putMany share the weight put had alone: a run makes as many write calls as before.
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('put' as const), bucket, key, value }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('putMany' as const), bucket, pairs }) },
     {
       weight: 3,
       arbitrary: fc.record({ kind: fc.constant('putCompressed' as const), bucket, key, value }),
@@ -113,6 +134,8 @@ export function describeOperation(op: Operation): string {
     case 'put':
     case 'putCompressed':
       return `${op.kind === 'put' ? 'addValue' : 'addValueCompress'}(${show(op.bucket)}, ${k(op.key)}, 0x${hex(op.value) || '(empty)'})`
+    case 'putMany':
+      return `addValues(${show(op.bucket)}, [${op.pairs.map(([key, v]) => `[${k(key)}, 0x${hex(v) || '(empty)'}]`).join(', ')}])`
     case 'get':
       return `getValue(${show(op.bucket)}, ${k(op.key)})`
     case 'getCompressed':

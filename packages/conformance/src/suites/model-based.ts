@@ -2,8 +2,8 @@
  * Model-based test: random sequences of operations against the target and against a reference
  * model (plain maps), compared after every step. Covers every rule of SPEC §3 in combination:
  * look-alike buckets (`a`, `a,b`, `a_b`, `a\0`, `ü`), colliding and prefix keys, empty values,
- * raw and compressed writes, listing with prefix and limit, and, for persistent targets,
- * close/reopen in the middle of a run.
+ * raw, compressed and batch writes (`addValues`, a key given twice in one batch), listing with
+ * prefix and limit, and, for persistent targets, close/reopen in the middle of a run.
  *
  * @module
  */
@@ -33,6 +33,14 @@ async function step(session: StoreSession, model: ReferenceModel, op: Operation)
     case 'put':
       await store.addValue(op.bucket, keyArgument(op.key), op.value)
       model.put(op.bucket, op.key.bytes, op.value)
+      return
+    case 'putMany':
+      await store.addValues(
+        op.bucket,
+        op.pairs.map(([key, value]) => [keyArgument(key), value] as const),
+      )
+      // In order, so that a key given twice ends with its last value.
+      for (const [key, value] of op.pairs) model.put(op.bucket, key.bytes, value)
       return
     case 'putCompressed':
       await store.addValueCompress(op.bucket, keyArgument(op.key), op.value)

@@ -37,6 +37,15 @@ async function writeSample(store: KVStore): Promise<void> {
   await store.addValue('dropped', 'k1', 'x')
   await store.addValue('dropped', 'k2', 'x')
   await store.deleteBucket('dropped')
+  // Each entry of addValues is as durable as an addValue (`kv migrate` writes through it).
+  await store.addValues('batch', [
+    ['twice', 'first'],
+    ['empty', ''],
+    [bytes(0x00, 0xff), bytes(0xff, 0x00, 0xc3, 0x28)],
+    ['removed', 'x'],
+    ['twice', 'last'],
+  ])
+  await store.deleteKey('batch', 'removed')
 }
 
 /** Asserts the data {@link writeSample} left. */
@@ -65,6 +74,15 @@ async function assertSample(store: KVStore, how: string): Promise<void> {
   await assertValue(store, '\ufeffbom', '\ufeffk', text('byte-order mark'))
   await assertMissing(store, 'a', 'deleted')
   await assertMissing(store, 'dropped', 'k1')
+  await assertValue(store, 'batch', 'twice', text('last'))
+  await assertValue(store, 'batch', 'empty', new Uint8Array(0))
+  await assertValue(store, 'batch', bytes(0x00, 0xff), bytes(0xff, 0x00, 0xc3, 0x28))
+  await assertMissing(store, 'batch', 'removed')
+  assert.deepEqual(
+    await keysHex(store, 'batch'),
+    ['00ff', hex(text('empty')), hex(text('twice'))],
+    `${how}: keys("batch")`,
+  )
   assert.deepEqual(
     await keysHex(store, 'a'),
     ['b,c', 'empty', 'raw', 'z', 'z-empty'].map((k) => hex(text(k))),
@@ -72,7 +90,7 @@ async function assertSample(store: KVStore, how: string): Promise<void> {
   )
   assert.deepEqual(
     await bucketNames(store),
-    ['a', 'a\0', 'a,b', 'ü', '\ufeffbom'],
+    ['a', 'a\0', 'a,b', 'batch', 'ü', '\ufeffbom'],
     `${how}: buckets()`,
   )
 }
