@@ -7,9 +7,46 @@
  */
 
 import { once } from 'node:events'
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { createWriteStream, rmSync, type Stats, type WriteStream } from 'node:fs'
+import { lstat, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CliError, ExitCode } from './exit-codes.js'
+
+/** What a non-regular file is, for the message refusing it. */
+function kindOf(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO'
+  if (stats.isSocket()) return 'a socket'
+  if (stats.isCharacterDevice()) return 'a character device'
+  if (stats.isBlockDevice()) return 'a block device'
+  return 'not a file'
+}
+
+/**
+ * Refuses a FILE the finished export could not, or should not, be renamed to, before anything
+ * is exported: rename(2) fails on a directory (after the whole export), and would replace a
+ * FIFO, socket or device with a regular file. A symbolic link is replaced, as rename does.
+ */
+async function checkTarget(file: string): Promise<void> {
+  let stats: Stats
+  try {
+    stats = await lstat(file)
+  } catch {
+    // Nothing there (the usual case), or nothing we can see: opening the partial file decides.
+    return
+  }
+  if (stats.isDirectory()) {
+    throw new CliError(
+      ExitCode.INVALID_INPUT,
+      `cannot write ${file}: it is a directory; give the path of a file, for example ${join(file, 'backup.ndjson')}`,
+    )
+  }
+  if (!stats.isFile() && !stats.isSymbolicLink()) {
+    throw new CliError(
+      ExitCode.INVALID_INPUT,
+      `cannot write ${file}: it is ${kindOf(stats)}, not a regular file; to write the export to it, run kv export - > ${file}`,
+    )
+  }
+}
 
 /** An export file being written. */
 export class ExportFile {
@@ -24,8 +61,12 @@ export class ExportFile {
     this.#partial = partial
   }
 
-  /** Creates the partial file next to `file`; a path that cannot be written is exit 4. */
+  /**
+   * Creates the partial file next to `file`; a path that cannot be written, or that names a
+   * directory or another file that is not a regular one, is exit 4.
+   */
   static async create(file: string): Promise<ExportFile> {
+    await checkTarget(file)
     const partial = `${file}.${process.pid}.partial`
     // flush: the data is synced to disk before the file is closed, so before the rename.
     const stream = createWriteStream(partial, { flush: true })
@@ -41,12 +82,25 @@ export class ExportFile {
     return new ExportFile(stream, file, partial)
   }
 
-  /** Finishes the file: flushes and closes the stream, then renames the file to its name. */
+  /**
+   * Finishes the file: flushes and closes the stream, then renames the file to its name. A
+   * rename that fails (FILE replaced by a directory meanwhile, on another file system, owned by
+   * another user in a sticky directory) is exit 4; the caller's {@link ExportFile.abort} then
+   * removes the partial file.
+   */
   async commit(): Promise<void> {
     const closed = once(this.stream, 'close')
     this.stream.end()
     await closed
-    await rename(this.#partial, this.#file)
+    try {
+      await rename(this.#partial, this.#file)
+    } catch (cause) {
+      throw new CliError(
+        ExitCode.INVALID_INPUT,
+        `cannot write ${this.#file}: the finished export could not be renamed to it (${(cause as Error).message}); ${this.#file} was not changed: export to another path`,
+        { cause },
+      )
+    }
   }
 
   /**

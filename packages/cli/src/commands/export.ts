@@ -6,14 +6,14 @@
  *
  * @module
  */
-import type { KVStore } from '@kv/core'
+import { checkBucket, type KVStore } from '@kv/core'
 import type { Command } from 'commander'
 import { type Act, concurrencyOption, examples } from '../action.js'
 import { countBucket, countEntries, total } from '../count.js'
 import { ExportFile } from '../export-file.js'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
-import { count, counted, LineWriter, write } from '../output.js'
+import { counted, LineWriter, write } from '../output.js'
 import type { Progress } from '../progress.js'
 import type { Session } from '../session.js'
 import { OrderedWindow } from '../window.js'
@@ -69,6 +69,9 @@ async function writeEntries(
 }
 
 async function runExport(session: Session, file: string, options: ExportOptions): Promise<void> {
+  // Checked before anything is opened: without the counting pass (--no-progress) a name is only
+  // a filter, and one that no bucket can have would export an empty file.
+  for (const name of options.bucket ?? []) checkBucket(name, '--bucket')
   const store = await session.store()
   const toStdout = file === '-'
   const started = performance.now()
@@ -80,6 +83,12 @@ async function runExport(session: Session, file: string, options: ExportOptions)
   const progress = session.progress('export')
   let target: ExportFile | undefined
   try {
+    // Before the counting pass: a FILE that cannot be written is refused before any work.
+    if (!toStdout) {
+      target = await ExportFile.create(file)
+      const created = target
+      interrupt.atForcedExit(() => created.removeNow())
+    }
     let expected: number | undefined
     if (session.options.progress !== false) {
       const stop = (): boolean => interrupt.requested
@@ -87,11 +96,6 @@ async function runExport(session: Session, file: string, options: ExportOptions)
       if (options.bucket === undefined) expected = total(await countEntries(store, stop))
       else
         for (const name of new Set(options.bucket)) expected += await countBucket(store, name, stop)
-    }
-    if (!toStdout) {
-      target = await ExportFile.create(file)
-      const created = target
-      interrupt.atForcedExit(() => created.removeNow())
     }
     const out = new LineWriter(target?.stream ?? process.stdout)
     await out.write(`${headerLine(store.name)}\n`)
