@@ -28,6 +28,39 @@ const byteSize = z
     return bytes
   })
 
+/**
+ * Why `name` is not a valid Elasticsearch index name, or `undefined` when it is. The rules of the
+ * create-index API (https://www.elastic.co/guide/en/elasticsearch/reference/current/indices-create-index.html,
+ * "Index names must meet the following criteria"): lowercase only; none of \ / * ? " < > | , # :
+ * or a space; not starting with -, _ or +; not . or ..; at most 255 bytes. A name breaking them is
+ * not only refused by create: `kv-*`, `_all` or `.` would be taken by searches and
+ * delete-by-query as other indices (a wildcard, every index, the root path).
+ */
+export function indexNameProblem(name: string): string | undefined {
+  if (name !== name.toLowerCase()) return 'must be lowercase'
+  const forbidden = [...'\\/*?"<>|,#: '].filter((character) => name.includes(character))
+  if (forbidden.length > 0)
+    return `must not contain ${forbidden.map((character) => JSON.stringify(character)).join(', ')} (Elasticsearch forbids \\ / * ? " < > | , # : and the space)`
+  if (/^[-_+]/.test(name)) return 'must not start with "-", "_" or "+"'
+  if (name === '.' || name === '..') return 'must not be "." or ".."'
+  const bytes = Buffer.byteLength(name)
+  if (bytes > 255) return `must be at most 255 bytes of UTF-8, not ${bytes}`
+  return undefined
+}
+
+const indexName = z
+  .string()
+  .min(1)
+  .superRefine((name, context) => {
+    const problem = indexNameProblem(name)
+    if (problem !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(name)} is not a valid Elasticsearch index name: it ${problem}`,
+      })
+    }
+  })
+
 const schema = z.strictObject({
   /** `false` hides the backend from the registry and makes `open()` fail. */
   enabled: z.boolean().default(true),
@@ -58,8 +91,11 @@ const schema = z.strictObject({
   request_timeout_ms: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
   /** Retries of a request after a connection failure or a 502/503/504, within the timeout. */
   max_retries: z.number().int().min(0).default(3),
-  /** The index holding the store's documents; created with the documented mapping when missing. */
-  index_name: z.string().min(1).default(DEFAULT_INDEX_NAME),
+  /**
+   * The index holding the store's documents (or an alias of exactly one index); created with the
+   * documented mapping when missing. Must follow Elasticsearch's index-name rules.
+   */
+  index_name: indexName.default(DEFAULT_INDEX_NAME),
   /**
    * `default`: collision-free ids; `infini`: the Go framework's ids, to share an index with it.
    * Use one scheme per index: by key, each scheme sees only its own documents.

@@ -162,9 +162,14 @@ export class Connection {
 
   /**
    * Runs one request, failing with a kv error when it fails or when `request_timeout_ms` passes
-   * first (the request is then aborted). `what` describes it for error messages.
+   * first (the request is then aborted). `what` describes it for error messages; `privilege`
+   * names the index privileges it needs, for the message of a 403.
    */
-  async call<T>(what: string, request: (options: RequestOptions) => Promise<T>): Promise<T> {
+  async call<T>(
+    what: string,
+    request: (options: RequestOptions) => Promise<T>,
+    privilege?: string,
+  ): Promise<T> {
     const controller = new AbortController()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
@@ -191,7 +196,7 @@ export class Connection {
     try {
       return await Promise.race([attempt, deadline])
     } catch (error) {
-      throw toKVError(error, what, this.where, this.scrub)
+      throw toKVError(error, what, this.where, this.scrub, privilege)
     } finally {
       clearTimeout(timer)
     }

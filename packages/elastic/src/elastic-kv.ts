@@ -8,6 +8,7 @@
  * @module
  */
 import { constants } from 'node:buffer'
+import type { estypes } from '@elastic/elasticsearch'
 import {
   AbstractKVStore,
   copyBytes,
@@ -29,7 +30,7 @@ import {
   ownerOf,
   type StoredSource,
 } from './document.js'
-import { toKVError } from './errors.js'
+import { incompleteAnswerError, toKVError } from './errors.js'
 import { IdSequencer } from './id-sequencer.js'
 import { documentId, type IdScheme } from './ids.js'
 import {
@@ -146,9 +147,16 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       refresh: config.refresh,
     })
     const refresher = new Refresher(async () => {
-      await connection.call(`refreshing index ${index}`, (options) =>
-        connection.client.indices.refresh({ index }, options),
+      const what = `refreshing index ${index}`
+      const response = await connection.call(
+        what,
+        (options) => connection.client.indices.refresh({ index }, options),
+        'maintenance or manage',
       )
+      // A refresh that failed on some shards still answers 200, with `_shards.failed` > 0: the
+      // writes on those shards are not searchable, so a listing, or deleteBucket(), would miss
+      // them.
+      checkShards(response, what, connection)
     })
     // Another store (or process) may have written without a refresh yet: the first listing
     // refreshes. (close() does not: it refreshes only for this store's own writes.)
@@ -195,31 +203,48 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   /** Creates the index when missing (a concurrent creator is fine) and checks its mapping. */
   async #ensureIndex(connection: Connection, index: string): Promise<void> {
     const { client } = connection
-    const exists = await connection.call(`checking index ${index}`, (options) =>
-      client.indices.exists({ index }, options),
+    const exists = await connection.call(
+      `checking index ${index}`,
+      (options) => client.indices.exists({ index }, options),
+      'view_index_metadata or manage',
     )
     if (!exists) {
-      await connection.call(`creating index ${index}`, (options) =>
-        client.indices
-          .create({ index, ...createIndexBody() }, options)
-          .catch((error: { body?: { error?: { type?: string; reason?: string } } }) => {
-            const type = error.body?.error?.type
-            if (type === 'resource_already_exists_exception') return undefined
-            if (type === 'invalid_index_name_exception') {
-              throw new InvalidConfigError(
-                `elastic.index_name: ${error.body?.error?.reason ?? `invalid index name [${index}]`}`,
-                {
-                  key: 'elastic.index_name',
-                },
-              )
-            }
-            throw error
-          }),
+      await connection.call(
+        `creating index ${index}`,
+        (options) =>
+          client.indices
+            .create({ index, ...createIndexBody() }, options)
+            .catch((error: { body?: { error?: { type?: string; reason?: string } } }) => {
+              const type = error.body?.error?.type
+              if (type === 'resource_already_exists_exception') return undefined
+              if (type === 'invalid_index_name_exception') {
+                throw new InvalidConfigError(
+                  `elastic.index_name: ${error.body?.error?.reason ?? `invalid index name [${index}]`}`,
+                  {
+                    key: 'elastic.index_name',
+                  },
+                )
+              }
+              throw error
+            }),
+        'create_index or manage',
       )
     }
-    const mappings = await connection.call(`reading the mapping of index ${index}`, (options) =>
-      client.indices.getMapping({ index }, options),
+    const mappings = await connection.call(
+      `reading the mapping of index ${index}`,
+      (options) => client.indices.getMapping({ index }, options),
+      'view_index_metadata or manage',
     )
+    // The name is valid (config.ts), so no wildcard: several entries mean an alias of several
+    // indices. Writes through it fail (no single index to write to) and `_mget` through it is
+    // refused, while searches and delete-by-query would span every one of them: refuse it.
+    const names = Object.keys(mappings)
+    if (names.length !== 1) {
+      throw new InvalidConfigError(
+        `elastic.index_name: [${index}] names ${names.length} indices (${names.join(', ')}), not one. Set index_name to one index, or to an alias of exactly one index.`,
+        { key: 'elastic.index_name' },
+      )
+    }
     for (const [name, entry] of Object.entries(mappings)) {
       const properties = (entry.mappings?.properties ?? {}) as Record<string, FieldMapping>
       const { problems, missing } = checkMapping(properties)
@@ -233,8 +258,11 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       }
       if (Object.keys(missing).length > 0) {
         // An index created by the Go framework maps only `content`: add the fields kv needs.
-        await connection.call(`adding fields to the mapping of index ${name}`, (options) =>
-          client.indices.putMapping({ index: name, properties: missing as never }, options),
+        await connection.call(
+          `adding fields to the mapping of index ${name}`,
+          (options) =>
+            client.indices.putMapping({ index: name, properties: missing as never }, options),
+          'manage',
         )
       }
     }
@@ -247,7 +275,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     const result = await state.reads.add({ id, source })
     if (result.error !== undefined) {
       if (result.error.type === 'index_not_found_exception') return undefined
-      throw this.#itemError(undefined, result.error, `reading document ${id}`)
+      throw this.#itemError(undefined, result.error, `reading document ${id}`, 'read')
     }
     return result.found ? result : undefined
   }
@@ -281,13 +309,19 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
 
   // ---- writes --------------------------------------------------------------------------------
 
-  #itemError(status: number | undefined, error: { type?: string; reason?: string }, what: string) {
+  #itemError(
+    status: number | undefined,
+    error: { type?: string; reason?: string },
+    what: string,
+    privilege: string,
+  ) {
     const { connection, index } = this.#open()
     return toKVError(
       { name: 'ResponseError', statusCode: status, body: { error } },
       `${what} in index ${index}`,
       connection.where,
       connection.scrub,
+      privilege,
     )
   }
 
@@ -305,6 +339,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
         result.status,
         result.error ?? {},
         `${item.op === 'delete' ? 'deleting' : 'writing'} document ${item.id}`,
+        'write',
       )
     }
     if (this.config.refresh === 'false') {
@@ -374,14 +409,14 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
             }
       const result = await this.#write(item)
       if (result.status !== 409) return
-      // The document changed since it was read. If it is now this key's (or a Go-written one),
-      // a concurrent write of the same key came after the read: this write is ordered just
-      // before it and is done. If it is absent, try again; another entry's is a collision.
-      const now = await this.#current(id)
-      if (now !== undefined && !(now.owner.kind === 'entry' && !isOwner(now.owner, bucket, key)))
-        return
+      // The document changed since it was read: by another process, or by a write of this store
+      // that failed without an answer and reached the cluster late (this store no longer runs
+      // it, so the sequencer let this write go). Either way this write has not been applied:
+      // read again and write on top of what is there now (the next read also catches another
+      // entry that took the id meanwhile). Returning without writing would resolve a write whose
+      // value is not stored, and let the late one win.
       if (attempt >= CONDITIONAL_ATTEMPTS)
-        throw this.#itemError(409, result.error ?? {}, `writing document ${id}`)
+        throw this.#itemError(409, result.error ?? {}, `writing document ${id}`, 'write')
     }
   }
 
@@ -397,18 +432,24 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   }
 
   async #deleteConditional(id: string, bucket: string, key: Uint8Array): Promise<void> {
-    const current = await this.#current(id)
-    // Absent, or another entry's document: this key holds nothing to delete.
-    if (current === undefined) return
-    if (current.owner.kind === 'entry' && !isOwner(current.owner, bucket, key)) return
-    // Deleted only if unchanged since it was read. A 409 means a concurrent write came after the
-    // read: this delete is ordered just before it and is done.
-    await this.#write({
-      op: 'delete',
-      id,
-      ifSeqNo: current.ifSeqNo,
-      ifPrimaryTerm: current.ifPrimaryTerm,
-    })
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#current(id)
+      // Absent, or another entry's document: this key holds nothing to delete.
+      if (current === undefined) return
+      if (current.owner.kind === 'entry' && !isOwner(current.owner, bucket, key)) return
+      // Deleted only if unchanged since it was read (never another entry that took the id
+      // meanwhile). A 409: it changed (another process, or a late write of this store, see
+      // #putConditional); read again and delete what is there now.
+      const result = await this.#write({
+        op: 'delete',
+        id,
+        ifSeqNo: current.ifSeqNo,
+        ifPrimaryTerm: current.ifPrimaryTerm,
+      })
+      if (result.status !== 409) return
+      if (attempt >= CONDITIONAL_ATTEMPTS)
+        throw this.#itemError(409, result.error ?? {}, `deleting document ${id}`, 'write')
+    }
   }
 
   // ---- listings ------------------------------------------------------------------------------
@@ -431,6 +472,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
           { index, query: { term: { bucket } }, conflicts: 'proceed', refresh: true },
           options,
         ),
+      'read, and delete or write,',
     )
   }
 
@@ -448,8 +490,9 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     // adjacent, and the key is listed once.
     let last: string | undefined
     for (;;) {
+      const what = `listing keys of bucket ${JSON.stringify(bucket)} in index ${index}`
       const response = await connection.call(
-        `listing keys of bucket ${JSON.stringify(bucket)} in index ${index}`,
+        what,
         (options) =>
           connection.client.search(
             {
@@ -460,11 +503,14 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
               _source: false,
               track_total_hits: false,
               ...(after === undefined ? {} : { search_after: after }),
-              filter_path: 'hits.hits.sort',
+              allow_partial_search_results: false,
+              filter_path: ['hits.hits.sort', ...COMPLETENESS_FIELDS],
             },
             options,
           ),
+        'read',
       )
+      checkShards(response, what, connection)
       const hits = response.hits?.hits ?? []
       for (const hit of hits) {
         const sort = hit.sort ?? []
@@ -484,26 +530,32 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     const size = this.config.page_size
     let after: Record<string, string> | undefined
     for (;;) {
-      const response = await connection.call(`listing buckets of index ${index}`, (options) =>
-        connection.client.search(
-          {
-            index,
-            size: 0,
-            track_total_hits: false,
-            aggs: {
-              buckets: {
-                composite: {
-                  size,
-                  sources: [{ bucket: { terms: { field: 'bucket' } } }],
-                  ...(after ? { after } : {}),
+      const what = `listing buckets of index ${index}`
+      const response = await connection.call(
+        what,
+        (options) =>
+          connection.client.search(
+            {
+              index,
+              size: 0,
+              track_total_hits: false,
+              aggs: {
+                buckets: {
+                  composite: {
+                    size,
+                    sources: [{ bucket: { terms: { field: 'bucket' } } }],
+                    ...(after ? { after } : {}),
+                  },
                 },
               },
+              allow_partial_search_results: false,
+              filter_path: ['aggregations.buckets.buckets.key', ...COMPLETENESS_FIELDS],
             },
-            filter_path: 'aggregations.buckets.buckets.key',
-          },
-          options,
-        ),
+            options,
+          ),
+        'read',
       )
+      checkShards(response, what, connection)
       const page =
         (
           response.aggregations?.buckets as
@@ -515,6 +567,28 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       after = page[page.length - 1]!.key
     }
   }
+}
+
+/**
+ * What a search or refresh answer says about its completeness, kept by `filter_path`. Searches
+ * send `allow_partial_search_results: false`, so that Elasticsearch fails them (a
+ * `search_phase_execution_exception`) rather than answer 200 with the hits of the shards that
+ * did not fail; the default, true, returns "partial results if there are request timeouts or
+ * shard failures" (search API, https://www.elastic.co/guide/en/elasticsearch/reference/current/search-search.html).
+ * `_shards.failed` and `timed_out` are checked as well: a refresh has no such parameter and
+ * answers 200 when some shards failed.
+ */
+const COMPLETENESS_FIELDS = ['_shards.failed', '_shards.total', '_shards.failures', 'timed_out']
+
+/** Throws when a search or refresh answer says some shards failed or it timed out. */
+function checkShards(
+  response: { _shards?: estypes.ShardStatistics; timed_out?: boolean },
+  what: string,
+  connection: Connection,
+): void {
+  const failed = response._shards?.failed ?? 0
+  if (failed === 0 && response.timed_out !== true) return
+  throw incompleteAnswerError(response, what, connection.where, connection.scrub)
 }
 
 /**

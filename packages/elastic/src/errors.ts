@@ -3,15 +3,18 @@
  *
  * - No answer (refused, reset, timed out, no living node, our deadline) → KV_BACKEND_UNAVAILABLE.
  * - An answer longer than the client can hold → KV_BACKEND_ERROR ({@link AnswerTooLongError}).
- * - `security_exception` (401, or 403 for a missing privilege) → KV_AUTH_FAILED.
+ * - `security_exception` (401, or 403 for a missing privilege) → KV_AUTH_FAILED; so is a 403
+ *   without an error type, which is how a HEAD request (the index-exists check) is refused: a
+ *   HEAD answer has no body. (A 403 of another type, such as a `cluster_block_exception`, is not
+ *   about credentials.)
  * - 413 (request over `http.max_content_length`) → KV_INVALID_ARGUMENT.
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
  * - 429 and 5xx (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
  *   So is an `_mget` item that failed with one of those exceptions ({@link TRANSIENT_TYPES}): such
  *   an item carries the exception's type but no status.
  * - Anything else the cluster refused, or a server that is not Elasticsearch → KV_BACKEND_ERROR
- *   with its type and reason: retrying the same request will not help (except a write under
- *   `id_scheme: infini` that lost 8 version conflicts in a row, see elastic-kv.ts).
+ *   with its type and reason: retrying the same request will not help (except a write or delete
+ *   under `id_scheme: infini` that lost 8 version conflicts in a row, see elastic-kv.ts).
  *
  * The client's own error objects carry the request (headers included) in `meta`; they are never
  * attached. The `cause` is a plain Error with the scrubbed message, name and status code.
@@ -129,9 +132,16 @@ const UNREACHABLE = new Set([
 
 /**
  * The kv error for a failed request. `what` says what was being done ("writing 3 entries to
- * index kv"); `where` names the cluster without credentials.
+ * index kv"); `where` names the cluster without credentials; `privilege` names the index
+ * privileges the request needs (`read`, `view_index_metadata or manage`, …), for a 403.
  */
-export function toKVError(error: unknown, what: string, where: string, scrub: Scrubber): KVError {
+export function toKVError(
+  error: unknown,
+  what: string,
+  where: string,
+  scrub: Scrubber,
+  privilege?: string,
+): KVError {
   if (error instanceof KVError) return error
   const failure = (error ?? {}) as ClientError
   const name = failure.name ?? 'Error'
@@ -161,11 +171,15 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
   // An `_mget` item that failed has a type but no status; a bare HTTP error has a status only.
   const label = [status === undefined ? '' : `HTTP ${status}`, type ?? ''].join(' ').trim()
   const detail = scrub(`${label || 'no status or error type'}${reason ? `: ${reason}` : ''}`)
-  if (status === 401 || (status === 403 && type === 'security_exception')) {
+  if (status === 401 || (status === 403 && (type === 'security_exception' || type === undefined))) {
+    const grant =
+      privilege === undefined
+        ? 'grant it the privileges listed in the @kv/elastic README ("Privileges")'
+        : `this needs the ${privilege} index privilege on the index (see the @kv/elastic README, "Privileges")`
     return new AuthFailedError(
       status === 401
         ? `Elasticsearch at ${where} refused the credentials while ${what} (${detail}); check elastic.username/password, api_key or bearer_token.`
-        : `The configured Elasticsearch user may not do this while ${what} (${detail}); grant it read and write privileges on the index.`,
+        : `The configured Elasticsearch user may not do this while ${what} (${detail}); ${grant}.`,
       { cause },
     )
   }
@@ -189,5 +203,33 @@ export function toKVError(error: unknown, what: string, where: string, scrub: Sc
   return new (transient ? BackendUnavailableError : BackendError)(
     `Elasticsearch at ${where} failed while ${what} (${detail}).`,
     { cause },
+  )
+}
+
+/**
+ * A search or refresh that Elasticsearch answered with 200 although some shards failed (or the
+ * search timed out): what it returned is incomplete. KV_BACKEND_UNAVAILABLE, like the 503 a
+ * search gets when no copy of a shard is available: once the shards recover, retrying works.
+ */
+export function incompleteAnswerError(
+  response: {
+    _shards?: { failed?: number; total?: number; failures?: Array<{ reason?: unknown }> }
+    timed_out?: boolean
+  },
+  what: string,
+  where: string,
+  scrub: Scrubber,
+): KVError {
+  const shards = response._shards ?? {}
+  const { type, reason } = describeBody({ error: shards.failures?.[0]?.reason })
+  const first = type === undefined ? '' : `; the first: ${type}${reason ? `: ${reason}` : ''}`
+  const detail =
+    (shards.failed ?? 0) > 0
+      ? `${shards.failed} of ${shards.total ?? '?'} shards failed${first}`
+      : 'the search timed out'
+  return new BackendUnavailableError(
+    scrub(
+      `Elasticsearch at ${where} answered only in part while ${what} (${detail}); the result would be incomplete. Retry once the index's shards are available.`,
+    ),
   )
 }

@@ -2,11 +2,10 @@
  * Runs the tasks of one document id one after another, in the order they were given; tasks of
  * different ids run concurrently.
  *
- * Under `id_scheme: infini` a write is a read followed by a conditional write, and a conditional
- * write that finds the document changed since its read counts itself as ordered just before the
- * change. For two writes of one key issued by this store that would make the earlier win; run
- * one after the other, the later is read-and-written after the earlier and wins, as with
- * `id_scheme: default`.
+ * Under `id_scheme: infini` a write is a read followed by a conditional write, retried with a
+ * fresh read when the document changed in between. Two writes of one key issued by this store
+ * and run together would race that way, and the earlier could win; run one after the other, the
+ * later is read-and-written after the earlier and wins, as with `id_scheme: default`.
  *
  * @module
  */

@@ -123,6 +123,7 @@ export function createBatchers(connection: Connection, index: string, limits: Co
             { docs: items.map((item) => mgetEntryOf(index, item)) },
             options,
           ),
+        'read',
       )
       return response.docs as ReadResult[]
     } catch (error) {
@@ -157,6 +158,7 @@ export function createBatchers(connection: Connection, index: string, limits: Co
             },
             options,
           ),
+        'write',
       )
       return response.items.map((item) => Object.values(item)[0] as WriteResult)
     },

@@ -89,6 +89,67 @@ describe('the elastic section', () => {
     }
   })
 
+  // Elasticsearch's index-name rules (create-index API); several of these names would otherwise
+  // reach other indices: `kv-*` and `*` are wildcards, `_all` is every index, `.` the root path.
+  it.each([
+    'kv-*',
+    '*',
+    '_all',
+    '_kv',
+    '-kv',
+    '+kv',
+    '.',
+    '..',
+    'KV',
+    'Ключ',
+    'kv?x',
+    'a b',
+    'a,b',
+    'a/b',
+    'a\\b',
+    'a"b',
+    'a<b',
+    'a>b',
+    'a|b',
+    'kv#1',
+    'kv:1',
+    'a'.repeat(256),
+    'é'.repeat(128),
+  ])('refuses index_name %j as KV_INVALID_CONFIG naming elastic.index_name', (name) => {
+    let error: unknown
+    try {
+      elasticSection.parse({ index_name: name })
+    } catch (e) {
+      error = e
+    }
+    expect(isKVError(error, 'KV_INVALID_CONFIG')).toBe(true)
+    expect((error as { key: string }).key).toBe('elastic.index_name')
+    expect((error as Error).message).toMatch(/not a valid Elasticsearch index name/)
+  })
+
+  it('accepts index names within the rules, up to 255 bytes', () => {
+    for (const name of ['kv', '.kv-hidden', 'kv_app-1.2', 'ключ', 'a'.repeat(255), 'é'.repeat(127)])
+      expect(elasticSection.parse({ index_name: name }).index_name).toBe(name)
+  })
+
+  it('fails open() with an invalid index_name before sending anything', async () => {
+    const standin = await startStandin()
+    try {
+      // Options given to the constructor are checked there: it throws.
+      let error: unknown
+      try {
+        await new ElasticKV({ endpoint: standin.url, index_name: 'kv-*' }).open()
+      } catch (e) {
+        error = e
+      }
+      expect(isKVError(error, 'KV_INVALID_CONFIG')).toBe(true)
+      expect((error as { key: string }).key).toBe('elastic.index_name')
+      expect(standin.counts().total).toBe(0)
+    } finally {
+      await standin.close()
+    }
+  })
+
   it('refuses an endpoint that is not an http(s) URL at open, without showing credentials', async () => {
     const store = new ElasticKV({ endpoint: 'ftp://user:secret-pw@host' })
     const error = await store.open().catch((e: unknown) => e)

@@ -437,9 +437,49 @@ describe('the index', () => {
   })
 
   it('refuses an invalid index name as a configuration error', async () => {
-    const error = await failure(store({ endpoint: standin.url, index_name: 'Upper_Case' }).open())
+    // Options given to the constructor are checked there (it throws): nothing is sent.
+    const error = await failure(
+      (async () => store({ endpoint: standin.url, index_name: 'Upper_Case' }).open())(),
+    )
     expect(error.code).toBe('KV_INVALID_CONFIG')
     expect(error.message).toMatch(/index_name/)
+  })
+
+  it('refuses an index_name that names several indices (an alias of two) as KV_INVALID_CONFIG', async () => {
+    // The stand-in has no aliases: a proxy answers the mapping request as Elasticsearch answers
+    // it for an alias of two indices, one entry per index.
+    const index = freshIndexName('alias')
+    const mapping = { mappings: { properties: { content: { type: 'binary', doc_values: false } } } }
+    const proxy = await startProxy(standin.url, (req) =>
+      req.method === 'GET' && req.url.split('?')[0] === `/${index}/_mapping`
+        ? { status: 200, body: { [`${index}-a`]: mapping, [`${index}-b`]: mapping } }
+        : undefined,
+    )
+    try {
+      const error = await failure(store({ endpoint: proxy.url, index_name: index }).open())
+      expect(error.code).toBe('KV_INVALID_CONFIG')
+      expect((error as KVError & { key: string }).key).toBe('elastic.index_name')
+      expect(error.message).toContain(`names 2 indices (${index}-a, ${index}-b)`)
+      expect(proxy.answered).toEqual([`GET /${index}/_mapping`])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('fails open() with KV_AUTH_FAILED naming the privileges when the index check is refused (403, no body)', async () => {
+    // A HEAD answer has no body, so a 403 for a missing privilege carries no security_exception.
+    const index = freshIndexName('head-403')
+    const proxy = await startProxy(standin.url, (req) =>
+      req.method === 'HEAD' && req.url.split('?')[0] === `/${index}` ? { status: 403 } : undefined,
+    )
+    try {
+      const error = await failure(store({ endpoint: proxy.url, index_name: index }).open())
+      expect(error.code).toBe('KV_AUTH_FAILED')
+      expect(error.message).toContain(`checking index ${index}`)
+      expect(error.message).toContain('view_index_metadata or manage')
+    } finally {
+      await proxy.close()
+    }
   })
 })
 
@@ -712,8 +752,8 @@ describe('answers of a cluster in trouble', () => {
 
   it('fails a write under id_scheme: infini with KV_BACKEND_ERROR after 8 version conflicts in a row; it succeeds once they stop', async () => {
     // Every conditional write is answered 409 while the document stays absent, as when writes
-    // and deletes of the id keep racing it: each attempt reads (absent), creates (409), reads
-    // again (still absent) and tries again.
+    // and deletes of the id keep racing it: each attempt reads (absent), creates (409) and tries
+    // again with a fresh read.
     await throughProxy({ id_scheme: 'infini' }, async (s, proxy) => {
       proxy.intercept = on('/_bulk', (req) =>
         failedBulkItems(
@@ -730,10 +770,34 @@ describe('answers of a cluster in trouble', () => {
         /HTTP 409 version_conflict_engine_exception: \[[0-9a-f]{32}\]: version conflict/,
       )
       expect(proxy.answered).toEqual(Array(8).fill('POST /_bulk'))
-      expect(standin.counts()).toEqual({ total: 16, byEndpoint: { mget: 16 } })
+      expect(standin.counts()).toEqual({ total: 8, byEndpoint: { mget: 8 } })
       proxy.intercept = undefined
       await s.addValue('b', 'k', 'v')
       expect(await s.getValue('b', 'k')).toEqual(v)
+    })
+  })
+
+  it('fails a delete under id_scheme: infini with KV_BACKEND_ERROR after 8 version conflicts in a row, the value kept', async () => {
+    // The document keeps changing between each read and its conditional delete: the delete is
+    // not applied, so it must not resolve as if it were.
+    await throughProxy({ id_scheme: 'infini' }, async (s, proxy) => {
+      await s.addValue('b', 'k', 'v')
+      proxy.intercept = on('/_bulk', (req) =>
+        failedBulkItems(
+          req.body,
+          409,
+          'version_conflict_engine_exception',
+          (id) => `[${id}]: version conflict, required seqNo [0], primary term [1]`,
+        ),
+      )
+      const error = await failure(s.deleteKey('b', 'k'))
+      expect(error.code).toBe('KV_BACKEND_ERROR')
+      expect(error.message).toMatch(/HTTP 409 version_conflict_engine_exception/)
+      expect(proxy.answered).toEqual(Array(8).fill('POST /_bulk'))
+      expect(await s.getValue('b', 'k')).toEqual(v)
+      proxy.intercept = undefined
+      await s.deleteKey('b', 'k')
+      expect(await s.getValue('b', 'k')).toBeNull()
     })
   })
 })

@@ -102,6 +102,41 @@ it('under id_scheme: infini, a write that timed out and reaches the cluster late
   })
 })
 
+// The hunt's case: the late write lands after the later write read the document and before its
+// conditional write arrives, so the later write meets a version conflict with this store's own
+// late write. It must still be applied (and the late one lose), not be taken as done.
+it.each([
+  ['addValue', (store: ElasticKV) => store.addValue('b', 'k', 'v2'), text('v2')],
+  ['deleteKey', (store: ElasticKV) => store.deleteKey('b', 'k'), null],
+] as const)(
+  'under id_scheme: infini, a later %s stays when a write that timed out lands between its read and its write',
+  async (_label, later, expected) => {
+    await throughProxy({ request_timeout_ms: 300, id_scheme: 'infini' }, async (store, proxy) => {
+      await store.addValue('b', 'k', 'v0')
+      let held: ProxiedRequest | undefined
+      let late: Answer | undefined
+      proxy.intercept = async (req) => {
+        if (path(req) !== '/_bulk') return undefined
+        if (held === undefined) {
+          // The first write's request reaches the cluster, which does not answer in time.
+          held = req
+          return new Promise<Answer>(() => {})
+        }
+        // The later write's request (sent after its read): the late one is applied just before.
+        proxy.intercept = undefined
+        late = await forward(standin.url, held)
+        return undefined
+      }
+      const error = await store.addValue('b', 'k', 'v1').catch((e: unknown) => e)
+      expect(isKVError(error, 'KV_BACKEND_UNAVAILABLE')).toBe(true)
+      await later(store)
+      // The late write was applied (it read v0 and v0 was still there), before the later one.
+      expect(late?.body).toMatchObject({ items: [{ index: { status: 200 } }] })
+      expect(await store.getValue('b', 'k')).toEqual(expected)
+    })
+  },
+)
+
 /**
  * Forwards a `_bulk` without the items whose document's `key` field is `failedKeyHex`, and
  * answers those as Elasticsearch answers an item rejected by a full write queue (429), in place.

@@ -1,7 +1,9 @@
 /**
- * One index with a single primary shard: the realtime document map (what GET, HEAD and mget
- * read) and the searchable snapshot taken at the last refresh (what search, count and
- * delete-by-query read), sequence numbers, versions, and refresh waiters.
+ * One index: the realtime document map (what GET, HEAD and mget read) and the searchable
+ * snapshot taken at the last refresh (what search, count and delete-by-query read), sequence
+ * numbers, versions, and refresh waiters. Documents are spread over `number_of_shards` shards
+ * (1 unless the index was created with more) only so that a test can make some shards fail
+ * ({@link EsIndex.failing}); sequence numbers stay index-wide.
  *
  * @module
  */
@@ -67,14 +69,44 @@ export class EsIndex {
     this.#refreshIntervalMs = refreshIntervalMs
   }
 
-  /** Number of shard copies in `_shards.total` (the primary plus its replicas). */
-  get shardCopies(): number {
-    return 1 + Number(this.settings.number_of_replicas ?? 1)
+  /**
+   * Fault injection for tests: the shards (numbered from 0) whose searches fail (query phase),
+   * and those whose refreshes fail, as when a shard has no copy available. Reads by id (GET,
+   * `_mget`), writes, count and delete-by-query are not affected.
+   */
+  readonly failing = { search: new Set<number>(), refresh: new Set<number>() }
+
+  /** The number of primary shards (`number_of_shards`, 1 by default). */
+  get shardCount(): number {
+    return Math.max(1, Number(this.settings.number_of_shards ?? 1))
   }
 
-  /** The `_shards` object of a write response: replicas are unassigned on a one-node cluster. */
+  /**
+   * The shard a document id lives on: a stable hash of the id modulo the shard count (not
+   * Elasticsearch's murmur3 routing; tests need a spread, not the same one).
+   */
+  shardOf(id: string): number {
+    let hash = 0
+    for (const byte of Buffer.from(id)) hash = (hash * 31 + byte) >>> 0
+    return hash % this.shardCount
+  }
+
+  /** The shards in `failing[kind]` this index has, in order. */
+  failingShards(kind: 'search' | 'refresh'): number[] {
+    return [...this.failing[kind]].filter((shard) => shard < this.shardCount).sort((a, b) => a - b)
+  }
+
+  /** Number of shard copies in `_shards.total` (each primary plus its replicas). */
+  get shardCopies(): number {
+    return this.shardCount * (1 + Number(this.settings.number_of_replicas ?? 1))
+  }
+
+  /**
+   * The `_shards` object of a write response (the copies of the document's shard): replicas are
+   * unassigned on a one-node cluster.
+   */
   get writeShards(): { total: number; successful: number; failed: number } {
-    return { total: this.shardCopies, successful: 1, failed: 0 }
+    return { total: 1 + Number(this.settings.number_of_replicas ?? 1), successful: 1, failed: 0 }
   }
 
   #checkConditions(id: string, current: Doc | undefined, options: WriteOptions): void {
@@ -139,19 +171,30 @@ export class EsIndex {
     }
   }
 
-  /** Makes every write so far searchable and wakes `refresh=wait_for` waiters. */
-  refresh(): void {
+  /**
+   * Makes every write so far searchable and wakes `refresh=wait_for` waiters; returns the shards
+   * whose refresh failed ({@link failing}): their documents stay as of their last refresh.
+   */
+  refresh(): number[] {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
-    if (this.#dirty) {
+    const failed = this.failingShards('refresh')
+    if (this.#dirty && failed.length === 0) {
       this.searchable = new Map(this.live)
       this.#dirty = false
+    } else if (this.#dirty) {
+      const stale = (id: string): boolean => failed.includes(this.shardOf(id))
+      const next = new Map<string, Doc>()
+      for (const [id, doc] of this.searchable) if (stale(id)) next.set(id, doc)
+      for (const [id, doc] of this.live) if (!stale(id)) next.set(id, doc)
+      this.searchable = next
     }
     const waiters = this.#waiters
     this.#waiters = []
     for (const wake of waiters) wake()
+    return failed
   }
 
   /** Resolves at the next refresh (periodic or requested), as `refresh=wait_for` does. */

@@ -735,6 +735,110 @@ describe('http.max_content_length', () => {
   })
 })
 
+describe('shards a test makes fail', () => {
+  /** A two-shard index holding documents 0…19, refreshed; its stand-in index. */
+  const twoShards = async (index: string) => {
+    await client.indices.create({
+      index,
+      settings: { number_of_shards: 2, refresh_interval: '-1' },
+    })
+    await client.bulk({
+      operations: Array.from({ length: 20 }, (_, i) => [
+        { index: { _index: index, _id: String(i) } },
+        { n: i },
+      ]).flat(),
+    })
+    await client.indices.refresh({ index })
+    const es = standin.cluster.get(index)
+    const onShard = (shard: number) =>
+      Array.from({ length: 20 }, (_, i) => String(i)).filter((id) => es.shardOf(id) === shard)
+    // Both shards hold documents, or the failures below would hide nothing.
+    expect(onShard(0).length).toBeGreaterThan(0)
+    expect(onShard(1).length).toBeGreaterThan(0)
+    return { es, onShard }
+  }
+  const ids = (hits: Array<{ _id?: string }>) => hits.map((hit) => hit._id).sort()
+
+  it("answers a search 200 with the other shards' hits and the failure in _shards, by default", async () => {
+    const { es, onShard } = await twoShards('shard-fail-partial')
+    es.failing.search.add(1)
+    const response = await client.search({ index: 'shard-fail-partial', size: 100 })
+    expect(response._shards).toMatchObject({ total: 2, successful: 1, skipped: 0, failed: 1 })
+    expect(response._shards.failures?.[0]).toMatchObject({
+      shard: 1,
+      index: 'shard-fail-partial',
+      reason: { type: 'no_shard_available_action_exception' },
+    })
+    expect(ids(response.hits.hits)).toEqual(onShard(0).sort())
+    // filter_path=hits.hits._id hides the failure, as in Elasticsearch.
+    const filtered = await http(
+      'GET',
+      '/shard-fail-partial/_search?size=100&filter_path=hits.hits._id',
+    )
+    expect(filtered.status).toBe(200)
+    expect(Object.keys(filtered.json!)).toEqual(['hits'])
+  })
+
+  it('fails a search with 503 search_phase_execution_exception when allow_partial_search_results=false, or when every shard failed', async () => {
+    const { es } = await twoShards('shard-fail-strict')
+    es.failing.search.add(1)
+    const strict = await responseError(
+      client.search({ index: 'shard-fail-strict', allow_partial_search_results: false }),
+    )
+    expect(strict.statusCode).toBe(503)
+    expect(strict.body).toMatchObject({
+      error: {
+        type: 'search_phase_execution_exception',
+        reason: 'Partial shards failure',
+        failed_shards: [{ shard: 1, reason: { type: 'no_shard_available_action_exception' } }],
+      },
+    })
+    es.failing.search.add(0)
+    const all = await responseError(client.search({ index: 'shard-fail-strict' }))
+    expect(all.statusCode).toBe(503)
+    expect(all.body).toMatchObject({ error: { reason: 'all shards failed' } })
+    es.failing.search.clear()
+    expect(
+      (
+        await client.search({
+          index: 'shard-fail-strict',
+          allow_partial_search_results: false,
+          size: 100,
+        })
+      ).hits.hits,
+    ).toHaveLength(20)
+  })
+
+  it("answers a refresh that failed on a shard 200 with _shards.failed; that shard's new documents stay unsearchable", async () => {
+    const { es, onShard } = await twoShards('shard-fail-refresh')
+    await client.bulk({
+      operations: Array.from({ length: 20 }, (_, i) => [
+        { index: { _index: 'shard-fail-refresh', _id: String(i) } },
+        { n: i + 100 },
+      ]).flat(),
+    })
+    es.failing.refresh.add(1)
+    const refreshed = await client.indices.refresh({ index: 'shard-fail-refresh' })
+    expect(refreshed._shards).toMatchObject({ total: 4, successful: 1, failed: 1 })
+    expect(refreshed._shards?.failures?.[0]).toMatchObject({
+      index: 'shard-fail-refresh',
+      shard: 1,
+    })
+    const updated = await client.search({
+      index: 'shard-fail-refresh',
+      size: 100,
+      query: { range: { n: { gte: 100 } } },
+    })
+    expect(ids(updated.hits.hits)).toEqual(onShard(0).sort())
+    es.failing.refresh.clear()
+    expect((await client.indices.refresh({ index: 'shard-fail-refresh' }))._shards?.failed).toBe(0)
+    expect(
+      (await client.count({ index: 'shard-fail-refresh', query: { range: { n: { gte: 100 } } } }))
+        .count,
+    ).toBe(20)
+  })
+})
+
 describe('counters and lifecycle', () => {
   it('counts requests by endpoint', async () => {
     standin.resetCounts()

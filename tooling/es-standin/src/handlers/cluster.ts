@@ -56,7 +56,8 @@ export const clusterRoutes: Route[] = [
       ],
       handler: ({ cluster, params }) => {
         const indices = cluster.resolve(params.index, { ignoreUnavailable: true })
-        const unassigned = indices.reduce((sum, index) => sum + index.shardCopies - 1, 0)
+        const primaries = indices.reduce((sum, index) => sum + index.shardCount, 0)
+        const unassigned = indices.reduce((sum, index) => sum + index.shardCopies, 0) - primaries
         return {
           status: 200,
           body: {
@@ -65,8 +66,8 @@ export const clusterRoutes: Route[] = [
             timed_out: false,
             number_of_nodes: 1,
             number_of_data_nodes: 1,
-            active_primary_shards: indices.length,
-            active_shards: indices.length,
+            active_primary_shards: primaries,
+            active_shards: primaries,
             relocating_shards: 0,
             initializing_shards: 0,
             unassigned_shards: unassigned,
@@ -76,9 +77,7 @@ export const clusterRoutes: Route[] = [
             number_of_in_flight_fetch: 0,
             task_max_waiting_in_queue_millis: 0,
             active_shards_percent_as_number:
-              indices.length + unassigned === 0
-                ? 100
-                : (100 * indices.length) / (indices.length + unassigned),
+              primaries + unassigned === 0 ? 100 : (100 * primaries) / (primaries + unassigned),
           },
         }
       },

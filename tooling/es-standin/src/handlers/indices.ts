@@ -7,6 +7,7 @@ import { EsError, notImplemented, parsingError } from '../errors.js'
 import { isObject, type JsonObject } from '../json.js'
 import { mergeMappings, parseMappings } from '../mapping.js'
 import { boolParam, type Request, type Route } from '../route.js'
+import { unavailableShard } from '../search-errors.js'
 
 function create(request: Request) {
   const name = request.params.index!
@@ -179,12 +180,27 @@ export const indexRoutes: Route[] = [
         const indices = request.cluster.resolve(request.params.index, {
           ignoreUnavailable: boolParam(request.query, 'ignore_unavailable', false),
         })
+        // A shard whose refresh failed is counted in `failed` and listed in `failures`, and the
+        // answer is still 200, as a broadcast action (BaseBroadcastResponse) reports it.
         let total = 0
+        let successful = 0
+        const failures: JsonObject[] = []
         for (const index of indices) {
-          index.refresh()
+          const failed = index.refresh()
           total += index.shardCopies
+          successful += index.shardCount - failed.length
+          for (const shard of failed) {
+            failures.push({
+              index: index.name,
+              shard,
+              status: 'SERVICE_UNAVAILABLE',
+              reason: unavailableShard(index.name, shard),
+            })
+          }
         }
-        return { status: 200, body: { _shards: { total, successful: indices.length, failed: 0 } } }
+        const shards: JsonObject = { total, successful, failed: failures.length }
+        if (failures.length > 0) shards.failures = failures
+        return { status: 200, body: { _shards: shards } }
       },
     }),
   ),

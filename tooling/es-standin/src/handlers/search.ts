@@ -11,7 +11,7 @@ import type { Doc, EsIndex } from '../es-index.js'
 import { isObject, type JsonObject } from '../json.js'
 import { compileQuery } from '../query.js'
 import { boolParam, intParam, type Request, type Route } from '../route.js'
-import { shardFailure } from '../search-errors.js'
+import { shardFailure, shardsFailed, unavailableShard } from '../search-errors.js'
 import { compareTuples, parseSort, SortError, type SortKey, type SortValue } from '../sort.js'
 import { filterSource, sourceFilterFromBody, sourceFilterFromQuery } from '../source-filter.js'
 
@@ -120,7 +120,26 @@ function search(request: Request) {
     }
     throw shardFailure(indices[0]?.name ?? '_all', request.cluster.nodeId, cause)
   }
-  const { hits: all, keys } = matching(request, indices, search.query, sortSpec)
+  const matched = matching(request, indices, search.query, sortSpec)
+  const { keys } = matched
+  // Shards a test made fail: their hits are missing. By default (allow_partial_search_results
+  // true) the answer is still 200, with the failures in `_shards`; with false, or when every
+  // shard failed, the search fails ("If false, returns an error with no partial results", search
+  // API, https://www.elastic.co/guide/en/elasticsearch/reference/8.3/search-search.html).
+  const failures = indices.flatMap((index) =>
+    index
+      .failingShards('search')
+      .map((shard) => ({ index: index.name, shard, reason: unavailableShard(index.name, shard) })),
+  )
+  const shardTotal = indices.reduce((sum, index) => sum + index.shardCount, 0)
+  if (failures.length > 0) {
+    const all = failures.length === shardTotal
+    if (all || !boolParam(params, 'allow_partial_search_results', true))
+      throw shardsFailed(request.cluster.nodeId, failures, all)
+  }
+  const all = matched.hits.filter(
+    (hit) => !hit.index.failing.search.has(hit.index.shardOf(hit.doc.id)),
+  )
   let hits = all
   if (search.search_after !== undefined) {
     if (!Array.isArray(search.search_after)) throw parsingError('[search_after] must be an array')
@@ -168,7 +187,22 @@ function search(request: Request) {
   const response: JsonObject = {
     took: Date.now() - started,
     timed_out: false,
-    _shards: { total: indices.length, successful: indices.length, skipped: 0, failed: 0 },
+    _shards: {
+      total: shardTotal,
+      successful: shardTotal - failures.length,
+      skipped: 0,
+      failed: failures.length,
+      ...(failures.length === 0
+        ? {}
+        : {
+            failures: failures.map(({ index, shard, reason }) => ({
+              shard,
+              index,
+              node: request.cluster.nodeId,
+              reason,
+            })),
+          }),
+    },
     hits: hitsBody,
   }
   const aggs = search.aggs ?? search.aggregations
@@ -201,11 +235,12 @@ function count(request: Request) {
     if (key !== 'query') throw parsingError(`request does not support [${key}]`)
   const indices = targets(request)
   const { hits } = matching(request, indices, search.query, undefined)
+  const shards = indices.reduce((sum, index) => sum + index.shardCount, 0)
   return {
     status: 200,
     body: {
       count: hits.length,
-      _shards: { total: indices.length, successful: indices.length, skipped: 0, failed: 0 },
+      _shards: { total: shards, successful: shards, skipped: 0, failed: 0 },
     },
   }
 }
