@@ -8,7 +8,7 @@
 
 import { once } from 'node:events'
 import { createWriteStream, rmSync, type Stats, type WriteStream } from 'node:fs'
-import { lstat, rename, rm } from 'node:fs/promises'
+import { lstat, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CliError, ExitCode } from './exit-codes.js'
 
@@ -24,7 +24,9 @@ function kindOf(stats: Stats): string {
 /**
  * Refuses a FILE the finished export could not, or should not, be renamed to, before anything
  * is exported: rename(2) fails on a directory (after the whole export), and would replace a
- * FIFO, socket or device with a regular file. A symbolic link is replaced, as rename does.
+ * FIFO, socket or device with a regular file. A symbolic link is judged by what it points to;
+ * one to a regular file (or to nothing) is replaced by the export, as rename does, and the file
+ * it pointed to is left as it was.
  */
 async function checkTarget(file: string): Promise<void> {
   let stats: Stats
@@ -34,16 +36,25 @@ async function checkTarget(file: string): Promise<void> {
     // Nothing there (the usual case), or nothing we can see: opening the partial file decides.
     return
   }
+  const link = stats.isSymbolicLink()
+  if (link) {
+    try {
+      stats = await stat(file)
+    } catch {
+      return // a link to nothing: replaced
+    }
+  }
+  const what = (kind: string) => (link ? `a symbolic link to ${kind}` : kind)
   if (stats.isDirectory()) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
-      `cannot write ${file}: it is a directory; give the path of a file, for example ${join(file, 'backup.ndjson')}`,
+      `cannot write ${file}: it is ${what('a directory')}; give the path of a file, for example ${join(file, 'backup.ndjson')}`,
     )
   }
-  if (!stats.isFile() && !stats.isSymbolicLink()) {
+  if (!stats.isFile()) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
-      `cannot write ${file}: it is ${kindOf(stats)}, not a regular file; to write the export to it, run kv export - > ${file}`,
+      `cannot write ${file}: it is ${what(kindOf(stats))}, not a regular file; to write the export to it, run kv export - > ${file}`,
     )
   }
 }

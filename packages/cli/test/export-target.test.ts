@@ -3,7 +3,7 @@
  * `--bucket` name that is not a bucket name; and how it reports a FILE it cannot replace at the end.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, readlink, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Workspace, workspace } from './helpers.js'
@@ -52,6 +52,35 @@ describe('export FILE that cannot become the export', () => {
       execFileSync('find', [ws.dir, '-name', 'pipe', '-type', 'p'], { encoding: 'utf8' }),
     ).toBe(`${join(ws.dir, 'pipe')}\n`)
     expect(await partials(ws.dir)).toEqual([])
+  })
+
+  it.each([
+    ['a directory', 'adir', 'a symbolic link to a directory'],
+    ['a FIFO', 'pipe', 'a symbolic link to a FIFO, not a regular file'],
+  ])(
+    'refuses a symbolic link to %s with exit 4, leaving the link and its target',
+    async (_label, target, said) => {
+      await mkdir(join(ws.dir, 'adir'))
+      execFileSync('mkfifo', [join(ws.dir, 'pipe')])
+      await symlink(target, join(ws.dir, 'link'))
+      const result = await ws.kv(['--backend', 'simple_kv', '--no-progress', 'export', 'link'])
+      expect(result.code, result.stderr).toBe(4)
+      expect(result.stderr).toContain(`kv: cannot write link: it is ${said}`)
+      expect(await readlink(join(ws.dir, 'link'))).toBe(target)
+      expect(await partials(ws.dir)).toEqual([])
+    },
+  )
+
+  it('replaces a symbolic link to a regular file with the export, leaving the file it pointed to', async () => {
+    await ws.file('old.ndjson', 'the previous export\n')
+    await symlink('old.ndjson', join(ws.dir, 'link'))
+    const result = await ws.kv(['--backend', 'simple_kv', '--no-progress', 'export', 'link'])
+    expect(result.code, result.stderr).toBe(0)
+    expect((await lstat(join(ws.dir, 'link'))).isFile()).toBe(true)
+    const exported = await readFile(join(ws.dir, 'link'), 'utf8')
+    expect(exported).not.toContain('the previous export')
+    expect(exported.split('\n').filter(Boolean)).toHaveLength(3) // header, the entry, trailer
+    expect(await readFile(join(ws.dir, 'old.ndjson'), 'utf8')).toBe('the previous export\n')
   })
 
   it('reports a rename that fails after the export as exit 4 naming FILE; FILE is kept, the partial file removed', async () => {

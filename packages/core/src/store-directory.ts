@@ -50,11 +50,19 @@ export async function createStoreDirectory(
   }
   // `first` is the outermost directory mkdir created (an absolute path): each directory made is
   // an entry of its parent, from first's parent down to path's.
+  // Best effort, as PostgreSQL's directory syncs: a parent the process may write but not read
+  // (mode 0733), or a file system that refuses to sync a directory, must not make the first
+  // open() fail where the next one (which creates nothing) succeeds.
   if (first !== undefined) {
     const top = dirname(resolve(first))
     for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
-      await syncDirectory(dir)
+      await syncDirectory(dir).catch((error: NodeJS.ErrnoException) => {
+        if (!UNSYNCABLE.has(error.code ?? '')) throw error
+      })
       if (dir === top || dirname(dir) === dir) break
     }
   }
 }
+
+/** Errors that say a directory cannot be opened or synced here, rather than that I/O failed. */
+const UNSYNCABLE = new Set(['EACCES', 'EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF', 'EISDIR'])

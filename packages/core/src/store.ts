@@ -144,8 +144,12 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   readonly #explicit: Config | undefined
   #config: Config | undefined
   readonly #valueLimit: StoreInit<Config>['maxValueBytes']
-  /** The largest value this store accepts, from {@link StoreInit.maxValueBytes}. */
-  #maxValueBytes: number
+  /**
+   * The largest value this store accepts, from {@link StoreInit.maxValueBytes}; set whenever the
+   * store is open. Before the first open() it is undefined only when it depends on a section
+   * whose defaults alone do not parse (a key without a default): `limits` then reads the section.
+   */
+  #maxValueBytes: number | undefined
 
   protected constructor(name: string, init: StoreInit<Config>) {
     this.name = name
@@ -157,16 +161,30 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       this.#explicit = init.options as Config | undefined
     }
     // Options given here are the configuration in force, so `limits` reports their value limit
-    // before open(); a store reading its section learns it at open().
-    this.#maxValueBytes = this.#valueLimitFor(
-      () => this.#explicit ?? init.section?.parse({}, 'the defaults') ?? ({} as Config),
-    )
+    // before open(); a store reading its section learns it at open(), and until then reports
+    // the limit of the section's defaults.
+    const section = init.section
+    if (this.#explicit !== undefined || section === undefined) {
+      this.#maxValueBytes = this.#valueLimitFor(() => this.#explicit ?? ({} as Config))
+    } else {
+      try {
+        this.#maxValueBytes = this.#valueLimitFor(() => section.parse({}, 'the defaults'))
+      } catch {
+        // A key without a default: the section decides, when `limits` is read or at open().
+      }
+    }
   }
 
   /** The value limit under the configuration `config()` returns (called only when needed). */
   #valueLimitFor(config: () => Config): number {
     const limit = this.#valueLimit
-    return typeof limit === 'number' ? limit : limit(config())
+    const bytes = typeof limit === 'number' ? limit : limit(config())
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new TypeError(
+        `The ${this.name} backend's maxValueBytes gave ${String(bytes)}, not a whole number of bytes: fix the backend's StoreInit.maxValueBytes.`,
+      )
+    }
+    return bytes
   }
 
   get status(): StoreStatus {
@@ -174,7 +192,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   get limits(): StoreLimits {
-    return { maxValueBytes: this.#maxValueBytes }
+    const maxValueBytes = this.#maxValueBytes ?? this.#valueLimitFor(() => this.#resolveConfig())
+    return { maxValueBytes }
   }
 
   /** The configuration in force, resolved at `open()`. */
@@ -318,11 +337,11 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       if (this.#status !== 'open') {
         const keptValue = copyBytes(toBytes(value, 'value'))
         return this.#afterOpen(k, (kept) => {
-          checkValueSize(keptValue.length, this.#maxValueBytes)
+          checkValueSize(keptValue.length, this.#maxValueBytes!)
           return this._put(b, kept, keptValue)
         })
       }
-      return this.#settle(this._put(b, k, checkValue(value, this.#maxValueBytes)))
+      return this.#settle(this._put(b, k, checkValue(value, this.#maxValueBytes!)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -336,11 +355,11 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           ([k, v]): Entry => [copyBytes(k), copyBytes(v)],
         )
         return this.operation(() => {
-          checkEntrySizes(kept, this.#maxValueBytes)
+          checkEntrySizes(kept, this.#maxValueBytes!)
           return kept.length === 0 ? undefined : this._putMany(b, kept)
         })
       }
-      const checked = checkEntries(entries, this.#maxValueBytes)
+      const checked = checkEntries(entries, this.#maxValueBytes!)
       return this.operation(() => (checked.length === 0 ? undefined : this._putMany(b, checked)))
     } catch (error) {
       return Promise.reject(error)
@@ -366,9 +385,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    * oversized one fails before the work of compressing. The result is this call's own.
    */
   #compressWithinLimit(raw: Uint8Array): Uint8Array {
-    checkValueSize(raw.length, this.#maxValueBytes)
+    checkValueSize(raw.length, this.#maxValueBytes!)
     const stored = compress(raw)
-    checkValueSize(stored.length, this.#maxValueBytes, 'value (compressed)')
+    checkValueSize(stored.length, this.#maxValueBytes!, 'value (compressed)')
     return stored
   }
 

@@ -1,4 +1,6 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -28,6 +30,32 @@ describe('createStoreDirectory', () => {
     }
     expect((await stat(join(base, 'r', 's', 't'))).isDirectory()).toBe(true)
   })
+
+  // The directory syncs need to open each parent for reading; a parent the process may write but
+  // not read (0333) must not fail the first open() when the second, which creates nothing, would
+  // succeed. Root reads everything, so the child drops the capabilities that let it (capsh).
+  const capsh = ['/usr/sbin/capsh', '/sbin/capsh'].find((path) => existsSync(path))
+  it.skipIf(process.getuid?.() !== 0 || capsh === undefined)(
+    'creates a store directory under a parent it may write but not read (needs root and capsh)',
+    async () => {
+      const parent = join(base, 'write-only')
+      await createStoreDirectory(parent, 'x.path')
+      await chmod(parent, 0o333)
+      const script = `import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then((core) => core.createStoreDirectory(${JSON.stringify(join(parent, 'store'))}, 'x.path')).then(() => console.log('created'))`
+      const output = execFileSync(
+        capsh!,
+        [
+          '--drop=cap_dac_override,cap_dac_read_search',
+          '--',
+          '-c',
+          `${JSON.stringify(process.execPath)} -e ${JSON.stringify(script)}`,
+        ],
+        { encoding: 'utf8' },
+      )
+      expect(output.trim()).toBe('created')
+      expect((await stat(join(parent, 'store'))).isDirectory()).toBe(true)
+    },
+  )
 
   it.each([
     ['a file in its place', (file: string) => file, 'EEXIST'],

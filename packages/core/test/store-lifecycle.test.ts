@@ -259,6 +259,51 @@ describe('AbstractKVStore and a value limit set by the configuration', () => {
   })
 })
 
+const requiredSection = defineConfigSection(
+  'limit_required_test',
+  z.strictObject({
+    enabled: z.boolean().default(true),
+    url: z.string(),
+    max_value_bytes: z.number().default(8),
+  }),
+)
+
+describe('AbstractKVStore and a value limit from a section with a required key', () => {
+  afterEach(() => resetConfiguration())
+  class RequiredStore extends GatedStore<ReturnType<typeof requiredSection.resolve>> {
+    constructor() {
+      super({ section: requiredSection, maxValueBytes: (config) => config.max_value_bytes })
+    }
+  }
+
+  it('constructs without the key (as a backend registering on import must), and reads the section for limits', async () => {
+    const store = new RequiredStore()
+    // Nothing configured: limits fails as open() does, naming the key.
+    expect(() => store.limits).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG', key: 'limit_required_test.url' }),
+    )
+    configure({ limit_required_test: { url: 'http://x', max_value_bytes: 40 } })
+    expect(store.limits.maxValueBytes).toBe(40)
+    await store.open()
+    expect(store.limits.maxValueBytes).toBe(40)
+  })
+})
+
+describe('AbstractKVStore and a value limit function that gives no byte count', () => {
+  it.each([
+    ['NaN', Number.NaN],
+    ['a negative number', -1],
+    ['undefined', undefined],
+  ])('refuses a limit of %s with a TypeError naming the backend', (_label, bytes) => {
+    expect(() => new GatedStore({ maxValueBytes: () => bytes as number })).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        message: expect.stringMatching(/gated backend's maxValueBytes gave/),
+      }),
+    )
+  })
+})
+
 describe('AbstractKVStore and a value limit known only once open', () => {
   afterEach(() => resetConfiguration())
   const configured = (max: number) => configure({ limit_test: { max_value_bytes: max } })
