@@ -60,6 +60,25 @@ export async function listStore(dir: string): Promise<DirectoryListing> {
   return listing
 }
 
+/**
+ * The entries of `dir` that are directories under the name of a store file (a segment, a
+ * snapshot, a temporary one, the lock): what an `EISDIR` at open comes from.
+ */
+export async function directoriesNamedLikeFiles(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true })
+  return entries
+    .filter(
+      (entry) =>
+        entry.isDirectory() &&
+        (entry.name === LOCK_FILE ||
+          SEGMENT.test(entry.name) ||
+          SNAPSHOT.test(entry.name) ||
+          TEMPORARY.test(entry.name)),
+    )
+    .map((entry) => entry.name)
+    .sort()
+}
+
 /** Makes the directory's entries (creations, renames, removals) durable. */
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY)

@@ -1,5 +1,6 @@
 /**
- * The on-disk format (version 2; version 1 is read too), shared by the writers and the readers.
+ * The on-disk format (version 3; versions 1 and 2 are read too), shared by the writers and the
+ * readers.
  * The package README ("On-disk format") describes the same layout for people.
  *
  * Every file starts with a 24-byte header:
@@ -16,8 +17,11 @@
  * snapshot frame holds a block of items. The complemented length makes a damaged length field
  * detectable before it is trusted to find the end of the frame.
  *
- * The checksum is xxHash32 in WAL segments of version 2 and CRC-32 everywhere else (snapshots of
- * either version, WAL segments of version 1): the only difference between the versions.
+ * The checksum is xxHash32 in WAL segments from version 2 on and CRC-32 everywhere else
+ * (snapshots of every version, WAL segments of version 1). Version 3 adds a *batch frame* before
+ * the records of each WAL batch (see `wal-record.ts`), so that recovery can tell damage in the
+ * batch that was being written when the machine stopped from damage in an earlier one.
+ * Snapshots are the same in every version.
  *
  * @module
  */
@@ -26,7 +30,7 @@ import { crc32 } from './crc32.js'
 import { xxhash32 } from './xxhash32.js'
 
 /** The format version this package writes. */
-export const FORMAT_VERSION = 2
+export const FORMAT_VERSION = 3
 /** The oldest format version this package reads. */
 export const OLDEST_READABLE_VERSION = 1
 
@@ -63,8 +67,11 @@ export const FileKind = { WAL: 0x57, SNAPSHOT: 0x53 } as const
 /** One of {@link FileKind}. */
 export type FileKind = (typeof FileKind)[keyof typeof FileKind]
 
-/** Operations of WAL records. */
-export const Op = { PUT: 1, DELETE: 2, DELETE_BUCKET: 3 } as const
+/**
+ * Operations of WAL records. `BATCH` is not an operation: it marks the frame that starts each
+ * batch (format version 3).
+ */
+export const Op = { PUT: 1, DELETE: 2, DELETE_BUCKET: 3, BATCH: 4 } as const
 
 /** Item tags inside snapshot blocks. */
 export const Item = { BUCKET: 0x01, ENTRY: 0x02, END: 0xff } as const

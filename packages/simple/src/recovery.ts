@@ -7,8 +7,11 @@
  *   interrupted, and are removed here once the newest snapshot has been read successfully.
  * - The segments after the snapshot are numbered N+1, N+2, … without gaps; a gap means a file
  *   was lost, which is corruption.
- * - Only the segment being appended to can end in a torn record. Segments after it can exist
- *   only empty (created for a snapshot that had not started yet).
+ * - Only the segment being appended to can end in a torn write (in format version 3: damage in
+ *   its last batch, see `wal-replay.ts`). Segments after it can exist only empty (created for a
+ *   snapshot that had not started yet).
+ * - Appends never mix format versions in one file: after a segment of an older version, they go
+ *   to a new segment.
  *
  * @module
  */
@@ -33,7 +36,7 @@ import {
 } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { loadSnapshot } from './snapshot-reader.js'
-import { replaySegment } from './wal-replay.js'
+import { type ReplayResult, replaySegment } from './wal-replay.js'
 import type { Segment } from './wal-writer.js'
 import { PREALLOCATE_BYTES } from './wal-writer.js'
 
@@ -122,10 +125,17 @@ export async function recover(
   )
   const ends = sizes.map(() => FILE_HEADER_BYTES)
   let lastVersion = FORMAT_VERSION
+  let lastBatches = 0
   let records = 0
   // Torn tails are cut off only once every segment has replayed: a later segment that fails
   // open() with KV_CORRUPT_STORE must find the store's files as they were.
-  const tornTails: { path: string; end: number; size: number; torn: string }[] = []
+  const tornTails: {
+    path: string
+    end: number
+    size: number
+    torn: string
+    rewrite: ReplayResult['rewrite']
+  }[] = []
   for (let i = 0; i < segments.length; i++) {
     const sequence = segments[i]!
     const path = join(dir, segmentName(sequence))
@@ -135,15 +145,17 @@ export async function recover(
     records += result.records
     ends[i] = result.end
     lastVersion = result.version
+    lastBatches = result.batches
     if (result.torn !== undefined) {
-      tornTails.push({ path, end: result.end, size: result.size, torn: result.torn })
+      const { end, size, torn, rewrite } = result
+      tornTails.push({ path, end, size, torn, rewrite })
       sizes[i] = result.end
     }
   }
-  for (const { path, end, size, torn } of tornTails) {
-    await truncate(path, end)
+  for (const { path, end, size, torn, rewrite } of tornTails) {
+    await cut(path, end, rewrite)
     process.emitWarning(
-      `simple_kv: the last record of ${path}, at byte ${end}, was torn (${torn}): the process writing it stopped mid-append. Removed the ${size - end} bytes from there on; every earlier record was recovered.`,
+      `simple_kv: the last write to ${path} was torn at byte ${end} (${torn}): the process or the machine stopped while appending it, before it was acknowledged. Removed the ${size - end} bytes from there on; every earlier record was recovered.`,
       { type: 'KVWarning', code: 'KV_WAL_TORN_TAIL' },
     )
   }
@@ -153,6 +165,7 @@ export async function recover(
   // store written by an earlier @kv/simple), appends go to a new segment.
   if (last === undefined || lastVersion < FORMAT_VERSION) {
     last = (last ?? snapshot) + 1
+    lastBatches = 0
     const contents = newSegment(last, preallocate)
     await createDurably(dir, segmentName(last), contents)
     sizes.push(contents.length)
@@ -172,7 +185,14 @@ export async function recover(
   const fd = await openFd(path, 'r+')
 
   return {
-    segment: { fd, sequence: last, path, position: ends.at(-1)!, allocated: sizes.at(-1)! },
+    segment: {
+      fd,
+      sequence: last,
+      path,
+      position: ends.at(-1)!,
+      allocated: sizes.at(-1)!,
+      batches: lastBatches,
+    },
     snapshot,
     snapshotBytes,
     firstSegment: snapshot + 1,
@@ -180,11 +200,26 @@ export async function recover(
   }
 }
 
-/** Cuts the file at `length` and makes that durable before anything is appended. */
-async function truncate(path: string, length: number): Promise<void> {
+/**
+ * Cuts the file at `length`, writes `rewrite` (the frame of a batch cut short, giving the length
+ * kept), and makes both durable before anything is appended. Should the machine stop before
+ * that, the next open finds the same torn tail again, or the batch frame itself damaged (a torn
+ * tail at the batch's start): a cut either way.
+ */
+async function cut(path: string, length: number, rewrite: ReplayResult['rewrite']): Promise<void> {
   const handle = await fs.open(path, 'r+')
   try {
     await handle.truncate(length)
+    if (rewrite !== undefined) {
+      const { bytes, at } = rewrite
+      // A few bytes inside the file: a short write would be a kernel's oddity, but not a silent one.
+      const { bytesWritten } = await handle.write(bytes, 0, bytes.length, at)
+      if (bytesWritten !== bytes.length) {
+        throw new Error(
+          `write(2) to ${path} at byte ${at} wrote ${bytesWritten} of ${bytes.length} bytes`,
+        )
+      }
+    }
     await handle.datasync()
   } finally {
     await handle.close()

@@ -17,7 +17,14 @@ import {
   NotOpenError,
 } from '@kv/core'
 import { type SimpleKVConfig, type SimpleKVOptions, simpleKVSection } from './config.js'
-import { createDurably, openFd, removeFile, segmentName, snapshotName } from './files.js'
+import {
+  createDurably,
+  directoriesNamedLikeFiles,
+  openFd,
+  removeFile,
+  segmentName,
+  snapshotName,
+} from './files.js'
 import { FILE_HEADER_BYTES, MAX_VALUE_BYTES, Op } from './format.js'
 import { acquireLock, type Lock } from './lock.js'
 import { MemoryIndex } from './memory-index.js'
@@ -127,7 +134,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     try {
       await this.#openIn(dir)
     } catch (error) {
-      throw openError(error, dir, config.path === undefined)
+      throw await openError(error, dir, config.path === undefined)
     }
   }
 
@@ -145,7 +152,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         writer: new WalWriter(
           recovered.segment,
           { writes: config.sync_writes, onEventLoop: config.sync_on_event_loop },
-          (buffer, used) => applyBatch(index, buffer, used),
+          (buffer, start, end) => applyBatch(index, buffer, start, end),
           () => this.#afterBatch(state),
         ),
         snapshot: recovered.snapshot,
@@ -274,6 +281,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
       path,
       position: FILE_HEADER_BYTES,
       allocated: contents.length,
+      batches: 0,
     })
     const { bytes } = await writeSnapshot(dir, covered, state.index)
     state.snapshotBytes = bytes
@@ -308,16 +316,31 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
  * do: any failure to read or write the store's files (disk full, file-size limit, permissions, I/O error) leaves the store as it
  * was and can be retried once the cause is fixed. Anything else (a bug) passes unchanged.
  */
-function openError(error: unknown, dir: string, defaultPath: boolean): unknown {
+async function openError(error: unknown, dir: string, defaultPath: boolean): Promise<unknown> {
   if (isKVError(error)) return error
   const { code, syscall } = error as NodeJS.ErrnoException
   if (typeof code !== 'string' || typeof syscall !== 'string') return error
   const reason = (error as Error).message
   const where = defaultPath ? `${dir} (simple_kv.path is not set: the default under data_dir)` : dir
+  const advice = (IS_A_DIRECTORY.has(code) && (await directoryAdvice(dir))) || fsAdvice(code)
   return new BackendUnavailableError(
-    `simple_kv could not open the store at ${where}: ${reason}. ${fsAdvice(code)}, then open it again; the failed open() lost nothing that was written before.`,
+    `simple_kv could not open the store at ${where}: ${reason}. ${advice}, then open it again; the failed open() lost nothing that was written before.`,
     { cause: error },
   )
+}
+
+/** The codes of an operation on a directory that wanted a file (`fs.rm` has its own). */
+const IS_A_DIRECTORY = new Set(['EISDIR', 'ERR_FS_EISDIR'])
+
+/**
+ * What to do when `open()` met a directory where the store keeps a file: move it away, naming it
+ * (the error itself often names no path: a `read(2)` has none). Undefined when there is none.
+ */
+async function directoryAdvice(dir: string): Promise<string | undefined> {
+  const found = await directoriesNamedLikeFiles(dir).catch(() => [])
+  if (found.length === 0) return undefined
+  const paths = found.map((name) => join(dir, name)).join(', ')
+  return `${paths} ${found.length === 1 ? 'is a directory' : 'are directories'} where the store keeps a file of that name: move ${found.length === 1 ? 'it' : 'them'} out of the store directory`
 }
 
 /**

@@ -12,12 +12,77 @@
  *
  * Lengths come from the frame, so any byte may appear in a bucket, key or value.
  *
+ * From format version 3 on, every batch the writer flushes starts with a *batch frame*: an
+ * ordinary frame whose {@link BATCH_PAYLOAD_BYTES}-byte payload is
+ *
+ *     0    1  op: 4 (batch)
+ *     1    8  the batch's number in its segment, u64 LE: 1, 2, 3, …
+ *     9    8  bytes of the record frames that follow and belong to the batch, u64 LE
+ *
+ * Recovery uses it to tell which batch damage lies in (see `wal-replay.ts`).
+ *
  * @module
  */
 import { copyBytes } from './copy-bytes.js'
 import { FRAME_HEADER_BYTES, frameLength, Op } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { xxhash32 } from './xxhash32.js'
+
+/** Bytes of a batch frame's payload. */
+export const BATCH_PAYLOAD_BYTES = 17
+/** Bytes of a whole batch frame, header included. */
+export const BATCH_FRAME_BYTES = FRAME_HEADER_BYTES + BATCH_PAYLOAD_BYTES
+
+/** What an intact batch frame says. */
+export interface BatchFrame {
+  /** The batch's number in its segment (from 1). */
+  sequence: number
+  /** Bytes of the record frames after it that belong to the batch. */
+  recordBytes: number
+}
+
+/**
+ * Writes the batch frame of batch `sequence`, whose records take `recordBytes`, into `target`
+ * at `at` (room for {@link BATCH_FRAME_BYTES} bytes). Once per batch, not per record.
+ */
+export function writeBatchFrame(
+  target: Buffer,
+  at: number,
+  sequence: number,
+  recordBytes: number,
+): void {
+  const p = at + FRAME_HEADER_BYTES
+  target.writeUInt32LE(BATCH_PAYLOAD_BYTES, at)
+  target.writeUInt32LE(~BATCH_PAYLOAD_BYTES >>> 0, at + 4)
+  target[p] = Op.BATCH
+  writeU64(target, p + 1, sequence)
+  writeU64(target, p + 9, recordBytes)
+  target.writeUInt32LE(xxhash32(target, p, p + BATCH_PAYLOAD_BYTES), at + 8)
+}
+
+/**
+ * What the batch frame at `source[at, at + BATCH_FRAME_BYTES)` says, or undefined unless those
+ * bytes are an intact batch frame (length check, checksum and op all hold).
+ */
+export function readBatchFrame(source: Buffer, at: number): BatchFrame | undefined {
+  const p = at + FRAME_HEADER_BYTES
+  if (
+    frameLength(source, at) !== BATCH_PAYLOAD_BYTES ||
+    source[p] !== Op.BATCH ||
+    xxhash32(source, p, p + BATCH_PAYLOAD_BYTES) !== source.readUInt32LE(at + 8)
+  )
+    return undefined
+  return { sequence: readU64(source, p + 1), recordBytes: readU64(source, p + 9) }
+}
+
+function writeU64(target: Buffer, at: number, n: number): void {
+  target.writeUInt32LE(n % 0x1_0000_0000, at)
+  target.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
+}
+
+function readU64(source: Buffer, at: number): number {
+  return source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 0x1_0000_0000
+}
 
 /** Largest record for a key and value of these lengths (a bucket takes at most 255 bytes). */
 export function recordBound(keyLength: number, valueLength: number): number {
@@ -147,9 +212,12 @@ function bucketAt(source: Buffer, start: number, end: number): string {
   return lastBucket
 }
 
-/** Applies every framed record of a batch that was just written (they are known good). */
-export function applyBatch(index: MemoryIndex, source: Buffer, end: number): void {
-  let at = 0
+/**
+ * Applies every framed record in `source[start, end)` — a batch that was just written, after its
+ * batch frame (they are known good).
+ */
+export function applyBatch(index: MemoryIndex, source: Buffer, start: number, end: number): void {
+  let at = start
   while (at < end) {
     const length = frameLength(source, at)
     const start = at + FRAME_HEADER_BYTES

@@ -2,12 +2,24 @@
  * Replays one WAL segment into an index, telling a torn tail from corruption.
  *
  * The records end at the end of the file or where zeros begin (space preallocated for records
- * to come). A *torn tail* is what a process that died in the middle of an append leaves: a last
- * frame that is incomplete (its header or payload runs past the end of the file, or stops where
- * the zeros begin) or that fails its checksum with nothing but zeros after it. Only the segment
- * that was being appended to can have one. Any other damage — a length check or checksum failing
- * with records after it, a malformed record — is corruption: the caller gets `KV_CORRUPT_STORE`
- * with the offset.
+ * to come). Only the segment that was being appended to can end in a *torn tail*; any damage in
+ * a segment after which later segments hold records is corruption: the caller gets
+ * `KV_CORRUPT_STORE` with the offset. What counts as a torn tail depends on the format version.
+ *
+ * Versions 1 and 2 (no batch frames): a last frame that is incomplete (its header or payload runs
+ * past the end of the file, or stops where the zeros begin) or that fails its checksum with
+ * nothing but zeros after it — what a process that died in the middle of an append leaves.
+ * Damage with anything but zeros after it is corruption.
+ *
+ * Version 3: each batch starts with a batch frame numbering it and giving its length. A power
+ * cut or kernel crash during a batch's write may leave any subset of its pages on disk (the
+ * others read back as they were: zeros, in preallocated space), so damage in the last batch can
+ * be followed by intact records of that batch. Damage at offset P is a torn tail when no intact
+ * batch frame numbered after the last good batch starts anywhere after P: the damage then lies in
+ * the last batch, which was never acknowledged (its sync had not returned). The file is cut at P,
+ * keeping the batch's records before P. A batch whose records stop (at zeros or at the end of the
+ * file) before the length its frame gives is torn in the same way. Damage followed by an intact
+ * later batch is corruption: an earlier batch was acknowledged and has lost bytes.
  *
  * @module
  */
@@ -20,9 +32,19 @@ import {
   frameChecksum,
   frameIntact,
   frameLength,
+  Op,
 } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
-import { applyRecord } from './wal-record.js'
+import {
+  applyRecord,
+  BATCH_FRAME_BYTES,
+  BATCH_PAYLOAD_BYTES,
+  readBatchFrame,
+  writeBatchFrame,
+} from './wal-record.js'
+
+/** The first format version whose WAL batches start with a batch frame. */
+const BATCH_FRAMES_VERSION = 3
 
 /** What replaying a segment found. */
 export interface ReplayResult {
@@ -36,6 +58,14 @@ export interface ReplayResult {
   torn: string | undefined
   /** The segment's format version. */
   version: number
+  /** The number of the last batch kept (version 3; 0 when none, or for older versions). */
+  batches: number
+  /**
+   * When the tail was cut inside a batch (version 3): the batch frame rewritten to give the
+   * length of the records kept, and its offset. Written with the cut, so that the batches
+   * appended after the cut follow a batch of the right length.
+   */
+  rewrite: { at: number; bytes: Buffer } | undefined
 }
 
 /**
@@ -53,54 +83,190 @@ export async function replaySegment(
     FileKind.WAL,
     sequence,
     (found) => `the header says segment ${found}, the file name says ${sequence}`,
-    async (cursor, version) => {
-      const { size } = cursor
-      const checksum = frameChecksum(FileKind.WAL, version)
-      let offset = FILE_HEADER_BYTES
-      let records = 0
-      const torn = (reason: string): ReplayResult => {
-        if (!mayBeTorn)
-          throw corrupt(
-            path,
-            offset,
-            `the last record is torn (${reason}), but later segments hold records`,
-          )
-        return { end: offset, size, records, torn: reason, version }
-      }
-      while (offset < size) {
-        if (size - offset < FRAME_HEADER_BYTES) {
-          if (await zerosFrom(cursor, offset)) break
-          return torn('its header is cut off')
-        }
-        let i = cursor.view(offset, FRAME_HEADER_BYTES)
-        if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
-        const length = frameLength(cursor.buffer, i)
-        if (length < 0) {
-          // Zeros: the end of the records (the rest is preallocated space).
-          if (await zerosFrom(cursor, offset)) break
-          if (await zerosFrom(cursor, offset + FRAME_HEADER_BYTES))
-            return torn('its header is incomplete')
-          throw corrupt(path, offset, 'a record header is damaged (its length check fails)')
-        }
-        const end = offset + FRAME_HEADER_BYTES + length
-        if (end > size) return torn('its payload is cut off')
-        i = cursor.view(offset, FRAME_HEADER_BYTES + length)
-        if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
-        if (!frameIntact(cursor.buffer, i, length, checksum)) {
-          if (await zerosFrom(cursor, end)) return torn('it fails its checksum')
-          throw corrupt(path, offset, 'a record fails its checksum')
-        }
-        const start = i + FRAME_HEADER_BYTES
-        if (!applyRecord(index, cursor.buffer, start, start + length)) {
-          throw corrupt(path, offset, 'a record is malformed although its checksum holds')
-        }
-        records++
-        offset = end
-      }
-      return { end: offset, size, records, torn: undefined, version }
-    },
+    (cursor, version) =>
+      version >= BATCH_FRAMES_VERSION
+        ? replayBatches(cursor, path, index, mayBeTorn, version)
+        : replayRecords(cursor, path, index, mayBeTorn, version),
   )
 }
+
+/** Replays a segment of version 1 or 2: records without batch frames. */
+async function replayRecords(
+  cursor: FileCursor,
+  path: string,
+  index: MemoryIndex,
+  mayBeTorn: boolean,
+  version: number,
+): Promise<ReplayResult> {
+  const { size } = cursor
+  const checksum = frameChecksum(FileKind.WAL, version)
+  let offset = FILE_HEADER_BYTES
+  let records = 0
+  const torn = (reason: string): ReplayResult => {
+    if (!mayBeTorn)
+      throw corrupt(
+        path,
+        offset,
+        `the last record is torn (${reason}), but later segments hold records`,
+      )
+    return { end: offset, size, records, torn: reason, version, batches: 0, rewrite: undefined }
+  }
+  while (offset < size) {
+    if (size - offset < FRAME_HEADER_BYTES) {
+      if (await zerosFrom(cursor, offset)) break
+      return torn('its header is cut off')
+    }
+    let i = cursor.view(offset, FRAME_HEADER_BYTES)
+    if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
+    const length = frameLength(cursor.buffer, i)
+    if (length < 0) {
+      // Zeros: the end of the records (the rest is preallocated space).
+      if (await zerosFrom(cursor, offset)) break
+      if (await zerosFrom(cursor, offset + FRAME_HEADER_BYTES))
+        return torn('its header is incomplete')
+      throw corrupt(path, offset, 'a record header is damaged (its length check fails)')
+    }
+    const end = offset + FRAME_HEADER_BYTES + length
+    if (end > size) return torn('its payload is cut off')
+    i = cursor.view(offset, FRAME_HEADER_BYTES + length)
+    if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
+    if (!frameIntact(cursor.buffer, i, length, checksum)) {
+      if (await zerosFrom(cursor, end)) return torn('it fails its checksum')
+      throw corrupt(path, offset, 'a record fails its checksum')
+    }
+    const start = i + FRAME_HEADER_BYTES
+    if (!applyRecord(index, cursor.buffer, start, start + length)) {
+      throw corrupt(path, offset, 'a record is malformed although its checksum holds')
+    }
+    records++
+    offset = end
+  }
+  return { end: offset, size, records, torn: undefined, version, batches: 0, rewrite: undefined }
+}
+
+/** Replays a segment of version 3: batches, each a batch frame and the records it counts. */
+async function replayBatches(
+  cursor: FileCursor,
+  path: string,
+  index: MemoryIndex,
+  mayBeTorn: boolean,
+  version: number,
+): Promise<ReplayResult> {
+  const { size } = cursor
+  const checksum = frameChecksum(FileKind.WAL, version)
+  let offset = FILE_HEADER_BYTES
+  let records = 0
+  // The last good batch: its number, where its frame starts and where its records end (where
+  // the next batch frame must start; a segment starts with one).
+  let batches = 0
+  let batchAt = -1
+  let batchEnd = FILE_HEADER_BYTES
+
+  /** Damage at `offset` (`what` it is): a torn tail, or corruption. */
+  const damaged = async (what: string): Promise<ReplayResult> => {
+    if (!mayBeTorn) throw corrupt(path, offset, `${what}, and later segments hold records`)
+    const later = await batchFrameAfter(cursor, offset + 1, batches)
+    if (later >= 0) {
+      throw corrupt(path, offset, `${what}, and an intact later batch starts at byte ${later}`)
+    }
+    let rewrite: ReplayResult['rewrite']
+    if (offset < batchEnd) {
+      // Cut inside the last batch: its frame must give the length of the records kept.
+      const bytes = Buffer.alloc(BATCH_FRAME_BYTES)
+      writeBatchFrame(bytes, 0, batches, offset - batchAt - BATCH_FRAME_BYTES)
+      rewrite = { at: batchAt, bytes }
+    }
+    return { end: offset, size, records, torn: what, version, batches, rewrite }
+  }
+
+  for (;;) {
+    const inBatch = offset < batchEnd
+    const kind = inBatch ? 'a record' : 'a batch frame'
+    if (offset >= size) {
+      if (!inBatch) break
+      return damaged(`the batch's records stop at the end of the file, before byte ${batchEnd}`)
+    }
+    if (size - offset < FRAME_HEADER_BYTES) {
+      if (!inBatch && (await zerosFrom(cursor, offset))) break
+      return damaged(`the header of ${kind} is cut off`)
+    }
+    let i = cursor.view(offset, FRAME_HEADER_BYTES)
+    if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES)
+    const length = frameLength(cursor.buffer, i)
+    if (length < 0) {
+      const zeros = await zerosFrom(cursor, offset)
+      // Zeros where a batch would start: the end of the records (the rest is preallocated).
+      if (zeros && !inBatch) break
+      return damaged(
+        zeros
+          ? `the batch's records stop before byte ${batchEnd}, where its frame says they end`
+          : `the header of ${kind} is damaged (its length check fails)`,
+      )
+    }
+    const end = offset + FRAME_HEADER_BYTES + length
+    if (inBatch && end > batchEnd) {
+      throw corrupt(path, offset, `a record runs past the end of its batch (byte ${batchEnd})`)
+    }
+    if (end > size) return damaged(`the payload of ${kind} is cut off`)
+    i = cursor.view(offset, FRAME_HEADER_BYTES + length)
+    if (i < 0) i = await cursor.load(offset, FRAME_HEADER_BYTES + length)
+    if (!frameIntact(cursor.buffer, i, length, checksum)) {
+      return damaged(`${kind} fails its checksum`)
+    }
+    if (!inBatch) {
+      const frame = length === BATCH_PAYLOAD_BYTES ? readBatchFrame(cursor.buffer, i) : undefined
+      if (frame === undefined) {
+        throw corrupt(path, offset, 'a record stands where a batch frame must start')
+      }
+      if (frame.sequence !== batches + 1) {
+        throw corrupt(path, offset, `batch ${frame.sequence} follows batch ${batches}`)
+      }
+      batches = frame.sequence
+      batchAt = offset
+      batchEnd = end + frame.recordBytes
+      offset = end
+      continue
+    }
+    const start = i + FRAME_HEADER_BYTES
+    if (!applyRecord(index, cursor.buffer, start, start + length)) {
+      throw corrupt(path, offset, 'a record is malformed although its checksum holds')
+    }
+    records++
+    offset = end
+  }
+  return { end: offset, size, records, torn: undefined, version, batches, rewrite: undefined }
+}
+
+/**
+ * The offset of the first intact batch frame numbered after `batches` that starts at `from` or
+ * later, or -1 when there is none: whether damage before `from` lies in the last batch.
+ *
+ * Any offset is tried, not only where a frame could start, since the damage may have hidden
+ * where the frames are. A value whose bytes happen to hold such a batch frame is taken for a later
+ * batch: that can only turn a torn tail into KV_CORRUPT_STORE — a refusal, never a record
+ * dropped that an acknowledged batch holds.
+ */
+async function batchFrameAfter(cursor: FileCursor, from: number, batches: number): Promise<number> {
+  const last = cursor.size - BATCH_FRAME_BYTES
+  for (let at = from; at <= last; ) {
+    const length = Math.min(cursor.size - at, SCAN_BYTES)
+    const i = await cursor.load(at, length)
+    const { buffer } = cursor
+    const stop = i + length - BATCH_FRAME_BYTES
+    for (let j = i; j <= stop; j++) {
+      // Cheap tests first: the low byte of the length and the op.
+      if (buffer[j] !== BATCH_PAYLOAD_BYTES || buffer[j + FRAME_HEADER_BYTES] !== Op.BATCH) continue
+      const frame = readBatchFrame(buffer, j)
+      if (frame !== undefined && frame.sequence > batches) return at + (j - i)
+    }
+    // The next window overlaps this one by a frame less one byte: no frame straddles unseen.
+    at += length - BATCH_FRAME_BYTES + 1
+  }
+  return -1
+}
+
+/** Bytes of the file {@link batchFrameAfter} looks at in one window. */
+const SCAN_BYTES = 1024 * 1024
 
 /** True when every byte of the file from `offset` on is zero (or `offset` is at the end). */
 async function zerosFrom(cursor: FileCursor, offset: number): Promise<boolean> {

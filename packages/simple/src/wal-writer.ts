@@ -1,7 +1,9 @@
 /**
  * `WalWriter`: appends records to the active WAL segment with group commit.
  *
- * Records are encoded into the open batch as the calls arrive. A flush takes the open batch,
+ * Records are encoded into the open batch as the calls arrive, after room left for the batch frame
+ * (format version 3, see `wal-record.ts`), which the flush fills in: numbering the batch and
+ * giving its length costs once per batch, nothing per record. A flush takes the open batch,
  * writes it with one `write(2)` and, with `sync_writes`, one `fdatasync(2)`; records that arrive
  * while a flush is in progress wait in the next batch, so any number of concurrent writers share
  * one write and one sync. Only after a batch is on disk (or handed to the OS) is it applied to
@@ -38,7 +40,7 @@ import { BackendUnavailableError, type Entry } from '@kv/core'
 import { MAX_WRITE_BYTES, wroteNothing } from './files.js'
 import { Op } from './format.js'
 import { SyncPolicy } from './sync-policy.js'
-import { encodeRecord, recordBound } from './wal-record.js'
+import { BATCH_FRAME_BYTES, encodeRecord, recordBound, writeBatchFrame } from './wal-record.js'
 
 const INITIAL_BATCH_BYTES = 64 * 1024
 /** A batch buffer grown past this is not kept for reuse. */
@@ -60,13 +62,16 @@ export interface Segment {
   position: number
   /** The file's size: records, then zeros (preallocated) up to here. */
   allocated: number
+  /** The number of the last batch written to the segment (0: none yet); the next is one more. */
+  batches: number
   /** An extension with zeros in progress; the fd must not be closed before it settles. */
   extending?: Promise<void> | undefined
 }
 
+/** A batch being filled: its batch frame's room, then the records. */
 class Batch {
   buffer = Buffer.allocUnsafeSlow(INITIAL_BATCH_BYTES)
-  used = 0
+  used = BATCH_FRAME_BYTES
   #promise: Promise<void> | undefined
   #resolve: (() => void) | undefined
   #reject: ((error: unknown) => void) | undefined
@@ -104,8 +109,13 @@ class Batch {
     else this.#reject?.(error)
   }
 
+  /** Whether the batch holds any record. */
+  get empty(): boolean {
+    return this.used === BATCH_FRAME_BYTES
+  }
+
   reset(): void {
-    this.used = 0
+    this.used = BATCH_FRAME_BYTES
     this.#promise = this.#resolve = this.#reject = undefined
   }
 }
@@ -115,7 +125,7 @@ export class WalWriter {
   #segment: Segment
   readonly #syncWrites: boolean
   readonly #syncPolicy: SyncPolicy
-  readonly #apply: (buffer: Buffer, used: number) => void
+  readonly #apply: (buffer: Buffer, start: number, end: number) => void
   readonly #afterBatch: () => void
   #open = new Batch()
   #spare: Batch | undefined
@@ -136,7 +146,7 @@ export class WalWriter {
 
   /**
    * @param sync `sync_writes`, and whether a sync may block the event loop (`sync_on_event_loop`)
-   * @param apply applies a written batch (whole framed records) to memory
+   * @param apply applies the framed records `buffer[start, end)` of a written batch to memory
    * @param afterBatch called after each batch, to let the store decide about snapshots
    * @param now a millisecond clock for {@link TURN_BUDGET_MS} (tests pass their own)
    * @param maxWrite the most bytes one `write(2)` is given (tests pass less than
@@ -145,7 +155,7 @@ export class WalWriter {
   constructor(
     segment: Segment,
     sync: { writes: boolean; onEventLoop: boolean },
-    apply: (buffer: Buffer, used: number) => void,
+    apply: (buffer: Buffer, start: number, end: number) => void,
     afterBatch: () => void,
     now: () => number = () => performance.now(),
     maxWrite: number = MAX_WRITE_BYTES,
@@ -255,18 +265,21 @@ export class WalWriter {
   async #drain(): Promise<void> {
     this.#flushing = true
     try {
-      while (this.#open.used > 0 && this.#failure === undefined) {
+      while (!this.#open.empty && this.#failure === undefined) {
         const batch = this.#open
         this.#open = this.#spare ?? new Batch()
         this.#spare = undefined
         const segment = this.#segment
         const start = segment.position
+        const sequence = segment.batches + 1
+        writeBatchFrame(batch.buffer, 0, sequence, batch.used - BATCH_FRAME_BYTES)
         try {
           if (this.#syncWrites && segment.position + batch.used > segment.allocated) {
             await this.#preallocate(segment, segment.position + batch.used)
           }
           writeFully(segment, batch.buffer, batch.used, this.#maxWrite)
           segment.position += batch.used
+          segment.batches = sequence
           if (segment.position > segment.allocated) segment.allocated = segment.position
           if (this.#syncWrites) {
             const pooled = this.#sync(segment.fd)
@@ -277,7 +290,7 @@ export class WalWriter {
           break
         }
         try {
-          this.#apply(batch.buffer, batch.used)
+          this.#apply(batch.buffer, BATCH_FRAME_BYTES, batch.used)
           batch.settle()
         } catch (error) {
           // A bug, not an I/O failure: the records are on disk and will replay at next open.

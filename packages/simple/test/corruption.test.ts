@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { type CorruptStoreError, isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { collectWarnings, dump, openStore, removeDir, tempDir } from './helpers.js'
+import { BATCH_FRAME_BYTES, FILE_HEADER_BYTES, putRecordBytes } from './reference-format.js'
 
 const WAL_1 = 'wal-0000000000000001.log'
 const WAL_2 = 'wal-0000000000000002.log'
@@ -56,41 +57,34 @@ async function expectCorrupt(
   return corrupt
 }
 
-/** Bytes of the file header (README, *On-disk format*): records start after it. */
-const FILE_HEADER_BYTES = 24
-
 /**
- * Bytes of a put record in the WAL, from the README's tables: a 12-byte frame header, then op,
- * bucket length, bucket, key length (u32), key and value.
+ * Writes four records, then a fifth, each awaited, so each is a batch of its own (its batch
+ * frame, then its record); returns where each batch and each record of the WAL starts and where
+ * they end, computed from the format (not asked of the store).
  */
-function putRecordBytes(bucket: string, key: string, value: string): number {
-  return 12 + 2 + Buffer.byteLength(bucket) + 4 + Buffer.byteLength(key) + Buffer.byteLength(value)
-}
-
-/**
- * Writes four records, then a fifth; returns where each record of the WAL starts and ends,
- * computed from the format (not asked of the store).
- */
-async function fiveRecords(): Promise<{ starts: number[]; end: number }> {
+async function fiveRecords(): Promise<{ starts: number[]; records: number[]; end: number }> {
   const starts: number[] = []
+  const records: number[] = []
   let end = FILE_HEADER_BYTES
   const store = await openStore(dir, { ...MANUAL, sync_writes: true })
   const values = ['one\n', 'two\t\ttwo', '', 'four\u0000\u00ff', 'last record']
   for (let i = 0; i < values.length; i++) {
     starts.push(end)
-    end += putRecordBytes('b', `k${i}`, values[i]!)
+    records.push(end + BATCH_FRAME_BYTES)
+    end += BATCH_FRAME_BYTES + putRecordBytes('b', `k${i}`, values[i]!)
     await store.addValue('b', `k${i}`, values[i]!)
   }
   // stats() reports the end of the records the same way.
   expect(store.stats().walBytes).toBe(end)
   await store.close()
-  return { starts, end }
+  return { starts, records, end }
 }
 
 describe('a torn final WAL record', () => {
-  test('truncating the WAL at every byte offset of its last record loses only that record', async () => {
-    const { starts, end } = await fiveRecords()
+  test('truncating the WAL at every byte offset of its last batch loses only that record', async () => {
+    const { starts, records, end } = await fiveRecords()
     const lastStart = starts[4]!
+    const lastRecord = records[4]!
     const pristine = await readFile(join(dir, WAL_1))
     expect(pristine.length).toBeGreaterThanOrEqual(end)
     for (let cut = lastStart; cut < end; cut++) {
@@ -102,9 +96,12 @@ describe('a torn final WAL record', () => {
         await store.addValue('b', 'after', `cut at ${cut}`)
         await store.close()
       })
-      // Cutting exactly at a record boundary leaves no torn record to report.
+      // Cutting exactly at a batch boundary leaves no torn write to report. A cut inside the
+      // batch frame is reported where the frame starts; a cut after it, where the record starts
+      // (the batch frame is kept, saying its records stop there).
       expect(warnings.length, `cut at ${cut}`).toBe(cut > lastStart ? 1 : 0)
-      if (warnings.length > 0) expect(warnings[0]).toContain(`byte ${lastStart}`)
+      if (warnings.length > 0)
+        expect(warnings[0]).toContain(`byte ${cut < lastRecord ? lastStart : lastRecord}`)
       expect(Object.keys(content.b!).sort(), `cut at ${cut}`).toEqual(
         ['k0', 'k1', 'k2', 'k3'].map(hex),
       )
@@ -141,11 +138,12 @@ describe('a torn final WAL record', () => {
     expect(warnings).toEqual([])
   })
 
-  test('a torn record followed by preallocated zeros is a torn tail, cut off at every offset', async () => {
-    const { starts, end } = await fiveRecords()
+  test('a torn batch followed by preallocated zeros is a torn tail, cut off at every offset', async () => {
+    const { starts, records, end } = await fiveRecords()
     const wal = join(dir, WAL_1)
     const pristine = await readFile(wal)
     const lastStart = starts[4]!
+    const lastRecord = records[4]!
     for (let cut = lastStart + 1; cut < end; cut++) {
       // What a kill in the middle of the last write leaves when the space was preallocated.
       const torn = Buffer.from(pristine)
@@ -159,7 +157,10 @@ describe('a torn final WAL record', () => {
         await store.close()
       })
       expect(warnings.length, `cut at ${cut}`).toBe(1)
-      expect(warnings[0]).toContain(`byte ${lastStart}`)
+      // Zeros over the batch frame damage it unless its bytes from `cut` on were zeros already
+      // (the high bytes of its u64 fields): then the record is what is torn.
+      const frameIntact = pristine.subarray(cut, lastRecord).every((byte) => byte === 0)
+      expect(warnings[0], `cut at ${cut}`).toContain(`byte ${frameIntact ? lastRecord : lastStart}`)
       const store = await openStore(dir, MANUAL)
       expect(await text(store.getValue('b', 'after'))).toBe(String(cut))
       await store.close()
@@ -168,8 +169,8 @@ describe('a torn final WAL record', () => {
 })
 
 describe('damage before the tail', () => {
-  test('a flipped byte anywhere in an earlier record fails open() at that record', async () => {
-    const { starts } = await fiveRecords()
+  test('a flipped byte anywhere in an earlier batch fails open() at its frame or its record', async () => {
+    const { starts, records } = await fiveRecords()
     const wal = join(dir, WAL_1)
     const pristine = await readFile(wal)
     const start = starts[1]!
@@ -177,7 +178,10 @@ describe('damage before the tail', () => {
       const damaged = Buffer.from(pristine)
       damaged[at]! ^= 0x5a
       await writeFile(wal, damaged)
-      await expectCorrupt(WAL_1, (offset) => offset === start)
+      const expected = at < records[1]! ? start : records[1]!
+      const error = await expectCorrupt(WAL_1, (offset) => offset === expected)
+      // Later batches are intact: this batch was not the one being written when the writer stopped.
+      expect(error.message).toContain(`intact later batch starts at byte ${starts[2]}`)
       // Nothing was dropped or truncated: the file is as it was.
       expect((await readFile(wal)).equals(damaged)).toBe(true)
     }

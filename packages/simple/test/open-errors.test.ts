@@ -3,7 +3,7 @@
  * be written. Typed errors naming the path and what to do, with the file-system error as `cause`.
  */
 import { spawn } from 'node:child_process'
-import { access, readFile, writeFile } from 'node:fs/promises'
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   configure,
@@ -115,4 +115,29 @@ describe('store files that cannot be written at open(): KV_BACKEND_UNAVAILABLE',
     await store.addValue('b', 'k', 'v')
     await store.close()
   })
+})
+
+describe('a directory where the store keeps a file: KV_BACKEND_UNAVAILABLE naming it', () => {
+  for (const name of [
+    'wal-0000000000000001.log',
+    'snapshot-0000000000000001.snap',
+    'LOCK',
+    'wal-0000000000000002.log.tmp',
+  ]) {
+    test(name, async () => {
+      const path = join(base, 'store')
+      await mkdir(join(path, name), { recursive: true })
+      const error = await openFailure(new SimpleKV({ path }))
+      expect(error.code).toBe('KV_BACKEND_UNAVAILABLE')
+      expect(error.message).toContain(
+        `${join(path, name)} is a directory where the store keeps a file of that name: move it out of the store directory`,
+      )
+      expect(['EISDIR', 'ERR_FS_EISDIR']).toContain((error.cause as NodeJS.ErrnoException).code)
+      // Moved away, the store opens (empty: the directory held no data of it).
+      await rename(join(path, name), join(base, 'moved'))
+      const store = await openStore(path)
+      expect(await store.existsKey('b', 'k')).toBe(false)
+      await store.close()
+    })
+  }
 })

@@ -34,7 +34,7 @@ async function turnsDuring(writes: number, msPerFlush: number) {
   const fd = openSync(path, 'w+')
   const clock = { now: 0 }
   const writer = new WalWriter(
-    { fd, sequence: 1, path, position: 0, allocated: 0 },
+    { fd, sequence: 1, path, position: 0, allocated: 0, batches: 0 },
     { writes: false, onEventLoop: true },
     () => {},
     () => {
@@ -101,6 +101,8 @@ const KEY = new TextEncoder().encode('key')
 const VALUE = new TextEncoder().encode('value')
 /** A framed put of KEY and VALUE to bucket 'b' (README): frame header, op, B, bucket, K, key, value. */
 const RECORD_BYTES = 12 + 2 + 1 + 4 + KEY.length + VALUE.length
+/** The frame that starts every batch (README): frame header, op, batch number u64, length u64. */
+const BATCH_FRAME_BYTES = 12 + 1 + 8 + 8
 
 test('64 appends issued together go out in one write(2); those issued during that flush in exactly one more', async () => {
   const path = join(dir, 'wal.log')
@@ -109,9 +111,9 @@ test('64 appends issued together go out in one write(2); those issued during tha
   let duringFlush: Promise<void>[] = []
   const round = () => Array.from({ length: 64 }, () => writer.append(Op.PUT, 'b', KEY, VALUE))
   const writer = new WalWriter(
-    { fd, sequence: 1, path, position: 0, allocated: 0 },
+    { fd, sequence: 1, path, position: 0, allocated: 0, batches: 0 },
     { writes: false, onEventLoop: true },
-    (_buffer, used) => batches.push(used),
+    (_buffer, start, end) => batches.push(end - start),
     () => {
       // Called by the flush of the first batch before it returns: a second round of writers
       // arrives while that flush is still in progress.
@@ -126,7 +128,7 @@ test('64 appends issued together go out in one write(2); those issued during tha
   await writer.close()
   expect(batches).toEqual([64 * RECORD_BYTES, 64 * RECORD_BYTES])
   expect(writes).toBe(2)
-  expect(readFileSync(path).length).toBe(128 * RECORD_BYTES)
+  expect(readFileSync(path).length).toBe(2 * BATCH_FRAME_BYTES + 128 * RECORD_BYTES)
 })
 
 test('a failed WAL write rejects with KV_BACKEND_UNAVAILABLE, and every later append too without writing', async () => {
@@ -136,7 +138,7 @@ test('a failed WAL write rejects with KV_BACKEND_UNAVAILABLE, and every later ap
   const fd = openSync(path, 'r')
   let applied = 0
   const writer = new WalWriter(
-    { fd, sequence: 1, path, position: 0, allocated: 0 },
+    { fd, sequence: 1, path, position: 0, allocated: 0, batches: 0 },
     { writes: false, onEventLoop: true },
     () => applied++,
     () => {},
@@ -206,9 +208,16 @@ test('a batch larger than one write(2) may take is written in pieces, and whole'
   const keys = ['k0', 'k1', 'k2'].map((key) => new TextEncoder().encode(key))
   const batches: number[] = []
   const writer = new WalWriter(
-    { fd, sequence: 1, path, position: FILE_HEADER_BYTES, allocated: FILE_HEADER_BYTES },
+    {
+      fd,
+      sequence: 1,
+      path,
+      position: FILE_HEADER_BYTES,
+      allocated: FILE_HEADER_BYTES,
+      batches: 0,
+    },
     { writes: true, onEventLoop: true },
-    (_buffer, used) => batches.push(used),
+    (_buffer, start, end) => batches.push(end - start),
     () => {},
     undefined,
     maxWrite,
@@ -223,7 +232,9 @@ test('a batch larger than one write(2) may take is written in pieces, and whole'
   expect(Math.max(...lengths)).toBeLessThanOrEqual(maxWrite)
   // The records and the preallocated zeros were written, nothing twice: 4 MiB of zeros, then the
   // batch over the first of them.
-  expect(lengths.reduce((sum, length) => sum + length, 0)).toBe(PREALLOCATE_BYTES + 3 * recordBytes)
+  expect(lengths.reduce((sum, length) => sum + length, 0)).toBe(
+    PREALLOCATE_BYTES + BATCH_FRAME_BYTES + 3 * recordBytes,
+  )
   // Read back by recovery's reader: every record is whole.
   const index = new MemoryIndex()
   const replayed = await replaySegment(path, 1, index, false)
@@ -244,6 +255,7 @@ test('a segment rotated away from is fdatasynced before it is closed, and close(
       path: paths[0]!,
       position: FILE_HEADER_BYTES,
       allocated: FILE_HEADER_BYTES,
+      batches: 0,
     },
     { writes: false, onEventLoop: true },
     () => {},
@@ -289,6 +301,7 @@ test('a segment rotated away from is fdatasynced before it is closed, and close(
       path: paths[1]!,
       position: FILE_HEADER_BYTES,
       allocated: FILE_HEADER_BYTES,
+      batches: 0,
     })
     await writer.append(Op.PUT, 'b', KEY, VALUE)
     let closed = false
