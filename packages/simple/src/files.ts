@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { constants, promises as fs, open } from 'node:fs'
+import { promises as fs, open } from 'node:fs'
 import { join } from 'node:path'
+import { syncDirectory } from '@kv/core'
 
 /**
  * The most bytes handed to one `write(2)`. Node refuses a length above 2^31 - 1 (a `RangeError`
@@ -77,16 +78,6 @@ export async function directoriesNamedLikeFiles(dir: string): Promise<string[]> 
     )
     .map((entry) => entry.name)
     .sort()
-}
-
-/** Makes the directory's entries (creations, renames, removals) durable. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 /**

@@ -17,15 +17,8 @@
  */
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
-import {
-  createDurably,
-  listStore,
-  openFd,
-  removeFile,
-  segmentName,
-  snapshotName,
-  syncDirectory,
-} from './files.js'
+import { syncDirectory } from '@kv/core'
+import { createDurably, listStore, openFd, removeFile, segmentName, snapshotName } from './files.js'
 import {
   corrupt,
   FILE_HEADER_BYTES,

@@ -22,7 +22,8 @@
 import { constants, promises as fs } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MAX_WRITE_BYTES, snapshotName, syncDirectory, wroteNothing } from './files.js'
+import { syncDirectory } from '@kv/core'
+import { MAX_WRITE_BYTES, snapshotName, wroteNothing } from './files.js'
 import { FileKind, FRAME_HEADER_BYTES, fileHeader, Item, writeFrameHeader } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 
