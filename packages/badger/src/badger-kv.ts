@@ -15,9 +15,9 @@ import {
   type NormalizedKeysOptions,
 } from '@kv/core'
 import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.js'
-import { openClassic, openMemory } from './engine.js'
+import { type Engine, fileSystemError, openClassic, openMemory } from './engine.js'
 import { GcTracker } from './gc.js'
-import type { Layout } from './layout.js'
+import type { Compaction, Layout } from './layout.js'
 import { PerBucket } from './per-bucket.js'
 import { SingleKeyspace } from './single-keyspace.js'
 import { type BadgerStats, type StatsOptions, TopKeys } from './stats.js'
@@ -34,6 +34,8 @@ export const BADGER = 'badger'
  */
 export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   #layout: Layout | undefined
+  /** On disk: the database at `path/meta` whose LevelDB lock is the store's (see {@link lockStore}). */
+  #lock: Engine | undefined
   #path: string | undefined
   readonly #gc = new GcTracker()
   /** Whether writes are counted for `value_log_gc` (off in memory mode, where it has nothing to do). */
@@ -63,14 +65,28 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       })
     } else {
       const path = resolve(config.path ?? join(dataDir(), 'badger'))
+      // Before anything is created: a path of the other layout is refused as it is found.
       checkLayoutOnDisk(path, config.single_bucket_mode)
-      await createStoreDirectory(path, 'badger.path', config.path === undefined)
-      this.#layout = config.single_bucket_mode
-        ? new SingleKeyspace(await openClassic(path, config), {
-            syncWrites: config.sync_writes,
-            syncReads: config.sync_reads,
-          })
-        : await PerBucket.open(path, config)
+      try {
+        await createStoreDirectory(path, 'badger.path', config.path === undefined)
+      } catch (error) {
+        throw fileSystemError(error, `Could not create badger.path ${path}`, 'nothing was written.')
+      }
+      const lock = await lockStore(path, config)
+      try {
+        // Again under the lock: a store of the other mode may have laid the path out since.
+        checkLayoutOnDisk(path, config.single_bucket_mode)
+        this.#layout = config.single_bucket_mode
+          ? new SingleKeyspace(await openClassic(path, config), {
+              syncWrites: config.sync_writes,
+              syncReads: config.sync_reads,
+            })
+          : await PerBucket.open(path, config)
+      } catch (error) {
+        await lock.db.close()
+        throw error
+      }
+      this.#lock = lock
       this.#path = path
     }
     this.#trackGc = !config.memory_mode
@@ -87,8 +103,14 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     clearInterval(this.#gcTimer)
     this.#gcTimer = undefined
     const layout = this.#layout!
+    const lock = this.#lock
     this.#layout = undefined
-    await layout.close()
+    this.#lock = undefined
+    try {
+      await layout.close()
+    } finally {
+      await lock?.db.close()
+    }
   }
 
   protected _get(bucket: string, key: Uint8Array) {
@@ -111,7 +133,9 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   }
 
   protected _delete(bucket: string, key: Uint8Array): Promise<void> {
-    if (this.#trackGc) this.#gc.record(bucket, true)
+    // Not for a bucket with nothing on disk: nothing to compact, and the count would stay
+    // (until a pass, which may never come) for every name ever deleted from.
+    if (this.#trackGc && this.#layout!.mayHold(bucket)) this.#gc.record(bucket, true)
     return this.#layout!.del(bucket, key)
   }
 
@@ -173,8 +197,8 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   /**
    * Runs one `value_log_gc` pass now: compacts the buckets in which at least
-   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns them
-   * (a bucket deleted meanwhile among them: nothing is left of it to compact).
+   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns the
+   * buckets it compacted: not a due bucket that no longer exists (deleted meanwhile).
    * Works whether or not periodic passes are enabled; does nothing in memory mode. `close()`
    * waits for a pass in progress. When a bucket fails, the others are still compacted, the failed
    * ones are due again at the next pass, and it rejects with the first error. In per-bucket mode
@@ -189,8 +213,9 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       const failures: unknown[] = []
       for (const bucket of due) {
         try {
-          if (await this.#layout!.compact(bucket)) compacted.push(bucket)
-          else this.#gc.retry(bucket)
+          const outcome: Compaction = await this.#layout!.compact(bucket)
+          if (outcome === 'compacted') compacted.push(bucket)
+          else if (outcome === 'later') this.#gc.retry(bucket)
         } catch (error) {
           failures.push(error)
           this.#gc.retry(bucket)
@@ -207,6 +232,17 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     // report I/O errors.
     this.runGc().catch(() => {})
   }
+}
+
+/**
+ * Takes the store's lock: opens the small LevelDB at `path/meta`, whose LevelDB lock a second
+ * store on `path` (another process, or this one) then fails to take (`KV_LOCKED`). Both modes
+ * take this one lock, before they look at the layout on disk: LevelDB's lock is per database, and
+ * the two modes open different databases at `path`, so without it a store of each mode could open
+ * one fresh path at the same time and lay it out twice, after which neither mode opens it.
+ */
+function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
+  return openClassic(join(path, 'meta'), { ...config, mem_table_size: 64 * 1024, cache_size: 0 })
 }
 
 /** Refuses to open a directory that holds a store of the other layout. */

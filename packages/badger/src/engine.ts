@@ -206,8 +206,25 @@ export function refusedWrite(cause: Error, db: LevelDb): BackendUnavailableError
 }
 
 /**
- * What to do about an I/O error of LevelDB whose cause lies outside the database's files, from
- * its message (LevelDB gives no errno); undefined for any other I/O error (a failing disk, a
+ * Maps a failure of the file system outside LevelDB (a Node.js error with an errno `code`:
+ * ENOSPC, EFBIG, EMFILE, EROFS, EIO, …), met while the store manages its own directories and
+ * files, to `KV_BACKEND_UNAVAILABLE`, the error as its `cause`; any other error (a `KVError`
+ * among them) is returned as it is. The message is `failed` (what could not be done), the file
+ * system's reason, `outcome` (what that left), then what to do.
+ */
+export function fileSystemError(error: unknown, failed: string, outcome: string): unknown {
+  const code = (error as NodeJS.ErrnoException | null | undefined)?.code
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return error
+  const reason = (error as Error).message
+  const advice = ioAdvice(reason) ?? 'Check the disk and the files under badger.path'
+  return new BackendUnavailableError(`${failed} (${reason}); ${outcome} ${advice}, then retry.`, {
+    cause: error,
+  })
+}
+
+/**
+ * What to do about an I/O error of LevelDB (or of the file system) whose cause lies outside the
+ * database's files, from its message (LevelDB gives no errno); undefined for any other I/O error (a failing disk, a
  * file replaced by a directory), of which nothing can be promised.
  */
 function ioAdvice(reason: string): string | undefined {

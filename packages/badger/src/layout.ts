@@ -8,6 +8,13 @@
 import type { Entry, MaybePromise } from '@kv/core'
 import type { BucketStats, TopKeys } from './stats.js'
 
+/**
+ * What {@link Layout.compact} did: compacted the bucket's range (or removed the bucket, found
+ * empty); found no such bucket (deleted, or never created), so there was nothing to compact; or
+ * put it off (per-bucket mode: a call was opening, creating or deleting it), for a later pass.
+ */
+export type Compaction = 'compacted' | 'absent' | 'later'
+
 /** What the store needs from a layout. Arguments are already validated by @kv/core. */
 export interface Layout {
   get(bucket: string, key: Uint8Array): MaybePromise<Uint8Array | null>
@@ -16,17 +23,20 @@ export interface Layout {
   /** Stores the entries of one bucket as one LevelDB batch. */
   putMany(bucket: string, entries: readonly Entry[]): Promise<void>
   del(bucket: string, key: Uint8Array): Promise<void>
+  /**
+   * False when the bucket certainly has nothing on disk, so that a delete in it leaves nothing
+   * for a `value_log_gc` pass to compact (per-bucket mode: no such bucket; a delete there writes
+   * nothing). Single-bucket mode: always true (a delete writes a tombstone in the bucket's range
+   * whether or not the bucket holds keys).
+   */
+  mayHold(bucket: string): boolean
   /** Removes the bucket's keys and gives their space back to the file system. */
   deleteBucket(bucket: string): Promise<void>
   /** The bucket's keys with `prefix`, ascending; `limit` is a hint (the caller stops there). */
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array>
   buckets(): AsyncIterable<string>
-  /**
-   * Compacts the bucket's range so that deleted entries leave the files. Resolves false when it
-   * did not, to be tried again by a later pass (per-bucket mode: the bucket is being opened,
-   * created or deleted).
-   */
-  compact(bucket: string): Promise<boolean>
+  /** Compacts the bucket's range so that deleted entries leave the files (see {@link Compaction}). */
+  compact(bucket: string): Promise<Compaction>
   /** Scans every bucket for `stats()`. */
   stats(top: TopKeys): Promise<BucketStats[]>
   /** Writes what is queued and closes every database. */

@@ -2,22 +2,23 @@
  * Per-bucket mode (`single_bucket_mode: false`): one LevelDB per bucket.
  *
  * On disk, under `path`:
- * - `meta/`: a small LevelDB that holds the store's lock, so a second process fails at `open()`
- *   rather than at its first write to a bucket;
+ * - `meta/`: a small LevelDB that holds the store's lock (taken by {@link BadgerKV} in both
+ *   modes), so a second process fails at `open()` rather than at its first write to a bucket;
  * - `buckets/<dir>/name`: the bucket's name in UTF-8, `<dir>` derived from it by
  *   {@link bucketDirName}; `buckets/<dir>/db/`: the bucket's LevelDB;
- * - `trash/`: deleted buckets on their way out (emptied at open).
+ * - `trash/`: deleted buckets on their way out (created and emptied at open, then kept).
  *
  * A bucket's directory is created on its first write: the name file first (written to a temporary
- * file and renamed), the database second, so a directory without a name file never holds data and
- * is removed at the next open. `deleteBucket` closes the bucket's database and renames its
- * directory into `trash/` (atomic: after a crash the bucket is either whole or gone), then
- * removes it.
+ * file and renamed), the database second. A directory without a name file holds no bucket and is
+ * removed at the next open. `deleteBucket` removes the name file first (atomic: after a crash the
+ * bucket is either whole or gone), while the database is still open, since that needs no free
+ * space and leaves the bucket as it was when it fails; then it closes the database, moves the
+ * directory into `trash/` (so that the bucket can be created anew at once) and removes it there.
  *
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   compareBytes,
@@ -30,8 +31,8 @@ import {
 } from '@kv/core'
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
-import { type Engine, type LevelDb, openClassic } from './engine.js'
-import type { Layout } from './layout.js'
+import { type Engine, fileSystemError, type LevelDb, openClassic } from './engine.js'
+import type { Compaction, Layout } from './layout.js'
 import { Partition, readKeys } from './partition.js'
 import { type BucketStats, scanRange, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
@@ -73,31 +74,43 @@ interface Opened {
 export class PerBucket implements Layout {
   readonly #path: string
   readonly #config: BadgerConfig
-  readonly #meta: Engine
   readonly #buckets = new Map<string, Bucket>()
 
-  private constructor(path: string, config: BadgerConfig, meta: Engine) {
+  private constructor(path: string, config: BadgerConfig) {
     this.#path = path
     this.#config = config
-    this.#meta = meta
   }
 
-  /** Opens the store at `path`: takes the lock, empties the trash, finds the buckets. */
+  /**
+   * Opens the store at `path` (whose lock the caller holds): empties the trash, finds the
+   * buckets. The file system's errors are `KV_BACKEND_UNAVAILABLE`.
+   */
   static async open(path: string, config: BadgerConfig): Promise<PerBucket> {
-    await mkdir(join(path, 'buckets'), { recursive: true })
-    const meta = await openClassic(join(path, 'meta'), {
-      ...config,
-      mem_table_size: 64 * 1024,
-      cache_size: 0,
-    })
+    const layout = new PerBucket(path, config)
     try {
-      const layout = new PerBucket(path, config, meta)
-      await rm(join(path, 'trash'), { recursive: true, force: true })
+      await mkdir(join(path, 'buckets'), { recursive: true })
+      await layout.#emptyTrash()
       await layout.#scan()
-      return layout
     } catch (error) {
-      await meta.db.close()
-      throw error
+      throw fileSystemError(
+        error,
+        `Could not open the per-bucket store at ${path}`,
+        'nothing written before was lost.',
+      )
+    }
+    return layout
+  }
+
+  /**
+   * Empties `trash/`, creating it when missing. The directory itself stays: a deletion moves a
+   * bucket into it, and must not have to create it then, which on a full disk fails (a new
+   * directory takes a block).
+   */
+  async #emptyTrash(): Promise<void> {
+    const trash = join(this.#path, 'trash')
+    await mkdir(trash, { recursive: true })
+    for (const doomed of await readdir(trash)) {
+      await rm(join(trash, doomed), { recursive: true, force: true })
     }
   }
 
@@ -109,7 +122,8 @@ export class PerBucket implements Layout {
       try {
         bytes = await readFile(join(root, dir, NAME_FILE))
       } catch (error) {
-        // Created but never named: interrupted before its database existed, so it holds nothing.
+        // Created but never named (interrupted before its database existed), or deleted (the
+        // name file goes first): it holds no bucket.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
           await rm(join(root, dir), { recursive: true, force: true })
           continue
@@ -228,7 +242,12 @@ export class PerBucket implements Layout {
 
   async #create(entry: Bucket): Promise<void> {
     try {
-      await mkdir(entry.dir, { recursive: true })
+      // Already there although no bucket has this name: left by a deletion whose files could not
+      // be moved away or removed (see #delete), or by a creation that failed. Its database, if
+      // any, belongs to no bucket.
+      if ((await mkdir(entry.dir, { recursive: true })) === undefined) {
+        await rm(join(entry.dir, 'db'), { recursive: true, force: true })
+      }
       const temp = join(entry.dir, `${NAME_FILE}.tmp`)
       await writeFile(temp, utf8(entry.name), { flush: this.#config.sync_writes })
       await rename(temp, join(entry.dir, NAME_FILE))
@@ -236,7 +255,12 @@ export class PerBucket implements Layout {
         await syncDirectory(entry.dir)
         await syncDirectory(join(this.#path, 'buckets'))
       }
-    } catch (error) {
+    } catch (cause) {
+      const error = fileSystemError(
+        cause,
+        `Could not create the directory of the bucket at ${entry.dir}`,
+        'the write was not made.',
+      )
       this.#buckets.delete(entry.name)
       this.#settle(entry, 'deleted', { error })
       throw error
@@ -331,6 +355,10 @@ export class PerBucket implements Layout {
     return this.#whenOpen(bucket, false, (e) => (e === undefined ? undefined : e.partition!.del(k)))
   }
 
+  mayHold(bucket: string): boolean {
+    return this.#buckets.has(bucket)
+  }
+
   deleteBucket(bucket: string): Promise<void> {
     const entry = this.#buckets.get(bucket)
     if (entry === undefined) return Promise.resolve()
@@ -343,31 +371,61 @@ export class PerBucket implements Layout {
     return this.#transition(entry, (e) => this.#delete(e))
   }
 
+  /**
+   * Deletes the bucket (busy, its database open or not): removes its name file, which is what
+   * deletes it, then closes its database, forgets it and removes its directory. Everything that
+   * can fail before the bucket is gone is done with its database still open: when it fails the
+   * bucket is left as it was, readable and writable.
+   */
   async #delete(entry: Bucket): Promise<void> {
+    const before = entry.engine === undefined ? 'closed' : 'open'
+    try {
+      // The writes issued before the deletion go first (and are deleted with the bucket).
+      await entry.queue?.drain()
+      // Needs no free space (it frees some), unlike anything that creates an entry: this is
+      // how a full disk is given room again.
+      await unlink(join(entry.dir, NAME_FILE))
+    } catch (cause) {
+      this.#settle(entry, before)
+      throw fileSystemError(
+        cause,
+        `Could not delete the bucket at ${entry.dir}`,
+        'the bucket was left as it was, and can still be read and written.',
+      )
+    }
+    let failure: unknown
     try {
       await this.#closeEntry(entry)
     } catch (error) {
-      this.#settle(entry, 'closed')
-      throw error
+      failure = error // gone all the same: its directory is removed below
     }
-    await this.#remove(entry)
-  }
-
-  /** Moves the closed bucket's directory into the trash, forgets it, and empties the trash. */
-  async #remove(entry: Bucket): Promise<void> {
-    const trash = join(this.#path, 'trash')
-    const doomed = join(trash, randomUUID())
+    const doomed = join(this.#path, 'trash', randomUUID())
+    let moved = false
     try {
-      await mkdir(trash, { recursive: true })
+      // The unlink, durable (the directory's other entries do not matter: it holds no bucket).
+      if (this.#config.sync_writes) await syncDirectory(entry.dir)
+      // Out of the way first, so that a call waiting to create the bucket again may; trash/
+      // exists (see #emptyTrash), and a rename creates nothing.
       await rename(entry.dir, doomed)
+      moved = true
     } catch (error) {
-      this.#settle(entry, 'closed')
-      throw error
+      failure ??= error
     }
+    if (!moved) await rm(entry.dir, { recursive: true, force: true }).catch(() => {})
     this.#buckets.delete(entry.name)
     this.#settle(entry, 'deleted')
-    if (this.#config.sync_writes) await syncDirectory(join(this.#path, 'buckets'))
-    await rm(doomed, { recursive: true, force: true })
+    if (moved) {
+      await rm(doomed, { recursive: true, force: true }).catch((error: unknown) => {
+        failure ??= error
+      })
+    }
+    if (failure !== undefined) {
+      throw fileSystemError(
+        failure,
+        `The bucket at ${entry.dir} was deleted, but its files could not all be removed`,
+        `what is left is removed at the next open${this.#config.sync_writes ? ' (should the system stop before the deletion reached the disk, the bucket is back then)' : ''}.`,
+      )
+    }
   }
 
   /**
@@ -376,31 +434,31 @@ export class PerBucket implements Layout {
    * that level, so an emptied database may not shrink otherwise). The emptiness is checked with
    * the bucket's writes drained and new ones held back, so no write is lost. A bucket deleted
    * meanwhile is no error. A bucket not open (not used since the store was opened again, its
-   * deletes counted before) is opened for the pass only ({@link #compactClosed}). Resolves false
-   * for a bucket busy with a call's transition: it is left for a later pass.
+   * deletes counted before) is opened for the pass only ({@link #compactClosed}). A bucket busy
+   * with a call's transition is put off (`later`): it is left for a later pass.
    */
-  async compact(bucket: string): Promise<boolean> {
+  async compact(bucket: string): Promise<Compaction> {
     const entry = this.#buckets.get(bucket)
-    // Gone (deleted): nothing left to compact. Busy (being opened, created or deleted by a
-    // call): left for a later pass.
-    if (entry === undefined || entry.state === 'deleted') return true
+    // Gone (deleted, or never created): nothing to compact. Busy (being opened, created or
+    // deleted by a call): left for a later pass.
+    if (entry === undefined || entry.state === 'deleted') return 'absent'
     if (entry.state === 'closed') {
       await this.#compactClosed(entry)
-      return true
+      return 'compacted'
     }
-    if (entry.state !== 'open') return false
+    if (entry.state !== 'open') return 'later'
     const { engine, partition } = entry
     try {
       // LevelDB's CompactRange reports nothing: a failure becomes its background error, which
       // the emptiness read below and the database's later writes then meet (mapped there).
       await engine!.db.compactRange(...whole())
-      if (entry.state !== 'open' || !(await partition!.isEmpty())) return true
+      if (entry.state !== 'open' || !(await partition!.isEmpty())) return 'compacted'
     } catch (error) {
-      if (await this.#deletedUnder(bucket, entry)) return true
+      if (await this.#deletedUnder(bucket, entry)) return 'absent'
       throw error
     }
     // Checked again after the await: a deletion (or another pass's compaction) may have begun.
-    if (entry.state !== 'open') return true
+    if (entry.state !== 'open') return 'compacted'
     await this.#transitionTo(entry, 'open', async (e, handOver) => {
       await e.queue!.drain()
       if (await e.partition!.isEmpty()) {
@@ -408,7 +466,7 @@ export class PerBucket implements Layout {
         await this.#delete(e)
       }
     })
-    return true
+    return 'compacted'
   }
 
   /**
@@ -428,15 +486,15 @@ export class PerBucket implements Layout {
       }
       if (empty) {
         handOver()
-        await this.#remove(e)
+        await this.#delete(e)
       }
     })
   }
 
   /**
    * A transition of a gc pass: it ends in `state`, whether `work` succeeds or fails, unless `work`
-   * has handed the entry over to #delete or #remove (calling `handOver` first). Those settle the
-   * entry themselves on every path, and a waiting call they settle may start the next transition:
+   * has handed the entry over to #delete (calling `handOver` first), which settles the
+   * entry itself on every path, and a waiting call it settles may start the next transition:
    * this one must not settle the entry again.
    */
   #transitionTo(
@@ -537,7 +595,6 @@ export class PerBucket implements Layout {
       if (entry.state === 'open') entry.state = 'closed'
     }
     this.#buckets.clear()
-    await this.#meta.db.close()
     if (errors.length > 0) throw errors[0]
   }
 }

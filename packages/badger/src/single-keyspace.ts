@@ -6,7 +6,7 @@
  */
 import { afterBucket, decodeBucket, type Entry } from '@kv/core'
 import type { Engine } from './engine.js'
-import type { Layout } from './layout.js'
+import type { Compaction, Layout } from './layout.js'
 import { Partition, type PartitionContext, readKeys } from './partition.js'
 import { type BucketStats, scanRange, type TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
@@ -85,11 +85,15 @@ export class SingleKeyspace implements Layout {
     await this.compact(bucket)
   }
 
-  async compact(bucket: string): Promise<boolean> {
-    if (this.#engine.inMemory) return true // memory-level frees deleted entries at once
+  mayHold(): boolean {
+    return true
+  }
+
+  async compact(bucket: string): Promise<Compaction> {
+    if (this.#engine.inMemory) return 'compacted' // memory-level frees deleted entries at once
     const { gte, lt } = this.#partition(bucket)
     await this.#engine.db.compactRange(gte, lt!)
-    return true
+    return 'compacted'
   }
 
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array> {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, realpath, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bucketDirName, isBucketDirName } from '../src/bucket-dir.js'
@@ -122,7 +122,7 @@ describe('per-bucket mode on disk', () => {
       expect(bucketDirName(name)).toBe(dir)
     }
     // Nothing was created outside path.
-    expect((await readdir(path)).sort()).toEqual(['buckets', 'meta'])
+    expect((await readdir(path)).sort()).toEqual(['buckets', 'meta', 'trash'])
 
     // And a new store over the same directory sees the same buckets.
     const again = new BadgerKV({ path, single_bucket_mode: false })
@@ -199,6 +199,26 @@ describe('per-bucket mode: what open() recovers', () => {
     await writeFile(join(orphan, 'name.tmp'), 'orphan') // written, never renamed into place
     expect(await reopen()).toEqual(['kept'])
     expect(await entries(buckets)).toEqual([bucketDirName('kept')])
+  })
+
+  it('refuses to open, with KV_BACKEND_UNAVAILABLE, when a name file cannot be read', async () => {
+    // A directory where the name file goes: reading it fails (EISDIR), as a failing disk would.
+    const odd = join(buckets, bucketDirName('odd'))
+    await mkdir(join(odd, 'name'), { recursive: true })
+    const store = new BadgerKV(options())
+    const error = await store.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({
+      code: 'KV_BACKEND_UNAVAILABLE',
+      cause: expect.objectContaining({ code: 'EISDIR' }),
+      message: expect.stringContaining('Check the disk and the files under badger.path'),
+    })
+    // Nothing was removed, and the store opens once the name is readable.
+    await rm(join(odd, 'name'), { recursive: true })
+    await writeFile(join(odd, 'name'), 'odd')
+    expect(await reopen()).toEqual(['kept'])
   })
 
   it('ignores, and leaves in place, a name file that does not derive back to its directory', async () => {

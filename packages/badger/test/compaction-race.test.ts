@@ -1,26 +1,46 @@
 // A value_log_gc pass that finds a per-bucket bucket empty removes its directory (PerBucket.compact
-// → #delete). When that removal fails, #delete puts the bucket back to `closed` and runs the calls
-// that waited for it; the first of them starts opening the bucket again. The pass must not then
-// mark the bucket open itself: the waiting call would run against a database not yet opened.
-import { readdir, rm, writeFile } from 'node:fs/promises'
+// → #delete). When that removal fails, #delete puts the bucket back as it was (open) and runs the
+// calls that waited for it, any of which may start the bucket's next transition. The pass must not
+// then settle the bucket itself a second time: the waiting calls would run twice, or against a
+// bucket in the middle of that next transition.
+import { readdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BadgerKV } from '../src/index.js'
 import { removeDir, tempDir } from './helpers/temp.js'
 
-// The gate sits at the file-system boundary: the removal's mkdir of `trash/` waits for the test
-// (the bucket's database is closed by then, the deletion under way), then runs for real.
-const gate = vi.hoisted(() => ({ beforeTrash: undefined as (() => Promise<void>) | undefined }))
+// The gate sits at the file-system boundary: the removal's unlink of the bucket's name file (the
+// step that deletes it) waits for the test (the bucket is busy by then, the deletion under way),
+// then runs for real, or fails as a failing disk would (`gate.fail`).
+const gate = vi.hoisted(() => ({
+  beforeUnlink: undefined as (() => Promise<void>) | undefined,
+  fail: false,
+}))
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>()
-  const mkdir = (async (path: string, options?: object) => {
-    if (gate.beforeTrash !== undefined && basename(String(path)) === 'trash') {
-      await gate.beforeTrash()
+  const unlink = (async (path: string) => {
+    if (basename(String(path)) === 'name') {
+      if (gate.beforeUnlink !== undefined) await gate.beforeUnlink()
+      if (gate.fail) {
+        throw Object.assign(new Error(`EIO: i/o error, unlink '${path}'`), {
+          code: 'EIO',
+          errno: -5,
+          syscall: 'unlink',
+          path,
+        })
+      }
     }
-    return fs.mkdir(path, options)
-  }) as typeof fs.mkdir
-  return { ...fs, default: { ...fs, mkdir }, mkdir }
+    return fs.unlink(path)
+  }) as typeof fs.unlink
+  return { ...fs, default: { ...fs, unlink }, unlink }
 })
+
+/** What the pass rejects with when the removal fails: typed, the file system's error as cause. */
+const failedRemoval = {
+  code: 'KV_BACKEND_UNAVAILABLE',
+  cause: expect.objectContaining({ code: 'EIO' }),
+  message: expect.stringMatching(/left as it was/),
+}
 
 const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes))
 
@@ -33,9 +53,9 @@ const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
 describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: false)', () => {
   let path: string
   let store: BadgerKV
-  /** Lets the removal's mkdir of trash/ go on. */
+  /** Lets the removal's unlink of the name file go on. */
   let release: () => void
-  /** Resolves when the removal reaches that mkdir. */
+  /** Resolves when the removal reaches that unlink. */
   let reached: Promise<void>
   const unhandled: unknown[] = []
   const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -55,8 +75,10 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
     await store.deleteKey('b', 'gone')
   }
 
-  /** Makes the removal fail: a file where trash/ goes (open() empties trash/, so after it). */
-  const blockTrash = () => writeFile(join(path, 'trash'), 'in the way')
+  /** Makes the removal fail. */
+  const blockRemoval = () => {
+    gate.fail = true
+  }
 
   beforeEach(async () => {
     path = await tempDir('compaction-race')
@@ -64,8 +86,8 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
     const arrived = Promise.withResolvers<void>()
     release = released.resolve
     reached = arrived.promise
-    gate.beforeTrash = () => {
-      gate.beforeTrash = undefined
+    gate.beforeUnlink = () => {
+      gate.beforeUnlink = undefined
       arrived.resolve()
       return released.promise
     }
@@ -73,7 +95,8 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
   })
 
   afterEach(async () => {
-    gate.beforeTrash = undefined
+    gate.beforeUnlink = undefined
+    gate.fail = false
     process.off('unhandledRejection', onUnhandled)
     unhandled.length = 0
     await store.close()
@@ -82,7 +105,7 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
 
   it('a call issued while the removal runs, which then fails, writes to the bucket opened again', async () => {
     await start()
-    await blockTrash()
+    blockRemoval()
     const pass = store.runGc()
     const passOutcome = pass.then(
       () => undefined,
@@ -94,7 +117,8 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
 
     await expect(put).resolves.toBeUndefined()
     // The pass reports the file system's error; the bucket and the write survive it.
-    expect((await passOutcome) as NodeJS.ErrnoException).toMatchObject({ code: 'EEXIST' })
+    expect(await passOutcome).toMatchObject(failedRemoval)
+    gate.fail = false
     expect(text(await store.getValue('b', 'after'))).toBe('y')
     expect(await collect(store.buckets())).toEqual(['b'])
     // And the bucket stays usable: a write on the open bucket's fast path, then a reopen.
@@ -123,11 +147,11 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
 
   it('a bucket whose removal failed is due again: the next pass removes it', async () => {
     await start()
-    await blockTrash()
+    blockRemoval()
     release() // no call to slip in here
-    await expect(store.runGc()).rejects.toMatchObject({ code: 'EEXIST' })
+    await expect(store.runGc()).rejects.toMatchObject(failedRemoval)
     expect(await readdir(join(path, 'buckets'))).toHaveLength(1)
-    await rm(join(path, 'trash'))
+    gate.fail = false
     // No write since: only the failure makes `b` due.
     expect(await store.runGc()).toEqual(['b'])
     expect(await readdir(join(path, 'buckets'))).toEqual([])
@@ -135,11 +159,12 @@ describe('a value_log_gc pass removing an empty bucket (single_bucket_mode: fals
 
   it('a periodic pass that fails while close() waits for it: close() resolves, the error reaches no one', async () => {
     await start(1) // the timer's own pass, a second from now
-    await blockTrash()
+    blockRemoval()
     await reached // the timer's pass is removing `b`
     const closing = store.close() // waits for the pass in flight, held at the gate
     release()
     await expect(closing).resolves.toBeUndefined()
+    gate.fail = false
     // The failed removal left the bucket in place, empty; the store reopens without complaint.
     await store.open()
     expect(await collect(store.buckets())).toEqual([])

@@ -36,5 +36,23 @@ it('a bucket that cannot be opened for want of descriptors is KV_BACKEND_UNAVAIL
   expect(result.failed.message).toMatch(/single_bucket_mode: true/)
   expect(result.firstMeanwhile).toBe('v1')
   expect(result.retried).toEqual({ ok: true })
-  expect(result.after).toEqual({ first: 'v1', second: 'v2' })
+  expect(result.after).toEqual({ first: 'v1', second: 'v2', third: 'v3' })
+})
+
+it('a bucket whose directory cannot be created for want of descriptors is KV_BACKEND_UNAVAILABLE, and is created on retry', async () => {
+  const { stdout } = await run('bash', [
+    '-c',
+    'ulimit -n 64 && exec "$0" "$@"',
+    process.execPath,
+    child,
+    path,
+  ])
+  const result = JSON.parse(stdout)
+  // No descriptor at all: writing the bucket's name file fails, before LevelDB is involved.
+  expect(result.noneFree.code).toBe('KV_BACKEND_UNAVAILABLE')
+  expect(result.noneFree.cause).toBe('EMFILE')
+  expect(result.noneFree.message).toMatch(/too many open files/)
+  expect(result.noneFree.message).toMatch(/ulimit -n/)
+  expect(result.retriedNoneFree).toEqual({ ok: true })
+  expect(result.after.third).toBe('v3')
 })

@@ -129,3 +129,28 @@ describe.each([
     expect(isKVError(await store.runGc().catch((e: unknown) => e), 'KV_NOT_OPEN')).toBe(true)
   })
 })
+
+describe('value_log_gc_enabled: false (single_bucket_mode: false)', () => {
+  it('deletes in buckets that do not exist are not counted: runGc() reports only buckets it compacted', async () => {
+    const path = await tempDir('gc')
+    const store = new BadgerKV({ path, single_bucket_mode: false, value_log_gc_enabled: false })
+    await store.open()
+    try {
+      await store.addValue('real', 'k1', 'v')
+      await store.addValue('real', 'k2', 'v')
+      await store.deleteKey('real', 'k1')
+      await store.deleteKey('real', 'absent') // deletes are half the writes: due
+      // No such buckets: nothing is written, and there is nothing of them to compact.
+      for (let i = 0; i < 100; i++) await store.deleteKey(`never-${i}`, 'k')
+      // A bucket deleted after its deletes were counted: nothing of it is left to compact.
+      await store.addValue('dropped', 'k', 'v')
+      await store.deleteKey('dropped', 'k')
+      await store.deleteBucket('dropped')
+      expect(await store.runGc()).toEqual(['real'])
+      expect(await store.getValue('real', 'k2')).not.toBeNull()
+    } finally {
+      await store.close()
+      await removeDir(path)
+    }
+  })
+})

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { isKVError } from '@kv/core'
@@ -106,4 +107,62 @@ describe('layout on disk', () => {
       await removeDir(path)
     }
   })
+})
+
+describe('two stores of different single_bucket_mode on one fresh path', () => {
+  let path: string
+  beforeEach(async () => {
+    path = `${await tempDir('mixed')}/store`
+  })
+  afterEach(async () => {
+    await removeDir(join(path, '..'))
+  })
+
+  /** The path opens in `mode` with `bucket`'s value, and is refused in the other mode. */
+  async function usableIn(single: boolean, bucket: string, value: string): Promise<void> {
+    const store = new BadgerKV({ path, single_bucket_mode: single })
+    await store.open()
+    expect(new TextDecoder().decode((await store.getValue(bucket, 'k'))!)).toBe(value)
+    await store.close()
+    const other = new BadgerKV({ path, single_bucket_mode: !single })
+    expect(await other.open().catch((e: unknown) => e)).toMatchObject({
+      code: 'KV_INVALID_CONFIG',
+    })
+  }
+
+  it('in one process, opened together: one opens, the other is refused, and the path stays usable', async () => {
+    const single = new BadgerKV({ path, single_bucket_mode: true })
+    const perBucket = new BadgerKV({ path, single_bucket_mode: false })
+    const [a, b] = await Promise.allSettled([single.open(), perBucket.open()])
+    const winner = a.status === 'fulfilled' ? single : perBucket
+    const loser = a.status === 'fulfilled' ? b : a
+    expect([a.status, b.status].sort()).toEqual(['fulfilled', 'rejected'])
+    expect(['KV_LOCKED', 'KV_INVALID_CONFIG']).toContain(
+      ((loser as PromiseRejectedResult).reason as { code: string }).code,
+    )
+    await winner.addValue('acct', 'k', 'v')
+    await winner.close()
+    await usableIn(winner === single, 'acct', 'v')
+  })
+
+  it('in two processes, started together: one opens, the other is refused, and the path stays usable', async () => {
+    const child = (single: boolean) =>
+      run(process.execPath, [
+        fixture('lock-child.mjs'),
+        path,
+        JSON.stringify({ single_bucket_mode: single }),
+      ]).then(({ stdout }) => JSON.parse(stdout))
+    const [single, perBucket] = await Promise.all([child(true), child(false)])
+    const outcomes = [single, perBucket]
+    expect(outcomes.filter((o) => o.opened === true)).toHaveLength(1)
+    const refused = outcomes.find((o) => o.opened !== true)
+    expect(['KV_LOCKED', 'KV_INVALID_CONFIG']).toContain(refused.code)
+    // The winner's mode opens the path (the child wrote nothing: an empty bucket reads null).
+    const winnerSingle = single.opened === true
+    const store = new BadgerKV({ path, single_bucket_mode: winnerSingle })
+    await store.open()
+    await store.addValue('acct', 'k', 'v')
+    await store.close()
+    await usableIn(winnerSingle, 'acct', 'v')
+  }, 60_000)
 })
