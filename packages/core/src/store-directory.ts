@@ -65,4 +65,12 @@ export async function createStoreDirectory(
 }
 
 /** Errors that say a directory cannot be opened or synced here, rather than that I/O failed. */
-const UNSYNCABLE = new Set(['EACCES', 'EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF', 'EISDIR'])
+const UNSYNCABLE = new Set([
+  'EACCES',
+  'EPERM',
+  'EINVAL',
+  'ENOTSUP',
+  'EOPNOTSUPP',
+  'EBADF',
+  'EISDIR',
+])

@@ -15,7 +15,7 @@ import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { ExportFormatError, ExportReader, maxEntryLineBytes } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
 import { MAX_LINE_BYTES, type ReadLinesOptions, readLines } from '../lines.js'
-import { count, counted, printJson, printLine } from '../output.js'
+import { counted, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
 import { keySlot, WriteWindow } from '../window.js'
 
