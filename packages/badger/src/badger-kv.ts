@@ -12,6 +12,8 @@ import {
   type Entry,
   InvalidArgumentError,
   InvalidConfigError,
+  isKVError,
+  LockedError,
   type NormalizedKeysOptions,
 } from '@kv/core'
 import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.js'
@@ -139,9 +141,16 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     return this.#layout!.del(bucket, key)
   }
 
-  protected async _deleteBucket(bucket: string): Promise<void> {
-    await this.#layout!.deleteBucket(bucket)
+  protected _deleteBucket(bucket: string): Promise<void> {
+    // Forgotten as the deletion is issued, in the order of the calls: what was counted before it
+    // is deleted with the bucket; a write issued after it (counted from now on) is to the bucket
+    // created anew, even while the deletion is still in flight.
     this.#gc.forget(bucket)
+    return this.#layout!.deleteBucket(bucket).catch((error: unknown) => {
+      // The bucket may be left as it was, with the deletes counted before: due at the next pass.
+      if (this.#trackGc) this.#gc.retry(bucket)
+      throw error
+    })
   }
 
   protected _keys(
@@ -236,13 +245,24 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
 /**
  * Takes the store's lock: opens the small LevelDB at `path/meta`, whose LevelDB lock a second
- * store on `path` (another process, or this one) then fails to take (`KV_LOCKED`). Both modes
- * take this one lock, before they look at the layout on disk: LevelDB's lock is per database, and
- * the two modes open different databases at `path`, so without it a store of each mode could open
- * one fresh path at the same time and lay it out twice, after which neither mode opens it.
+ * store on `path` (another process, or this one) then fails to take (`KV_LOCKED`, naming `path`).
+ * Both modes take this one lock, before they look at the layout on disk: LevelDB's lock is per
+ * database, and the two modes open different databases at `path`, so without it a store of each
+ * mode could open one fresh path at the same time and lay it out twice, after which neither mode
+ * opens it.
  */
-function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
-  return openClassic(join(path, 'meta'), { ...config, mem_table_size: 64 * 1024, cache_size: 0 })
+async function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
+  const meta = join(path, 'meta')
+  try {
+    return await openClassic(meta, { ...config, mem_table_size: 64 * 1024, cache_size: 0 })
+  } catch (error) {
+    if (!isKVError(error, 'KV_LOCKED')) throw error
+    // Named by the path the user configured, not by the database that holds the lock.
+    throw new LockedError(
+      `badger.path ${path} is locked by another process or another open store (LevelDB's lock of ${meta}); close that one first, or give this store its own badger.path.`,
+      { cause: error.cause },
+    )
+  }
 }
 
 /** Refuses to open a directory that holds a store of the other layout. */

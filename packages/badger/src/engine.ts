@@ -210,14 +210,20 @@ export function refusedWrite(cause: Error, db: LevelDb): BackendUnavailableError
  * ENOSPC, EFBIG, EMFILE, EROFS, EIO, …), met while the store manages its own directories and
  * files, to `KV_BACKEND_UNAVAILABLE`, the error as its `cause`; any other error (a `KVError`
  * among them) is returned as it is. The message is `failed` (what could not be done), the file
- * system's reason, `outcome` (what that left), then what to do.
+ * system's reason, `outcome` (what that left), then what to do: the advice for the reason, then
+ * `next`.
  */
-export function fileSystemError(error: unknown, failed: string, outcome: string): unknown {
+export function fileSystemError(
+  error: unknown,
+  failed: string,
+  outcome: string,
+  next = 'then retry',
+): unknown {
   const code = (error as NodeJS.ErrnoException | null | undefined)?.code
   if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return error
   const reason = (error as Error).message
   const advice = ioAdvice(reason) ?? 'Check the disk and the files under badger.path'
-  return new BackendUnavailableError(`${failed} (${reason}); ${outcome} ${advice}, then retry.`, {
+  return new BackendUnavailableError(`${failed} (${reason}); ${outcome} ${advice}, ${next}.`, {
     cause: error,
   })
 }
@@ -235,7 +241,10 @@ function ioAdvice(reason: string): string | undefined {
   if (/file too large/i.test(reason)) {
     return 'Raise the file-size limit of the process (ulimit -f) or of the file system'
   }
-  if (/permission denied|read-only file system|operation not permitted/i.test(reason)) {
+  if (/read-only file system/i.test(reason)) {
+    return 'The file system of badger.path is mounted read-only: remount it read-write'
+  }
+  if (/permission denied|operation not permitted/i.test(reason)) {
     return 'Give the process read and write access to badger.path and its files'
   }
   return undefined

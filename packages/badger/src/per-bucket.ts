@@ -10,10 +10,12 @@
  *
  * A bucket's directory is created on its first write: the name file first (written to a temporary
  * file and renamed), the database second. A directory without a name file holds no bucket and is
- * removed at the next open. `deleteBucket` removes the name file first (atomic: after a crash the
- * bucket is either whole or gone), while the database is still open, since that needs no free
- * space and leaves the bucket as it was when it fails; then it closes the database, moves the
- * directory into `trash/` (so that the bucket can be created anew at once) and removes it there.
+ * removed at the next open; one whose name file names another bucket is not ours: it is left
+ * alone, and a write to the bucket whose directory it is refused (see #claim). `deleteBucket`
+ * removes the name file first (atomic: after a crash the bucket is either whole or gone), while
+ * the database is still open, since that needs no free space and leaves the bucket as it was when
+ * it fails; then it closes the database, moves the directory into `trash/` (so that the bucket can
+ * be created anew at once) and removes it there.
  *
  * @module
  */
@@ -21,6 +23,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
+  bytesEqual,
+  CorruptStoreError,
   compareBytes,
   copyBytes,
   type Entry,
@@ -242,15 +246,13 @@ export class PerBucket implements Layout {
 
   async #create(entry: Bucket): Promise<void> {
     try {
-      // Already there although no bucket has this name: left by a deletion whose files could not
-      // be moved away or removed (see #delete), or by a creation that failed. Its database, if
-      // any, belongs to no bucket.
-      if ((await mkdir(entry.dir, { recursive: true })) === undefined) {
-        await rm(join(entry.dir, 'db'), { recursive: true, force: true })
+      // Already there although no bucket has this name (see #claim): named, it is kept as it is.
+      const found = (await mkdir(entry.dir, { recursive: true })) === undefined
+      if (!found || !(await this.#claim(entry))) {
+        const temp = join(entry.dir, `${NAME_FILE}.tmp`)
+        await writeFile(temp, utf8(entry.name), { flush: this.#config.sync_writes })
+        await rename(temp, join(entry.dir, NAME_FILE))
       }
-      const temp = join(entry.dir, `${NAME_FILE}.tmp`)
-      await writeFile(temp, utf8(entry.name), { flush: this.#config.sync_writes })
-      await rename(temp, join(entry.dir, NAME_FILE))
       if (this.#config.sync_writes) {
         await syncDirectory(entry.dir)
         await syncDirectory(join(this.#path, 'buckets'))
@@ -266,6 +268,37 @@ export class PerBucket implements Layout {
       throw error
     }
     await this.#openEntry(entry)
+  }
+
+  /**
+   * For #create, when the bucket's directory is already there although no bucket has its name.
+   * Without a name file it holds no bucket (left by an interrupted creation, or by a deletion whose
+   * files could not be moved away or removed, see #delete): its database, if any, is removed and
+   * false returned. With a name file that names this bucket (written by a creation that failed
+   * after it, or a directory put back while the store was open) it is the bucket's, as #scan takes
+   * it at the next open: true, kept as it is. With any other name file it is not ours (a bucket
+   * moved or copied under another's directory, which #scan skips): refused, changing nothing.
+   */
+  async #claim(entry: Bucket): Promise<boolean> {
+    let bytes: Buffer
+    try {
+      bytes = await readFile(join(entry.dir, NAME_FILE))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      await rm(join(entry.dir, 'db'), { recursive: true, force: true })
+      return false
+    }
+    if (bytesEqual(bytes, utf8(entry.name))) return true
+    let held: string
+    try {
+      held = `a name file for ${JSON.stringify(fromUtf8(bytes))}`
+    } catch {
+      held = 'a name file that is not UTF-8'
+    }
+    throw new CorruptStoreError(
+      `The directory of bucket ${JSON.stringify(entry.name)}, ${entry.dir}, holds ${held}: it is no bucket of this store (a bucket directory moved or copied there?), and was left as it is; the write was not made. Move that directory out of ${join(this.#path, 'buckets')} (a bucket directory moved back under the name it holds is found at the next open), then retry.`,
+      { file: entry.dir },
+    )
   }
 
   async #openEntry(entry: Bucket): Promise<void> {
@@ -399,31 +432,59 @@ export class PerBucket implements Layout {
     } catch (error) {
       failure = error // gone all the same: its directory is removed below
     }
+    // The unlink, durable (the directory's other entries do not matter: it holds no bucket). A
+    // failure leaves the bucket deleted for this process, perhaps not on disk: reported apart.
+    let unsynced: unknown
+    if (this.#config.sync_writes) {
+      await syncDirectory(entry.dir).catch((error: unknown) => {
+        unsynced = error
+      })
+    }
+    // Out of the way first, so that a call waiting to create the bucket again may; trash/ exists
+    // (see #emptyTrash), and a rename creates nothing. Should it fail (trash/ gone, say), the
+    // directory is removed in place: that failing too is the failure to report.
     const doomed = join(this.#path, 'trash', randomUUID())
     let moved = false
+    let leftover: unknown
     try {
-      // The unlink, durable (the directory's other entries do not matter: it holds no bucket).
-      if (this.#config.sync_writes) await syncDirectory(entry.dir)
-      // Out of the way first, so that a call waiting to create the bucket again may; trash/
-      // exists (see #emptyTrash), and a rename creates nothing.
       await rename(entry.dir, doomed)
       moved = true
-    } catch (error) {
-      failure ??= error
+    } catch {
+      await rm(entry.dir, { recursive: true, force: true }).catch((error: unknown) => {
+        leftover = error
+      })
     }
-    if (!moved) await rm(entry.dir, { recursive: true, force: true }).catch(() => {})
     this.#buckets.delete(entry.name)
     this.#settle(entry, 'deleted')
     if (moved) {
       await rm(doomed, { recursive: true, force: true }).catch((error: unknown) => {
-        failure ??= error
+        leftover = error
       })
+    }
+    const mayComeBack =
+      unsynced === undefined
+        ? ''
+        : ' (and the deletion could not be synced to the disk: should the system stop before the disk has it, the bucket may be back then)'
+    if (leftover !== undefined) {
+      throw fileSystemError(
+        leftover,
+        `The bucket at ${entry.dir} was deleted, but its files could not all be removed`,
+        `what is left is removed at the next open${mayComeBack}.`,
+      )
+    }
+    if (unsynced !== undefined) {
+      throw fileSystemError(
+        unsynced,
+        `The bucket at ${entry.dir} was deleted and its files removed, but the deletion could not be synced to the disk`,
+        'should the system stop before the disk has it, the bucket may be back at the next open.',
+        'then delete it again should it be back',
+      )
     }
     if (failure !== undefined) {
       throw fileSystemError(
         failure,
-        `The bucket at ${entry.dir} was deleted, but its files could not all be removed`,
-        `what is left is removed at the next open${this.#config.sync_writes ? ' (should the system stop before the deletion reached the disk, the bucket is back then)' : ''}.`,
+        `The bucket at ${entry.dir} was deleted and its files removed, but its database could not be closed`,
+        'nothing is left of it.',
       )
     }
   }

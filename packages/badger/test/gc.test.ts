@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { describe, expect, it } from 'vitest'
+import { bucketDirName } from '../src/bucket-dir.js'
 import { GcTracker } from '../src/gc.js'
 import { BadgerKV, type BadgerOptions } from '../src/index.js'
 import { diskUsage } from './helpers/disk.js'
@@ -124,13 +127,36 @@ describe.each([
     }
   }, 60_000)
 
+  it('deletes issued while a deleteBucket is in flight are counted for the bucket created anew', async () => {
+    const path = await tempDir('gc')
+    const store = new BadgerKV({ ...options, path, value_log_gc_enabled: false })
+    await store.open()
+    try {
+      await store.addValue('y', 'a', '1')
+      // Issued before the deletion resolves, after it in order: writes to the new bucket, half
+      // of them deletes (the default ratio is 0.5).
+      const deleted = store.deleteBucket('y')
+      const after = [
+        store.addValue('y', 'n1', '1'),
+        store.deleteKey('y', 'n1'),
+        store.addValue('y', 'n2', '1'),
+        store.deleteKey('y', 'n2'),
+      ]
+      await Promise.all([deleted, ...after])
+      expect(await store.runGc()).toEqual(['y'])
+    } finally {
+      await store.close()
+      await removeDir(path)
+    }
+  })
+
   it('runGc on a closed store is KV_NOT_OPEN', async () => {
     const store = new BadgerKV({ ...options, path: '/nonexistent/never-opened' })
     expect(isKVError(await store.runGc().catch((e: unknown) => e), 'KV_NOT_OPEN')).toBe(true)
   })
 })
 
-describe('value_log_gc_enabled: false (single_bucket_mode: false)', () => {
+describe('what value_log_gc counts (single_bucket_mode: false)', () => {
   it('deletes in buckets that do not exist are not counted: runGc() reports only buckets it compacted', async () => {
     const path = await tempDir('gc')
     const store = new BadgerKV({ path, single_bucket_mode: false, value_log_gc_enabled: false })
@@ -148,6 +174,30 @@ describe('value_log_gc_enabled: false (single_bucket_mode: false)', () => {
       await store.deleteBucket('dropped')
       expect(await store.runGc()).toEqual(['real'])
       expect(await store.getValue('real', 'k2')).not.toBeNull()
+    } finally {
+      await store.close()
+      await removeDir(path)
+    }
+  })
+
+  it('a bucket whose deletion failed, left as it was with the deletes counted before, is due at the next pass', async () => {
+    const path = await tempDir('gc')
+    const store = new BadgerKV({ path, single_bucket_mode: false, value_log_gc_enabled: false })
+    await store.open()
+    try {
+      await store.addValue('b', 'k1', 'v')
+      await store.addValue('b', 'k2', 'v')
+      await store.deleteKey('b', 'k1')
+      await store.deleteKey('b', 'absent') // deletes are half the writes: due
+      // A directory where the name file is: unlinking it fails (EISDIR), as on a failing disk.
+      const name = join(path, 'buckets', bucketDirName('b'), 'name')
+      await rm(name)
+      await mkdir(name)
+      const error = await store.deleteBucket('b').catch((e: unknown) => e)
+      expect(isKVError(error, 'KV_BACKEND_UNAVAILABLE')).toBe(true)
+      // Its tombstones are still there: the pass compacts it.
+      expect(await store.runGc()).toEqual(['b'])
+      expect(await store.existsKey('b', 'k2')).toBe(true)
     } finally {
       await store.close()
       await removeDir(path)

@@ -70,6 +70,8 @@ describe.each([
     const error = await second.open().catch((e: unknown) => e)
     expect(isKVError(error, 'KV_LOCKED')).toBe(true)
     expect((error as Error & { cause: { code: string } }).cause.code).toBe('LEVEL_LOCKED')
+    // Named by the path the user gave, not by the database inside it that holds the lock.
+    expect((error as Error).message).toMatch(new RegExp(`^badger\\.path ${path} is locked`))
     expect(second.status).toBe('closed')
     await first.addValue('b', 'k', 'v')
     expect(await first.existsKey('b', 'k')).toBe(true)

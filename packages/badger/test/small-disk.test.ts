@@ -90,12 +90,16 @@ describe.skipIf(!namespacesAllowed()).each([{ sync_writes: false }, { sync_write
         cause: 'EROFS',
       })
       expect(report.deleteBReadOnly.message).toMatch(/left as it was/)
-      expect(report.deleteBReadOnly.message).toMatch(/read and write access/)
+      expect(report.deleteBReadOnly.message).toMatch(/mounted read-only: remount it read-write/)
       expect(report.readBReadOnly).toEqual({ ok: 'value of b' })
       // Writable again, the bucket takes writes, and deletes.
       expect(report.writeB).toEqual({ ok: true })
       expect(report.deleteB).toEqual({ ok: true })
       expect(report.readBAfter).toEqual({ ok: null })
+      // Opening the store on a full disk is what fails (README): deleting needs it open.
+      expect(report.openFull).toMatchObject({ code: 'KV_BACKEND_UNAVAILABLE' })
+      expect(report.openFull.message).toMatch(/\/meta\b.*No space left on device/)
+      expect(report.openFull.message).toMatch(/Free space on its disk/)
       expect(report.reopened).toEqual({ ok: [] })
     }, 60_000)
   },
