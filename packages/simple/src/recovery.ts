@@ -8,7 +8,8 @@
  * - The segments after the snapshot are numbered N+1, N+2, … without gaps; a gap means a file
  *   was lost, which is corruption.
  * - Only the segment being appended to can end in a torn write (in format version 3: damage in
- *   its last batch, see `wal-replay.ts`). Segments after it can exist only empty (created for a
+ *   its last batch, not followed by the empty batch `close()` seals the WAL with; see
+ *   `wal-replay.ts`). Segments after it can exist only empty (created for a
  *   snapshot that had not started yet).
  * - Appends never mix format versions in one file: after a segment of an older version, they go
  *   to a new segment.
@@ -119,6 +120,8 @@ export async function recover(
   const ends = sizes.map(() => FILE_HEADER_BYTES)
   let lastVersion = FORMAT_VERSION
   let lastBatches = 0
+  // Whether the WAL's last batch (in the last segment holding any) holds records: see `unsealed`.
+  let unsealed = false
   let records = 0
   // Torn tails are cut off only once every segment has replayed: a later segment that fails
   // open() with KV_CORRUPT_STORE must find the store's files as they were.
@@ -127,6 +130,7 @@ export async function recover(
     end: number
     size: number
     torn: string
+    version: number
     rewrite: ReplayResult['rewrite']
   }[] = []
   for (let i = 0; i < segments.length; i++) {
@@ -139,18 +143,19 @@ export async function recover(
     ends[i] = result.end
     lastVersion = result.version
     lastBatches = result.batches
+    if (result.batches > 0 || result.records > 0) unsealed = result.unsealed
     if (result.torn !== undefined) {
-      const { end, size, torn, rewrite } = result
-      tornTails.push({ path, end, size, torn, rewrite })
+      const { end, size, torn, version, rewrite } = result
+      tornTails.push({ path, end, size, torn, version, rewrite })
       sizes[i] = result.end
     }
   }
-  for (const { path, end, size, torn, rewrite } of tornTails) {
+  for (const { path, end, size, torn, version, rewrite } of tornTails) {
     await cut(path, end, rewrite)
-    process.emitWarning(
-      `simple_kv: the last write to ${path} was torn at byte ${end} (${torn}): the process or the machine stopped while appending it, before it was acknowledged. Removed the ${size - end} bytes from there on; every earlier record was recovered.`,
-      { type: 'KVWarning', code: 'KV_WAL_TORN_TAIL' },
-    )
+    process.emitWarning(tornTailWarning(path, end, size, torn, version, rewrite === undefined), {
+      type: 'KVWarning',
+      code: 'KV_WAL_TORN_TAIL',
+    })
   }
 
   let last = segments.at(-1)
@@ -159,6 +164,8 @@ export async function recover(
   if (last === undefined || lastVersion < FORMAT_VERSION) {
     last = (last ?? snapshot) + 1
     lastBatches = 0
+    // Versions 1 and 2 have no seal; the new segment holds no batch.
+    unsealed = false
     const contents = newSegment(last, preallocate)
     await createDurably(dir, segmentName(last), contents)
     sizes.push(contents.length)
@@ -185,6 +192,7 @@ export async function recover(
       position: ends.at(-1)!,
       allocated: sizes.at(-1)!,
       batches: lastBatches,
+      unsealed,
     },
     snapshot,
     snapshotBytes,
@@ -194,10 +202,47 @@ export async function recover(
 }
 
 /**
+ * The KV_WAL_TORN_TAIL warning: what was cut from the segment at `path` (`size` bytes, cut at
+ * `end` because of `torn`, `atFrame` where a batch frame must start), and what can have caused
+ * it.
+ */
+function tornTailWarning(
+  path: string,
+  end: number,
+  size: number,
+  torn: string,
+  version: number,
+  atFrame: boolean,
+): string {
+  // Version 3: close() seals the WAL with an empty batch, so what is cut was written after the
+  // store was last closed cleanly — or is that seal itself. Versions 1 and 2 cannot tell.
+  let cause = `the process or the machine stopped while appending it, before it was acknowledged — or it was damaged since (format version ${version} cannot tell)`
+  if (version >= 3) {
+    cause =
+      'it lies in the last batch written since the store was last closed cleanly (close() seals the WAL): the process or the machine stopped while appending that batch, before it was acknowledged — or after that and before close(), and the batch was damaged since (with sync_writes: false a machine stop alone can do that)'
+    if (atFrame)
+      cause +=
+        '; or it is the empty batch close() seals the WAL with, which holds no records, cut short by a machine that stopped during close() or damaged since'
+  }
+  return `simple_kv: the last write to ${path} was torn at byte ${end} (${torn}): ${cause}. Removed the ${size - end} bytes from there on; every earlier record was recovered.`
+}
+
+/**
  * Cuts the file at `length`, writes `rewrite` (the frame of a batch cut short, giving the length
  * kept), and makes both durable before anything is appended. Should the machine stop before
- * that, the next open finds the same torn tail again, or the batch frame itself damaged (a torn
- * tail at the batch's start): a cut either way.
+ * that, any part of the two may have reached the disk, and the next open finds:
+ * - neither: the same torn tail again, cut the same way;
+ * - the truncation only: the batch's records stop before the length its old frame gives, at the
+ *   end of the file — a torn tail at the same offset;
+ * - the rewrite only: the batch ends at `length` as its new frame says, and the damaged bytes
+ *   stand where the next batch frame must start — a torn tail at `length`, now a batch boundary
+ *   (or no damage at all, when only zeros follow). Unless a value among the batch's records after
+ *   `length` holds an intact batch frame numbered after the batch: that then fails open() with
+ *   KV_CORRUPT_STORE, the safe side;
+ * - part of the rewrite (the frame torn within): the batch frame damaged — a torn tail at the
+ *   batch's start, which drops the records kept; they were never acknowledged unless the store
+ *   had run on without a clean close.
+ * A cut either way.
  */
 async function cut(path: string, length: number, rewrite: ReplayResult['rewrite']): Promise<void> {
   const handle = await fs.open(path, 'r+')

@@ -186,7 +186,8 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     clearInterval(state.timer)
     try {
       await state.snapshotting?.catch(() => {})
-      await state.writer.close()
+      // Segments before the active one remain when a snapshot failed after switching appends.
+      await state.writer.close(state.firstSegment < state.writer.segment.sequence)
     } finally {
       await state.lock.release()
     }

@@ -19,7 +19,8 @@
  *     1    8  the batch's number in its segment, u64 LE: 1, 2, 3, …
  *     9    8  bytes of the record frames that follow and belong to the batch, u64 LE
  *
- * Recovery uses it to tell which batch damage lies in (see `wal-replay.ts`).
+ * Recovery uses it to tell which batch damage lies in (see `wal-replay.ts`). A batch frame giving
+ * 0 bytes (an empty batch) is the *seal* `WalWriter.close` appends after the last batch.
  *
  * @module
  */

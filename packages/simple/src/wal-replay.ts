@@ -13,13 +13,24 @@
  *
  * Version 3: each batch starts with a batch frame numbering it and giving its length. A power
  * cut or kernel crash during a batch's write may leave any subset of its pages on disk (the
- * others read back as they were: zeros, in preallocated space), so damage in the last batch can
- * be followed by intact records of that batch. Damage at offset P is a torn tail when no intact
- * batch frame numbered after the last good batch starts anywhere after P: the damage then lies in
- * the last batch, which was never acknowledged (its sync had not returned). The file is cut at P,
- * keeping the batch's records before P. A batch whose records stop (at zeros or at the end of the
- * file) before the length its frame gives is torn in the same way. Damage followed by an intact
- * later batch is corruption: an earlier batch was acknowledged and has lost bytes.
+ * others read back as they were: zeros, in preallocated space, or past the end of the file), so
+ * damage in the last batch can be followed by intact records of that batch — but never by
+ * anything past the end its frame gives, which the write did not touch. So damage at offset P is
+ * a torn tail when
+ * - P lies inside a batch whose frame is intact (P is before the end the frame gives), and
+ *   every byte from that end on is zero (or there is none); or
+ * - P is where a batch frame must start (the frame is damaged, so where its batch ends is not
+ *   known), and no intact batch frame numbered after the last good batch starts anywhere after P.
+ * The damage then lies in the WAL's last batch; the file is cut at P, keeping the batch's records
+ * before P. A batch whose records stop (at zeros or at the end of the file) before the length its
+ * frame gives is torn in the same way. Any other damage is corruption: bytes after the damaged
+ * batch mean a later batch was written, which starts only after this one was acknowledged.
+ *
+ * The last batch is not always unacknowledged: `close()` appends an empty batch (a *seal*, see
+ * `WalWriter.close`), so damage in a batch written before a clean close is followed by the seal
+ * and is corruption; what can be cut is damage in the last batch written since the store was last
+ * closed cleanly — the batch being written when the process or the machine stopped, or one
+ * acknowledged before it stopped and damaged since — or in a seal, which holds no records.
  *
  * @module
  */
@@ -60,6 +71,8 @@ export interface ReplayResult {
   version: number
   /** The number of the last batch kept (version 3; 0 when none, or for older versions). */
   batches: number
+  /** Whether the last batch kept holds records (version 3): no seal follows it. */
+  unsealed: boolean
   /**
    * When the tail was cut inside a batch (version 3): the batch frame rewritten to give the
    * length of the records kept, and its offset. Written with the cut, so that the batches
@@ -109,7 +122,16 @@ async function replayRecords(
         offset,
         `the last record is torn (${reason}), but later segments hold records`,
       )
-    return { end: offset, size, records, torn: reason, version, batches: 0, rewrite: undefined }
+    return {
+      end: offset,
+      size,
+      records,
+      torn: reason,
+      version,
+      batches: 0,
+      unsealed: false,
+      rewrite: undefined,
+    }
   }
   while (offset < size) {
     if (size - offset < FRAME_HEADER_BYTES) {
@@ -141,7 +163,16 @@ async function replayRecords(
     records++
     offset = end
   }
-  return { end: offset, size, records, torn: undefined, version, batches: 0, rewrite: undefined }
+  return {
+    end: offset,
+    size,
+    records,
+    torn: undefined,
+    version,
+    batches: 0,
+    unsealed: false,
+    rewrite: undefined,
+  }
 }
 
 /** Replays a segment of version 3: batches, each a batch frame and the records it counts. */
@@ -156,27 +187,50 @@ async function replayBatches(
   const checksum = frameChecksum(FileKind.WAL, version)
   let offset = FILE_HEADER_BYTES
   let records = 0
-  // The last good batch: its number, where its frame starts and where its records end (where
-  // the next batch frame must start; a segment starts with one).
+  // The last good batch: its number, where its frame starts, where its records end (where the
+  // next batch frame must start; a segment starts with one), and their bytes.
   let batches = 0
   let batchAt = -1
   let batchEnd = FILE_HEADER_BYTES
+  let batchBytes = 0
 
   /** Damage at `offset` (`what` it is): a torn tail, or corruption. */
   const damaged = async (what: string): Promise<ReplayResult> => {
     if (!mayBeTorn) throw corrupt(path, offset, `${what}, and later segments hold records`)
-    const later = await batchFrameAfter(cursor, offset + 1, batches)
-    if (later >= 0) {
-      throw corrupt(path, offset, `${what}, and an intact later batch starts at byte ${later}`)
-    }
     let rewrite: ReplayResult['rewrite']
+    let kept = batchBytes
     if (offset < batchEnd) {
+      // Inside a batch: its write touched nothing past its end, so bytes there are a later
+      // batch's, written only once this one was acknowledged.
+      if (!(await zerosFrom(cursor, batchEnd))) {
+        throw corrupt(
+          path,
+          offset,
+          `${what}, and its batch, which ends at byte ${batchEnd}, is not the last: non-zero bytes follow`,
+        )
+      }
       // Cut inside the last batch: its frame must give the length of the records kept.
+      kept = offset - batchAt - BATCH_FRAME_BYTES
       const bytes = Buffer.alloc(BATCH_FRAME_BYTES)
-      writeBatchFrame(bytes, 0, batches, offset - batchAt - BATCH_FRAME_BYTES)
+      writeBatchFrame(bytes, 0, batches, kept)
       rewrite = { at: batchAt, bytes }
+    } else {
+      // A batch frame is damaged: where its batch ends is unknown, but a later one would show.
+      const later = await batchFrameAfter(cursor, offset + 1, batches)
+      if (later >= 0) {
+        throw corrupt(path, offset, `${what}, and an intact later batch starts at byte ${later}`)
+      }
     }
-    return { end: offset, size, records, torn: what, version, batches, rewrite }
+    return {
+      end: offset,
+      size,
+      records,
+      torn: what,
+      version,
+      batches,
+      unsealed: kept > 0,
+      rewrite,
+    }
   }
 
   for (;;) {
@@ -224,6 +278,7 @@ async function replayBatches(
       batches = frame.sequence
       batchAt = offset
       batchEnd = end + frame.recordBytes
+      batchBytes = frame.recordBytes
       offset = end
       continue
     }
@@ -234,7 +289,16 @@ async function replayBatches(
     records++
     offset = end
   }
-  return { end: offset, size, records, torn: undefined, version, batches, rewrite: undefined }
+  return {
+    end: offset,
+    size,
+    records,
+    torn: undefined,
+    version,
+    batches,
+    unsealed: batchBytes > 0,
+    rewrite: undefined,
+  }
 }
 
 /**
@@ -244,7 +308,8 @@ async function replayBatches(
  * Any offset is tried, not only where a frame could start, since the damage may have hidden
  * where the frames are. A value whose bytes happen to hold such a batch frame is taken for a later
  * batch: that can only turn a torn tail into KV_CORRUPT_STORE — a refusal, never a record
- * dropped that an acknowledged batch holds.
+ * dropped that an acknowledged batch holds. (Used only for a damaged batch frame: damage inside a
+ * batch is judged by the bytes after the batch's end.)
  */
 async function batchFrameAfter(cursor: FileCursor, from: number, batches: number): Promise<number> {
   const last = cursor.size - BATCH_FRAME_BYTES

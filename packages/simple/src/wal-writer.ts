@@ -31,7 +31,13 @@
  * former and cuts off the latter (README, *Errors*).
  *
  * A segment that appends move away from (a rotation) is fdatasynced before its descriptor is
- * closed, in the background; {@link WalWriter.close} waits for that.
+ * closed, in the background; {@link WalWriter.close} waits for that. It gets no seal: nothing
+ * may be written to it once appends have moved on (a power cut could then leave a torn seal in
+ * a segment followed by one holding synced records, which recovery must refuse); a seal at
+ * close() in the current segment covers it (see {@link WalWriter.close}).
+ *
+ * {@link WalWriter.close} seals the WAL: it appends an empty batch after the last one, so that
+ * recovery can tell an acknowledged last batch from one that was being written.
  *
  * @module
  */
@@ -64,6 +70,12 @@ export interface Segment {
   allocated: number
   /** The number of the last batch written to the segment (0: none yet); the next is one more. */
   batches: number
+  /**
+   * Read once, from the segment recovery hands over: whether the WAL's last batch — in this
+   * segment, or in an earlier one when this holds none — holds records, no seal after it (see
+   * {@link WalWriter.close}). The writer keeps track from there.
+   */
+  unsealed?: boolean
   /** An extension with zeros in progress; the fd must not be closed before it settles. */
   extending?: Promise<void> | undefined
 }
@@ -136,6 +148,8 @@ export class WalWriter {
   #turnStart = 0
   readonly #now: () => number
   #failure: Error | undefined
+  /** The WAL's last batch holds records: close() seals it. Carried across rotations. */
+  #unsealed: boolean
   #rotation: { next: Segment; done: () => void } | undefined
   #idle: (() => void) | undefined
   /** Segments rotated away from, being synced and closed; each settles with its sync error. */
@@ -163,6 +177,7 @@ export class WalWriter {
     this.#now = now
     this.#maxWrite = maxWrite
     this.#segment = segment
+    this.#unsealed = segment.unsealed === true
     this.#syncWrites = sync.writes
     this.#syncPolicy = new SyncPolicy(sync.writes && sync.onEventLoop)
     this.#apply = apply
@@ -210,16 +225,33 @@ export class WalWriter {
   }
 
   /**
-   * Waits for the flush in progress, makes the segment durable and closes it, and waits for the
-   * segments rotated away from to be synced and closed. Rejects with the first sync that failed.
+   * Waits for the flush in progress, seals the WAL, makes the segment durable and closes it, and
+   * waits for the segments rotated away from to be synced and closed. Rejects with the first sync
+   * that failed. Call it once no append is pending.
+   *
+   * The seal is an empty batch (the next number, 0 bytes of records) appended before the sync
+   * when the WAL's last batch holds records: that batch was acknowledged, and recovery takes
+   * damage followed by an intact later batch for corruption, never for a torn tail it may cut.
+   * It goes to the current segment, even one that holds no batch yet while `earlierSegments`
+   * (segments before it are still part of the store: a snapshot failed after switching appends)
+   * — the last batch is then in one of those, and a segment after it holding anything makes
+   * recovery read it strictly. No seal after a failed write (the disk is failing, and the file's
+   * end uncertain), nor when the WAL ends in a seal already (nothing appended since). A seal
+   * the disk refuses is skipped: everything before it is written already; a part of it that
+   * reached the file is a torn tail at a batch boundary, which loses nothing.
+   *
+   * @param earlierSegments whether segments before the current one are still part of the store
    */
-  async close(): Promise<void> {
+  async close(earlierSegments = false): Promise<void> {
     if (this.#flushing) await new Promise<void>((resolve) => (this.#idle = resolve))
     const segment = this.#segment
     const current = (async () => {
       try {
         await segment.extending?.catch(() => {})
-        if (this.#failure === undefined) await datasync(segment.fd)
+        if (this.#failure === undefined) {
+          if (this.#unsealed && (segment.batches > 0 || earlierSegments)) this.#seal(segment)
+          await datasync(segment.fd)
+        }
       } finally {
         await closeFd(segment.fd)
       }
@@ -227,6 +259,21 @@ export class WalWriter {
     const [closed] = await Promise.allSettled([current, ...this.#retiring])
     if (closed.status === 'rejected') throw closed.reason
     if (this.#retireFailure !== undefined) throw this.#retireFailure
+  }
+
+  /** Appends the seal (see {@link close}) at the end of the records, best effort. */
+  #seal(segment: Segment): void {
+    const seal = Buffer.alloc(BATCH_FRAME_BYTES)
+    writeBatchFrame(seal, 0, segment.batches + 1, 0)
+    try {
+      writeFully(segment, seal, seal.length, this.#maxWrite)
+    } catch {
+      return
+    }
+    segment.position += seal.length
+    segment.batches++
+    if (segment.position > segment.allocated) segment.allocated = segment.position
+    this.#unsealed = false
   }
 
   /**
@@ -280,6 +327,7 @@ export class WalWriter {
           writeFully(segment, batch.buffer, batch.used, this.#maxWrite)
           segment.position += batch.used
           segment.batches = sequence
+          this.#unsealed = true
           if (segment.position > segment.allocated) segment.allocated = segment.position
           if (this.#syncWrites) {
             const pooled = this.#sync(segment.fd)

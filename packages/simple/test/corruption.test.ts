@@ -1,14 +1,19 @@
 /**
  * Damaged files: a torn final WAL record is cut off with one warning and everything else is
- * kept; any other damage fails `open()` with KV_CORRUPT_STORE naming the file and the offset,
- * and leaves the files as they were.
+ * kept; any other damage — in the last batch too once close() has sealed it — fails `open()` with
+ * KV_CORRUPT_STORE naming the file and the offset, and leaves the files as they were.
  */
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type CorruptStoreError, isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { collectWarnings, dump, openStore, removeDir, tempDir } from './helpers.js'
-import { BATCH_FRAME_BYTES, FILE_HEADER_BYTES, putRecordBytes } from './reference-format.js'
+import {
+  BATCH_FRAME_BYTES,
+  batchFrame,
+  FILE_HEADER_BYTES,
+  putRecordBytes,
+} from './reference-format.js'
 
 const WAL_1 = 'wal-0000000000000001.log'
 const WAL_2 = 'wal-0000000000000002.log'
@@ -59,8 +64,9 @@ async function expectCorrupt(
 
 /**
  * Writes four records, then a fifth, each awaited, so each is a batch of its own (its batch
- * frame, then its record); returns where each batch and each record of the WAL starts and where
- * they end, computed from the format (not asked of the store).
+ * frame, then its record), and closes, which appends the seal (an empty batch 6) at `end`;
+ * returns where each batch and each record of the WAL starts and where they end, computed from
+ * the format (not asked of the store).
  */
 async function fiveRecords(): Promise<{ starts: number[]; records: number[]; end: number }> {
   const starts: number[] = []
@@ -77,7 +83,23 @@ async function fiveRecords(): Promise<{ starts: number[]; records: number[]; end
   // stats() reports the end of the records the same way.
   expect(store.stats().walBytes).toBe(end)
   await store.close()
+  const sealed = await readFile(join(dir, WAL_1))
+  expect(sealed.subarray(end, end + BATCH_FRAME_BYTES).toString('hex')).toBe(
+    batchFrame(6, 0).toString('hex'),
+  )
   return { starts, records, end }
+}
+
+/**
+ * The WAL as a process killed after its last write was acknowledged leaves it: close() never
+ * ran, so the seal's bytes at `end` are still the zeros `sync_writes` preallocated.
+ */
+async function unseal(end: number): Promise<Buffer> {
+  const wal = join(dir, WAL_1)
+  const killed = await readFile(wal)
+  killed.fill(0, end, end + BATCH_FRAME_BYTES)
+  await writeFile(wal, killed)
+  return killed
 }
 
 describe('a torn final WAL record', () => {
@@ -141,7 +163,7 @@ describe('a torn final WAL record', () => {
   test('a torn batch followed by preallocated zeros is a torn tail, cut off at every offset', async () => {
     const { starts, records, end } = await fiveRecords()
     const wal = join(dir, WAL_1)
-    const pristine = await readFile(wal)
+    const pristine = await unseal(end)
     const lastStart = starts[4]!
     const lastRecord = records[4]!
     for (let cut = lastStart + 1; cut < end; cut++) {
@@ -178,10 +200,19 @@ describe('damage before the tail', () => {
       const damaged = Buffer.from(pristine)
       damaged[at]! ^= 0x5a
       await writeFile(wal, damaged)
-      const expected = at < records[1]! ? start : records[1]!
-      const error = await expectCorrupt(WAL_1, (offset) => offset === expected)
-      // Later batches are intact: this batch was not the one being written when the writer stopped.
-      expect(error.message).toContain(`intact later batch starts at byte ${starts[2]}`)
+      const inFrame = at < records[1]!
+      const error = await expectCorrupt(
+        WAL_1,
+        (offset) => offset === (inFrame ? start : records[1]),
+      )
+      // A later batch follows: this batch was not the one being written when the writer stopped.
+      // Damage in its frame hides where it ends, and a scan finds the next batch's frame; damage
+      // in its record leaves the frame to say where it ends.
+      expect(error.message).toContain(
+        inFrame
+          ? `intact later batch starts at byte ${starts[2]}`
+          : `its batch, which ends at byte ${starts[2]}, is not the last`,
+      )
       // Nothing was dropped or truncated: the file is as it was.
       expect((await readFile(wal)).equals(damaged)).toBe(true)
     }
@@ -189,6 +220,83 @@ describe('damage before the tail', () => {
     const store = await openStore(dir, MANUAL)
     expect((await dump(store)).b).toHaveProperty(hex('k4'))
     await store.close()
+  })
+
+  test('a flipped byte anywhere in the last batch of a store closed cleanly fails open(): close() sealed it', async () => {
+    const { starts, records, end } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    for (let at = starts[4]!; at < end; at++) {
+      const damaged = Buffer.from(pristine)
+      damaged[at]! ^= 0x5a
+      await writeFile(wal, damaged)
+      const inFrame = at < records[4]!
+      const warnings = await tornWarnings(async () => {
+        const error = await expectCorrupt(
+          WAL_1,
+          (offset) => offset === (inFrame ? starts[4] : records[4]),
+        )
+        // The seal at `end` is the later batch that makes this one acknowledged.
+        expect(error.message).toContain(
+          inFrame
+            ? `intact later batch starts at byte ${end}`
+            : `its batch, which ends at byte ${end}, is not the last`,
+        )
+      })
+      expect(warnings).toEqual([])
+      expect((await readFile(wal)).equals(damaged)).toBe(true)
+    }
+  })
+
+  test('damage across the end of an acknowledged batch and the next batch frame fails open(), though no seal follows', async () => {
+    const { starts, records, end } = await fiveRecords()
+    const wal = join(dir, WAL_1)
+    const killed = await unseal(end)
+    // One bad stretch from the last bytes of batch 4's record into the frame of batch 5, the
+    // last: the damage starts inside batch 4, whose frame says it ends where batch 5 starts, and
+    // bytes follow — though no intact batch frame does.
+    const damaged = Buffer.from(killed)
+    damaged.fill(0xee, starts[4]! - 8, starts[4]! + 20)
+    await writeFile(wal, damaged)
+    const warnings = await tornWarnings(async () => {
+      const error = await expectCorrupt(WAL_1, (offset) => offset === records[3])
+      expect(error.message).toContain(`its batch, which ends at byte ${starts[4]}, is not the last`)
+    })
+    expect(warnings).toEqual([])
+    expect((await readFile(wal)).equals(damaged)).toBe(true)
+  })
+
+  test('after a snapshot that failed once appends had moved on, close() seals the WAL in the new segment: damage in the last batch before it fails open()', async () => {
+    const { end } = await fiveRecords()
+    const store = await openStore(dir, { ...MANUAL, sync_writes: true })
+    // Batch 7 of segment 1, after the seal of the last close().
+    await store.addValue('b', 'k5', 'acknowledged before the snapshot')
+    const record = end + 2 * BATCH_FRAME_BYTES
+    // A directory where the snapshot's temporary file goes: the snapshot fails after appends
+    // switched to segment 2, and segment 1 stays the store's.
+    const blocker = join(dir, `${SNAPSHOT_1}.tmp`)
+    await mkdir(blocker)
+    await expect(store.snapshot()).rejects.toMatchObject({ code: 'KV_BACKEND_UNAVAILABLE' })
+    expect(store.stats().walSegment).toBe(2)
+    await store.close()
+    await rmdir(blocker)
+    // Segment 2 holds the seal only (then preallocated zeros): batch 1, no records.
+    const next = await readFile(join(dir, WAL_2))
+    const sealEnd = FILE_HEADER_BYTES + BATCH_FRAME_BYTES
+    expect(next.subarray(FILE_HEADER_BYTES, sealEnd).toString('hex')).toBe(
+      batchFrame(1, 0).toString('hex'),
+    )
+    expect(next.subarray(sealEnd).every((byte) => byte === 0)).toBe(true)
+    const wal = join(dir, WAL_1)
+    const damaged = await readFile(wal)
+    damaged[record + 14]! ^= 1
+    await writeFile(wal, damaged)
+    const warnings = await tornWarnings(async () => {
+      const error = await expectCorrupt(WAL_1, (offset) => offset === record)
+      expect(error.message).toContain('later segments hold records')
+    })
+    expect(warnings).toEqual([])
+    expect((await readFile(wal)).equals(damaged)).toBe(true)
   })
 
   test('a damaged WAL header fails open() at byte 0', async () => {

@@ -3,8 +3,10 @@
  * on disk, the others reading back as they were before (zeros, in the space `sync_writes`
  * preallocates). That batch was never acknowledged, so recovery keeps the records of it before
  * the first damaged one, cuts the rest away with one KV_WAL_TORN_TAIL warning, and opens; damage
- * in an earlier batch — one followed by an intact batch — is KV_CORRUPT_STORE. The layouts here
- * come from the README's format, not from the store.
+ * in an earlier batch — one followed by an intact batch, or by anything past its end — is
+ * KV_CORRUPT_STORE. The stores here are written and closed, then given the bytes a power cut
+ * during their last batch leaves: without the seal close() appends, since close() never ran. The
+ * layouts come from the README's format, not from the store.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -71,7 +73,9 @@ const ACKED: [string, string][] = [
 
 /**
  * Writes ACKED, then `last` with one addValues (one batch), with `sync_writes` (so the segment
- * ends in preallocated zeros) and closes. Returns the layout of the last batch.
+ * ends in preallocated zeros) and closes; then zeros the seal close() appended (batch 5, no
+ * records), leaving the file as it was while `last` was being written. Returns the layout of the
+ * last batch.
  */
 async function storeEndingIn(last: [string, string | Uint8Array][]): Promise<BatchLayout> {
   const store = await openStore(dir, { ...MANUAL, sync_writes: true })
@@ -82,7 +86,13 @@ async function storeEndingIn(last: [string, string | Uint8Array][]): Promise<Bat
   }
   await store.addValues('b', last)
   await store.close()
-  return layout(at, last)
+  const batch = layout(at, last)
+  const wal = join(dir, WAL_1)
+  const sealed = await readFile(wal)
+  const sealEnd = batch.end + BATCH_FRAME_BYTES
+  expect(sealed.subarray(batch.end, sealEnd).toString('hex')).toBe(batchFrame(5, 0).toString('hex'))
+  await writeFile(wal, sealed.fill(0, batch.end, sealEnd))
+  return batch
 }
 
 /** `pristine` with `ranges` zeroed: pages that did not reach the disk. */
@@ -152,7 +162,17 @@ async function expectRecovered(
   // A batch none of whose bytes reached the disk leaves no trace: only zeros after the batch before.
   const vanished = damaged === 0 && lost.subarray(batch.start).every((byte) => byte === 0)
   expect(warnings, label).toHaveLength(vanished ? 0 : 1)
-  if (!vanished) expect(warnings[0], label).toContain(`byte ${batch.units[damaged]!.start}`)
+  if (!vanished) {
+    expect(warnings[0], label).toContain(`byte ${batch.units[damaged]!.start}`)
+    // What the cut can be: damage in the last batch written since the last clean close — and,
+    // where a batch frame must start, possibly a damaged seal.
+    expect(warnings[0], label).toContain(
+      'last batch written since the store was last closed cleanly',
+    )
+    const seal = 'the empty batch close() seals the WAL with'
+    if (damaged === 0) expect(warnings[0], label).toContain(seal)
+    else expect(warnings[0], label).not.toContain(seal)
+  }
 
   const again = await tornWarnings(async () => {
     const store = await openStore(dir, MANUAL)
@@ -232,6 +252,99 @@ describe('the last batch lost pages', () => {
     await writeFile(wal, lost)
     await expectRecovered(pristine, lost, batch, entries, 'first page, fake frame 1')
   })
+
+  test('a lost page of records before a value holding a later batch frame is still a torn tail: only a damaged batch frame is judged by a scan', async () => {
+    // The frame is intact, so it says where the batch ends; only zeros follow that end.
+    const fake = Buffer.concat([Buffer.from('x'.repeat(100)), batchFrame(1000, 0)])
+    const entries: [string, string | Uint8Array][] = [...bigEntries('v'), ['v3', fake]]
+    const batch = await storeEndingIn(entries)
+    const wal = join(dir, WAL_1)
+    const pristine = await readFile(wal)
+    const second = Math.floor(batch.start / PAGE) + 1
+    expect(second * PAGE).toBeGreaterThanOrEqual(batch.units[0]!.end)
+    const lost = lose(pristine, [pageOf(batch, second)])
+    await writeFile(wal, lost)
+    await expectRecovered(pristine, lost, batch, entries, 'second page, fake frame 1000')
+  })
+})
+
+describe('a crash in the middle of the cut', () => {
+  /**
+   * The last batch lost its second page; recovery cuts the file where the first damaged record
+   * starts (P) and rewrites the batch frame to give the bytes kept, by the README. Returns the
+   * file as the power cut left it, P, the rewritten frame, and what the store must then hold.
+   */
+  async function lostMiddlePage() {
+    const entries = bigEntries('v')
+    const batch = await storeEndingIn(entries)
+    const wal = join(dir, WAL_1)
+    const page = Math.floor(batch.start / PAGE) + 1
+    const lost = lose(await readFile(wal), [pageOf(batch, page)])
+    // The first record the page holds part of: the second (the first ends before the page).
+    const damaged = batch.units.findIndex((unit) => unit.end > page * PAGE)
+    expect(damaged).toBe(2)
+    const cut = batch.units[damaged]!.start
+    const frame = batchFrame(ACKED.length + 1, cut - batch.start - BATCH_FRAME_BYTES)
+    const acked = Object.fromEntries(ACKED.map(([key, value]) => [hex(key), hex(value)]))
+    return { wal, lost, batch, cut, frame, acked }
+  }
+
+  /** Opens the store: it must hold `expected`, with one warning at byte `at`; then takes a write that survives a reopen. */
+  async function expectOpens(expected: Record<string, string>, at: number, label: string) {
+    const warnings = await tornWarnings(async () => {
+      const store = await openStore(dir, MANUAL)
+      expect((await dump(store)).b, label).toEqual(expected)
+      await store.addValues('b', [['after', label]])
+      await store.close()
+    })
+    expect(warnings, label).toHaveLength(1)
+    expect(warnings[0], label).toContain(`byte ${at}`)
+    const again = await tornWarnings(async () => {
+      const store = await openStore(dir, MANUAL)
+      expect((await dump(store)).b, label).toEqual({ ...expected, [hex('after')]: hex(label) })
+      await store.close()
+    })
+    expect(again, label).toEqual([])
+  }
+
+  test('the cut itself: the file ends at the first damaged record, the batch frame giving the bytes kept', async () => {
+    const { wal, lost, batch, cut, frame } = await lostMiddlePage()
+    await writeFile(wal, lost)
+    const store = await openStore(dir, MANUAL)
+    await store.close()
+    // Then close() seals the WAL: the batch kept a record.
+    const expected = Buffer.concat([
+      lost.subarray(0, batch.start),
+      frame,
+      lost.subarray(batch.start + BATCH_FRAME_BYTES, cut),
+      batchFrame(ACKED.length + 2, 0),
+    ])
+    expect((await readFile(wal)).toString('hex')).toBe(expected.toString('hex'))
+  })
+
+  test('truncated, the frame not yet rewritten: the same torn tail, cut again', async () => {
+    const { wal, lost, cut, acked } = await lostMiddlePage()
+    await writeFile(wal, lost.subarray(0, cut))
+    await expectOpens({ ...acked, [hex('v0')]: hex('A'.repeat(3000)) }, cut, 'truncated only')
+  })
+
+  test('the frame rewritten, not yet truncated: a torn tail at the new end of the batch', async () => {
+    const { wal, lost, batch, cut, frame, acked } = await lostMiddlePage()
+    const rewritten = Buffer.from(lost)
+    frame.copy(rewritten, batch.start)
+    await writeFile(wal, rewritten)
+    await expectOpens({ ...acked, [hex('v0')]: hex('A'.repeat(3000)) }, cut, 'rewritten only')
+  })
+
+  test('the frame rewritten in part: the batch frame is damaged, and the batch is cut whole', async () => {
+    const { wal, lost, batch, frame, acked } = await lostMiddlePage()
+    const torn = Buffer.from(lost)
+    // The first 16 bytes new (header, op, part of the number), the rest as it was.
+    frame.copy(torn, batch.start, 0, 16)
+    expect(torn.equals(lost)).toBe(false)
+    await writeFile(wal, torn)
+    await expectOpens(acked, batch.start, 'frame torn')
+  })
 })
 
 describe('damage before the last batch', () => {
@@ -262,7 +375,13 @@ describe('damage before the last batch', () => {
         const error = await openError()
         expect(error, `page ${page}`).toMatchObject({ file: wal, offset: damaged.start })
         expect(error.message).toContain(`byte ${damaged.start}`)
-        expect(error.message).toContain(`intact later batch starts at byte ${earlier.end}`)
+        // A lost frame hides where the batch ends: the later batch's frame is found. A lost page
+        // of records leaves the frame to say where the batch ends, and bytes follow.
+        expect(error.message).toContain(
+          damaged === earlier.units[0]
+            ? `intact later batch starts at byte ${earlier.end}`
+            : `its batch, which ends at byte ${earlier.end}, is not the last`,
+        )
       })
       expect(warnings).toEqual([])
       // Nothing was cut.

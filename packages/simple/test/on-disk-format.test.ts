@@ -6,7 +6,7 @@
  * specification and checked here against its published values. (Round trips through the
  * package's writer and reader cannot catch a change made to both sides at once.)
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect, test } from 'vitest'
 import { openStore, removeDir, tempDir } from './helpers.js'
@@ -48,21 +48,24 @@ test('the reference xxHash32 of this test gives the published values (seed 0)', 
   expect(referenceXxh32(bytes('Nobody inspects the spammish repetition'))).toBe(0xe2293b2f)
 })
 
-/** A batch as the README lays it out: its batch frame (number, bytes of records), its records. */
+/**
+ * A batch as the README lays it out: its batch frame (number, bytes of records), its records.
+ * Without records, the seal `close()` appends.
+ */
 function batch(sequence: number, ...records: Buffer[]): Buffer {
   const frames = records.map(walFrame)
   const length = frames.reduce((sum, f) => sum + f.length, 0)
   return Buffer.concat([batchFrame(sequence, length), ...frames])
 }
 
-test('a put is written as the README lays out a WAL segment, a batch frame, a frame and a put record', async () => {
+test('a put is written as the README lays out a WAL segment, a batch frame, a frame and a put record; close() seals it', async () => {
   const store = await openStore(dir, MANUAL)
   await store.addValue('b', 'k', 'v')
   await store.close()
   expect(await readdir(dir)).toEqual([WAL_1])
   await expectFile(
     WAL_1,
-    Buffer.concat([fileHeader('W', 1), batch(1, walRecord(1, 'b', 'k', 'v'))]),
+    Buffer.concat([fileHeader('W', 1), batch(1, walRecord(1, 'b', 'k', 'v')), batch(2)]),
   )
 })
 
@@ -86,6 +89,7 @@ test('addValues is one batch: one batch frame giving the bytes of all its record
         walRecord(1, 'b', 'k2', 'a value of more than sixteen bytes'),
         walRecord(1, 'b', 'k3', ''),
       ),
+      batch(3),
     ]),
   )
 })
@@ -104,8 +108,43 @@ test('a delete and a bucket delete are written as the README lays out their reco
       batch(1, walRecord(1, 'bucket', 'key', 'a value of more than sixteen bytes')),
       batch(2, walRecord(2, 'bucket', 'key')),
       batch(3, walRecord(3, 'bucket')),
+      batch(4),
     ]),
   )
+})
+
+test('a close() with nothing written since the last seal adds nothing; batches written after a reopen number on and are sealed again', async () => {
+  const store = await openStore(dir, MANUAL)
+  await store.close()
+  // No batch yet: nothing to seal.
+  await expectFile(WAL_1, fileHeader('W', 1))
+  for (const value of ['one', undefined, 'two', undefined]) {
+    const again = await openStore(dir, MANUAL)
+    if (value !== undefined) await again.addValue('b', 'k', value)
+    await again.close()
+  }
+  await expectFile(
+    WAL_1,
+    Buffer.concat([
+      fileHeader('W', 1),
+      batch(1, walRecord(1, 'b', 'k', 'one')),
+      batch(2),
+      batch(3, walRecord(1, 'b', 'k', 'two')),
+      batch(4),
+    ]),
+  )
+})
+
+test('a store that was not closed after its last batch is sealed at its next close(), even with nothing written', async () => {
+  const store = await openStore(dir, MANUAL)
+  await store.addValue('b', 'k', 'v')
+  await store.close()
+  // The file as a process killed after the put acknowledged leaves it: no seal.
+  const killed = Buffer.concat([fileHeader('W', 1), batch(1, walRecord(1, 'b', 'k', 'v'))])
+  await writeFile(join(dir, WAL_1), killed)
+  const again = await openStore(dir, MANUAL)
+  await again.close()
+  await expectFile(WAL_1, Buffer.concat([killed, batch(2)]))
 })
 
 test('a one-entry snapshot is written as the README lays out a snapshot and its items', async () => {
@@ -129,5 +168,6 @@ test('a one-entry snapshot is written as the README lays out a snapshot and its 
     entryCount,
   ])
   await expectFile(SNAPSHOT_1, Buffer.concat([fileHeader('S', 1), snapshotFrame(block)]))
+  // Nothing was written to segment 2, and segment 1, which the snapshot covers, is gone: no seal.
   await expectFile(WAL_2, fileHeader('W', 2))
 })

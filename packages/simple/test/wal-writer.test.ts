@@ -1,6 +1,7 @@
 /**
  * The WAL writer: group commit (the appends issued together share one write(2), those issued
- * during a flush share the next), a failed write refusing every later append, and its share of
+ * during a flush share the next), a failed write refusing every later append (and leaving no seal
+ * for close() to append), and its share of
  * the event loop — a loop of awaited writes flushes in microtasks, and must still leave the
  * event loop a turn (timers, I/O, a snapshot) once a turn's flushes have taken
  * {@link TURN_BUDGET_MS}. A clock of the test's own stands for the time flushes take. Also: a
@@ -128,7 +129,8 @@ test('64 appends issued together go out in one write(2); those issued during tha
   await writer.close()
   expect(batches).toEqual([64 * RECORD_BYTES, 64 * RECORD_BYTES])
   expect(writes).toBe(2)
-  expect(readFileSync(path).length).toBe(2 * BATCH_FRAME_BYTES + 128 * RECORD_BYTES)
+  // The two batches, and the empty batch close() seals the WAL with.
+  expect(readFileSync(path).length).toBe(3 * BATCH_FRAME_BYTES + 128 * RECORD_BYTES)
 })
 
 test('a failed WAL write rejects with KV_BACKEND_UNAVAILABLE, and every later append too without writing', async () => {
@@ -163,6 +165,40 @@ test('a failed WAL write rejects with KV_BACKEND_UNAVAILABLE, and every later ap
   expect(applied).toBe(0)
   await writer.close()
   expect(readFileSync(path).length).toBe(0)
+})
+
+test('after a failed write, close() appends no seal: the file ends where the failed batch began', async () => {
+  const path = join(dir, 'wal.log')
+  const fd = openSync(path, 'w+')
+  const writer = new WalWriter(
+    { fd, sequence: 1, path, position: 0, allocated: 0, batches: 0 },
+    { writes: false, onEventLoop: true },
+    () => {},
+    () => {},
+  )
+  await writer.append(Op.PUT, 'b', KEY, VALUE)
+  // The second batch's write(2) fails as at a full disk; every later one would succeed.
+  const real = fs.writeSync
+  let failed = false
+  fs.writeSync = ((target: number, ...rest: unknown[]) => {
+    if (target === fd && !failed) {
+      failed = true
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    }
+    return (real as (...args: unknown[]) => number)(target, ...rest)
+  }) as typeof fs.writeSync
+  syncBuiltinESMExports()
+  try {
+    const error = await writer.append(Op.PUT, 'b', KEY, VALUE).catch((e: unknown) => e)
+    expect(isKVError(error, 'KV_BACKEND_UNAVAILABLE'), String(error)).toBe(true)
+    await writer.close()
+  } finally {
+    fs.writeSync = real
+    syncBuiltinESMExports()
+  }
+  expect(failed).toBe(true)
+  // The first batch only: the writer cut the failed one away and wrote nothing after it.
+  expect(readFileSync(path).length).toBe(BATCH_FRAME_BYTES + RECORD_BYTES)
 })
 
 /**
