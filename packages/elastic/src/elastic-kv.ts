@@ -30,7 +30,7 @@ import {
   ownerOf,
   type StoredSource,
 } from './document.js'
-import { incompleteAnswerError, toKVError } from './errors.js'
+import { contentionError, incompleteAnswerError, toKVError } from './errors.js'
 import { IdSequencer } from './id-sequencer.js'
 import { documentId, type IdScheme } from './ids.js'
 import {
@@ -91,6 +91,21 @@ export const MAX_KEYS_PER_PAGE = Math.floor(MAX_REQUEST_BYTES / (2 * 64 * 1024 +
 
 /** Attempts of a conditional write under `id_scheme: infini` before giving up on contention. */
 const CONDITIONAL_ATTEMPTS = 8
+/**
+ * The pause after the n-th version conflict of a conditional write is random, up to n times this
+ * many milliseconds. Without it, writers of one key that conflicted retry in lockstep: each round
+ * only one of them wins, and a ninth writer loses all 8 attempts. Spread out, most succeed on the
+ * next attempt. A write that meets no conflict never waits.
+ */
+const CONFLICT_BACKOFF_MS = 10
+
+/** Waits a random time after the `attempt`-th version conflict (see CONFLICT_BACKOFF_MS). */
+function conflictBackoff(attempt: number): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(resolve, Math.random() * CONFLICT_BACKOFF_MS * attempt),
+  )
+}
+
 const INFINI_OWNER_FIELDS = ['bucket', ...KEY_FIELDS]
 
 /** Everything that exists only while the store is open. */
@@ -325,6 +340,16 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     )
   }
 
+  /** The error of a conditional write or delete whose every attempt met a version conflict. */
+  #contention(id: string, doing: 'Writing' | 'Deleting', last: WriteResult) {
+    const what = `${doing.toLowerCase()} document ${id}`
+    return contentionError(
+      `${doing} document ${id} in index ${this.#open().index}`,
+      CONDITIONAL_ATTEMPTS,
+      this.#itemError(409, last.error ?? {}, what, 'write'),
+    )
+  }
+
   /** Sends one write; returns its item result, or throws for a failure other than a 409. */
   async #write(item: WriteItem): Promise<WriteResult> {
     const state = this.#open()
@@ -415,8 +440,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       // read again and write on top of what is there now (the next read also catches another
       // entry that took the id meanwhile). Returning without writing would resolve a write whose
       // value is not stored, and let the late one win.
-      if (attempt >= CONDITIONAL_ATTEMPTS)
-        throw this.#itemError(409, result.error ?? {}, `writing document ${id}`, 'write')
+      if (attempt >= CONDITIONAL_ATTEMPTS) throw this.#contention(id, 'Writing', result)
+      await conflictBackoff(attempt)
     }
   }
 
@@ -447,8 +472,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
         ifPrimaryTerm: current.ifPrimaryTerm,
       })
       if (result.status !== 409) return
-      if (attempt >= CONDITIONAL_ATTEMPTS)
-        throw this.#itemError(409, result.error ?? {}, `deleting document ${id}`, 'write')
+      if (attempt >= CONDITIONAL_ATTEMPTS) throw this.#contention(id, 'Deleting', result)
+      await conflictBackoff(attempt)
     }
   }
 

@@ -6,15 +6,21 @@
  * - `security_exception` (401, or 403 for a missing privilege) → KV_AUTH_FAILED; so is a 403
  *   without an error type, which is how a HEAD request (the index-exists check) is refused: a
  *   HEAD answer has no body. (A 403 of another type, such as a `cluster_block_exception`, is not
- *   about credentials.)
+ *   about credentials.) So is an `_mget` item that failed with `security_exception` and no
+ *   status: Elasticsearch authorizes `_mget` by its action name, then each shard request, so a
+ *   user without `read` on the index gets 200 with every item failed that way
+ *   (elastic/elasticsearch#97451).
  * - 413 (request over `http.max_content_length`) → KV_INVALID_ARGUMENT.
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
- * - 429 and 5xx (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
+ * - 408 (a request that timed out on the cluster, such as a delete-by-query), 429 and 5xx
+ *   (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
  *   So is an `_mget` item that failed with one of those exceptions ({@link TRANSIENT_TYPES}): such
  *   an item carries the exception's type but no status.
+ * - A failed delete-by-query answers with its own body (`failures`, `timed_out`, `deleted`,
+ *   `total`), not an `error` object: the message gives its first failure and how much it
+ *   deleted, and says that the bucket may be partly deleted.
  * - Anything else the cluster refused, or a server that is not Elasticsearch → KV_BACKEND_ERROR
- *   with its type and reason: retrying the same request will not help (except a write or delete
- *   under `id_scheme: infini` that lost 8 version conflicts in a row, see elastic-kv.ts).
+ *   with its type and reason: retrying the same request will not help.
  *
  * The client's own error objects carry the request (headers included) in `meta`; they are never
  * attached. The `cause` is a plain Error with the scrubbed message, name and status code.
@@ -100,6 +106,33 @@ function describeBody(body: unknown): { type: string | undefined; reason: string
   return { type: undefined, reason: undefined }
 }
 
+/** The answer of a failed delete-by-query (a bulk-by-scroll response), as far as it is read. */
+interface ByQueryAnswer {
+  failures?: Array<{ cause?: unknown; reason?: unknown }>
+  timed_out?: boolean
+  deleted?: number
+  total?: number
+}
+
+/**
+ * What a failed delete-by-query says, or undefined for another body. Its status is that of its
+ * worst failure, or 408 when it timed out; each failure has a `cause` (a failed delete) or a
+ * `reason` (a failed search of a shard), each an error object.
+ */
+function describeByQuery(
+  body: unknown,
+): { type: string | undefined; reason: string | undefined; progress: string } | undefined {
+  const answer = body as ByQueryAnswer | undefined
+  if (answer === null || typeof answer !== 'object' || typeof answer.deleted !== 'number')
+    return undefined
+  const first = answer.failures?.[0]
+  const { type, reason } =
+    first !== undefined
+      ? describeBody({ error: first.cause ?? first.reason })
+      : { type: undefined, reason: answer.timed_out === true ? 'timed out' : undefined }
+  return { type, reason, progress: `deleted ${answer.deleted} of ${answer.total ?? '?'} documents` }
+}
+
 /**
  * Exceptions Elasticsearch answers with 503 or 429 (a shard unavailable, a full queue) when they
  * fail a whole request; an `_mget` item that failed with one of them says only its type.
@@ -167,11 +200,17 @@ export function toKVError(
     )
   }
   const status = failure.statusCode
-  const { type, reason } = describeBody(failure.body)
+  const byQuery = describeByQuery(failure.body)
+  const { type, reason } = byQuery ?? describeBody(failure.body)
   // An `_mget` item that failed has a type but no status; a bare HTTP error has a status only.
   const label = [status === undefined ? '' : `HTTP ${status}`, type ?? ''].join(' ').trim()
   const detail = scrub(`${label || 'no status or error type'}${reason ? `: ${reason}` : ''}`)
-  if (status === 401 || (status === 403 && (type === 'security_exception' || type === undefined))) {
+  if (
+    status === 401 ||
+    (status === 403 && (type === 'security_exception' || type === undefined)) ||
+    // An `_mget` item refused for want of `read` (see the module comment).
+    (status === undefined && type === 'security_exception')
+  ) {
     const grant =
       privilege === undefined
         ? 'grant it the privileges listed in the @kv/elastic README ("Privileges")'
@@ -197,12 +236,32 @@ export function toKVError(
     )
   }
   const transient =
+    status === 408 ||
     status === 429 ||
     (status !== undefined && status >= 500) ||
     (status === undefined && type !== undefined && TRANSIENT_TYPES.has(type))
+  // Delete-by-query deletes batch by batch: what it deleted before failing stays deleted. Only
+  // deleteBucket() sends one.
+  const partial =
+    byQuery === undefined
+      ? ''
+      : `; it ${byQuery.progress}: the bucket may be partly deleted; call deleteBucket again`
   return new (transient ? BackendUnavailableError : BackendError)(
-    `Elasticsearch at ${where} failed while ${what} (${detail}).`,
+    `Elasticsearch at ${where} failed while ${what} (${detail})${partial}.`,
     { cause },
+  )
+}
+
+/**
+ * A conditional write or delete under `id_scheme: infini` that met a version conflict on every
+ * attempt: other writers of the key kept changing the document between its read and its write.
+ * KV_BACKEND_UNAVAILABLE: the write was not applied, and calling again works once they are done.
+ * `last` is the error of the last conflict.
+ */
+export function contentionError(what: string, attempts: number, last: KVError): KVError {
+  return new BackendUnavailableError(
+    `${what} gave up after ${attempts} version conflicts with concurrent writers of this key; retry the call. (${last.message})`,
+    { cause: last },
   )
 }
 

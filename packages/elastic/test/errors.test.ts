@@ -1,6 +1,6 @@
 /**
- * Failures map to typed errors: an unreachable or silent cluster, or a 429 or 5xx answer →
- * KV_BACKEND_UNAVAILABLE; another refusal (a cluster block) or 8 lost version conflicts →
+ * Failures map to typed errors: an unreachable or silent cluster, a 408, 429 or 5xx answer, or 8
+ * lost version conflicts → KV_BACKEND_UNAVAILABLE; another refusal (a cluster block) →
  * KV_BACKEND_ERROR; refused credentials or privileges → KV_AUTH_FAILED; a value whose request
  * would exceed http.max_content_length → KV_INVALID_ARGUMENT before anything is sent; an index
  * with an incompatible mapping → KV_INVALID_CONFIG; a cluster of another version →
@@ -19,6 +19,7 @@ import {
   type Answer,
   esError,
   failedBulkItems,
+  failedByQuery,
   failedMgetItems,
   type Intercept,
   startProxy,
@@ -590,6 +591,12 @@ describe('answers of a cluster in trouble', () => {
       /HTTP 503 no_shard_available_action_exception: No shard available/,
     ],
     [
+      'addValue, _bulk answered 408',
+      on('/_bulk', () => esError(408, 'some_timeout_exception', 'timed out')),
+      (s: ElasticKV) => s.addValue('b', 'k', 'v'),
+      /HTTP 408 some_timeout_exception: timed out/,
+    ],
+    [
       'keys(), _search answered 500',
       on('/_search', () => esError(500, 'search_phase_execution_exception', 'all shards failed')),
       (s: ElasticKV) => collect(s.keys('b')),
@@ -602,7 +609,7 @@ describe('answers of a cluster in trouble', () => {
       /while listing[^(]*\(HTTP 500\)\.$/,
     ],
   ] as const)(
-    'fails with KV_BACKEND_UNAVAILABLE on a 429 or 5xx (%s), and works again once it stops',
+    'fails with KV_BACKEND_UNAVAILABLE on a 408, 429 or 5xx (%s), and works again once it stops',
     async (_label, intercept, operation, message) => {
       await throughProxy({}, async (s, proxy) => {
         await s.addValue('b', 'k', 'v')
@@ -674,6 +681,58 @@ describe('answers of a cluster in trouble', () => {
         // The item has no status: the message names none rather than a placeholder.
         expect(error.message).not.toMatch(/HTTP|undefined/)
       }
+    })
+  })
+
+  // A user without `read` on the index: Elasticsearch authorizes `_mget` by its action name, then
+  // each shard request, so it answers 200 with every item failed with a security_exception and
+  // no status (elastic/elasticsearch#97451). Under infini a write reads first, so it fails so too.
+  const noRead = on('/_mget', (req) =>
+    failedMgetItems(
+      req.body,
+      'security_exception',
+      'action [indices:data/read/mget[shard]] is unauthorized for user [kv] with effective roles [kv_writer] on indices [kv], this action is granted by the index privileges [read,all]',
+    ),
+  )
+  it.each(['default', 'infini'] as const)(
+    'fails a read (id_scheme: %s) whose _mget items are refused with security_exception with KV_AUTH_FAILED naming read',
+    async (scheme) => {
+      await throughProxy({ id_scheme: scheme }, async (s, proxy) => {
+        await s.addValue('b', 'k', 'v')
+        proxy.intercept = noRead
+        const operations: Array<() => Promise<unknown>> = [
+          () => s.getValue('b', 'k'),
+          () => s.existsKey('b', 'k'),
+        ]
+        if (scheme === 'infini') operations.push(() => s.addValue('b', 'k', 'w'))
+        for (const operation of operations) {
+          const error = await failure(operation())
+          expect(error.code).toBe('KV_AUTH_FAILED')
+          expect(error.message).toMatch(/this needs the read index privilege/)
+          expect(error.message).toMatch(/security_exception: action \[indices:data\/read\/mget/)
+        }
+        proxy.intercept = undefined
+        expect(await s.getValue('b', 'k')).toEqual(v)
+      })
+    },
+  )
+
+  it('fails a write whose _bulk items are refused (403 security_exception) with KV_AUTH_FAILED naming write', async () => {
+    // A user with `write` on other indices but not this one: `_bulk` is authorized by its action
+    // name, then each item, which fails with 403.
+    await throughProxy({}, async (s, proxy) => {
+      proxy.intercept = on('/_bulk', (req) =>
+        failedBulkItems(
+          req.body,
+          403,
+          'security_exception',
+          () =>
+            'action [indices:data/write/bulk[s]] is unauthorized for user [kv] with effective roles [kv_reader] on indices [kv], this action is granted by the index privileges [create_doc,create,delete,index,write,all]',
+        ),
+      )
+      const error = await failure(s.addValue('b', 'k', 'v'))
+      expect(error.code).toBe('KV_AUTH_FAILED')
+      expect(error.message).toMatch(/this needs the write index privilege/)
     })
   })
 
@@ -750,7 +809,7 @@ describe('answers of a cluster in trouble', () => {
     }
   })
 
-  it('fails a write under id_scheme: infini with KV_BACKEND_ERROR after 8 version conflicts in a row; it succeeds once they stop', async () => {
+  it('fails a write under id_scheme: infini with KV_BACKEND_UNAVAILABLE after 8 version conflicts in a row, saying to retry; it succeeds once they stop', async () => {
     // Every conditional write is answered 409 while the document stays absent, as when writes
     // and deletes of the id keep racing it: each attempt reads (absent), creates (409) and tries
     // again with a fresh read.
@@ -765,7 +824,10 @@ describe('answers of a cluster in trouble', () => {
       )
       standin.resetCounts()
       const error = await failure(s.addValue('b', 'k', 'v'))
-      expect(error.code).toBe('KV_BACKEND_ERROR')
+      expect(error.code).toBe('KV_BACKEND_UNAVAILABLE')
+      expect(error.message).toMatch(
+        /^Writing document [0-9a-f]{32} in index \S+ gave up after 8 version conflicts with concurrent writers of this key; retry the call\./,
+      )
       expect(error.message).toMatch(
         /HTTP 409 version_conflict_engine_exception: \[[0-9a-f]{32}\]: version conflict/,
       )
@@ -777,7 +839,7 @@ describe('answers of a cluster in trouble', () => {
     })
   })
 
-  it('fails a delete under id_scheme: infini with KV_BACKEND_ERROR after 8 version conflicts in a row, the value kept', async () => {
+  it('fails a delete under id_scheme: infini with KV_BACKEND_UNAVAILABLE after 8 version conflicts in a row, saying to retry, the value kept', async () => {
     // The document keeps changing between each read and its conditional delete: the delete is
     // not applied, so it must not resolve as if it were.
     await throughProxy({ id_scheme: 'infini' }, async (s, proxy) => {
@@ -791,7 +853,10 @@ describe('answers of a cluster in trouble', () => {
         ),
       )
       const error = await failure(s.deleteKey('b', 'k'))
-      expect(error.code).toBe('KV_BACKEND_ERROR')
+      expect(error.code).toBe('KV_BACKEND_UNAVAILABLE')
+      expect(error.message).toMatch(
+        /^Deleting document [0-9a-f]{32} in index \S+ gave up after 8 version conflicts with concurrent writers of this key; retry the call\./,
+      )
       expect(error.message).toMatch(/HTTP 409 version_conflict_engine_exception/)
       expect(proxy.answered).toEqual(Array(8).fill('POST /_bulk'))
       expect(await s.getValue('b', 'k')).toEqual(v)
@@ -800,6 +865,72 @@ describe('answers of a cluster in trouble', () => {
       expect(await s.getValue('b', 'k')).toBeNull()
     })
   })
+
+  // A failed delete-by-query answers with its own body, not an `error` envelope: the message
+  // must come from its failures (a delete's `cause`, a shard search's `reason`) or its timeout.
+  it.each([
+    [
+      'timed out (408)',
+      failedByQuery(408, { timedOut: true, deleted: 1000, total: 5000 }),
+      /\(HTTP 408: timed out\)/,
+    ],
+    [
+      'a delete rejected (429)',
+      failedByQuery(429, {
+        deleted: 1000,
+        total: 5000,
+        failures: [
+          {
+            index: 'kv',
+            id: 'x',
+            cause: {
+              type: 'es_rejected_execution_exception',
+              reason: 'rejected execution of coordinating operation',
+            },
+            status: 429,
+          },
+        ],
+      }),
+      /\(HTTP 429 es_rejected_execution_exception: rejected execution of coordinating operation\)/,
+    ],
+    [
+      'a shard search failed (503)',
+      failedByQuery(503, {
+        deleted: 1000,
+        total: 5000,
+        failures: [
+          {
+            shard: 0,
+            index: 'kv',
+            node: 'n1',
+            reason: {
+              type: 'no_shard_available_action_exception',
+              reason: 'No shard available for [kv][0]',
+            },
+            status: 503,
+          },
+        ],
+      }),
+      /\(HTTP 503 no_shard_available_action_exception: No shard available for \[kv\]\[0\]\)/,
+    ],
+  ] as const)(
+    'fails deleteBucket() whose delete-by-query %s with KV_BACKEND_UNAVAILABLE, its reason, how much it deleted, and to call again',
+    async (_label, answer, reason) => {
+      await throughProxy({}, async (s, proxy) => {
+        await s.addValue('b', 'k', 'v')
+        proxy.intercept = on('/_delete_by_query', () => answer)
+        const error = await failure(s.deleteBucket('b'))
+        expect(error.code).toBe('KV_BACKEND_UNAVAILABLE')
+        expect(error.message).toMatch(reason)
+        expect(error.message).toMatch(
+          /; it deleted 1000 of 5000 documents: the bucket may be partly deleted; call deleteBucket again\.$/,
+        )
+        proxy.intercept = undefined
+        await s.deleteBucket('b')
+        expect(await s.getValue('b', 'k')).toBeNull()
+      })
+    },
+  )
 })
 
 describe('damaged documents', () => {

@@ -188,3 +188,32 @@ export function failedMgetItems(body: Buffer, type: string, reason: string): Ans
     },
   }
 }
+
+/**
+ * A failed delete-by-query answer: Elasticsearch answers with the operation's own body, not an
+ * `error` envelope, with the status of its worst failure, or 408 when it timed out. A failure is
+ * `{index, id, cause, status}` for a delete that failed, `{shard, index, node, reason, status}`
+ * for a shard whose search failed; what was deleted before stays deleted.
+ */
+export function failedByQuery(
+  status: number,
+  outcome: { timedOut?: boolean; failures?: unknown[]; deleted: number; total: number },
+): Answer {
+  return {
+    status,
+    body: {
+      took: 60001,
+      timed_out: outcome.timedOut ?? false,
+      total: outcome.total,
+      deleted: outcome.deleted,
+      batches: 1,
+      version_conflicts: 0,
+      noops: 0,
+      retries: { bulk: 0, search: 0 },
+      throttled_millis: 0,
+      requests_per_second: -1,
+      throttled_until_millis: 0,
+      failures: outcome.failures ?? [],
+    },
+  }
+}

@@ -3,7 +3,8 @@
  * times out after the cluster received it is reported failed though it is applied (under
  * `id_scheme: infini` not over a later write of its key); a `_bulk` that
  * fails some of an `addValues` call's items fails the call while its other entries are written;
- * an entry rewritten while deleteBucket() runs survives, and deleteBucket() still resolves. The
+ * an entry rewritten while deleteBucket() runs survives, and deleteBucket() still resolves; stores
+ * racing to write one key under `infini` all succeed. The
  * proxy in front of the stand-in holds or rewrites the requests a test picks (proxy.ts).
  */
 import { isKVError } from '@kv/core'
@@ -184,6 +185,30 @@ it('fails addValues when one item of its _bulk fails; its other entries are writ
     await store.addValues('b', entries)
     for (const [k, v] of entries) expect(await store.getValue('b', k), k).toEqual(text(v))
   })
+})
+
+it('under id_scheme: infini, 12 stores writing one key at once all succeed, round after round', async () => {
+  // Each round, every store's conditional write but one meets a version conflict and retries;
+  // the retries must spread out (not stay in lockstep, one winner a round) so that none gives up.
+  const index = freshIndexName('contention')
+  const stores = Array.from(
+    { length: 12 },
+    () => new ElasticKV({ endpoint: standin.url, index_name: index, id_scheme: 'infini' }),
+  )
+  try {
+    for (const store of stores) await store.open()
+    for (let round = 0; round < 3; round++) {
+      const values = stores.map((_, i) => `v${round}-${i}`)
+      const outcomes = await Promise.allSettled(
+        stores.map((store, i) => store.addValue('b', 'k', values[i]!)),
+      )
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([])
+      const stored = new TextDecoder().decode((await stores[0]!.getValue('b', 'k'))!)
+      expect(values).toContain(stored)
+    }
+  } finally {
+    for (const store of stores) await store.close()
+  }
 })
 
 it('keeps an entry rewritten while deleteBucket() runs, deletes the others, and resolves', async () => {
