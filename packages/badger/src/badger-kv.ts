@@ -43,6 +43,7 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   /** Whether writes are counted for `value_log_gc` (off in memory mode, where it has nothing to do). */
   #trackGc = false
   #gcTimer: NodeJS.Timeout | undefined
+  #persistent: boolean
 
   constructor(options?: BadgerOptions) {
     super(BADGER, {
@@ -50,6 +51,17 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       options,
       maxValueBytes: (config) => config.max_value_bytes,
     })
+    // Options given here are the configuration in force; a section is read at open().
+    this.#persistent = options?.memory_mode !== true
+  }
+
+  /**
+   * False with `memory_mode: true`: the data is gone at `close()` and with the process (see
+   * `KVStore.persistent`). Known from the options given to the constructor, else from `open()`
+   * on (before the first `open()`, the section's default: true).
+   */
+  get persistent(): boolean {
+    return this.#persistent
   }
 
   /** The directory of the database in force, once open (`undefined` in memory mode). */
@@ -59,6 +71,7 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   protected async _open(): Promise<void> {
     const config = this.config
+    this.#persistent = !config.memory_mode
     if (config.memory_mode) {
       this.#path = undefined
       this.#layout = new SingleKeyspace(await openMemory(), {

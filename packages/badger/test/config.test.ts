@@ -192,6 +192,32 @@ describe('the badger: section', () => {
     }
   })
 
+  it('persistent is false in memory_mode: from options at construction, from the section at open()', async () => {
+    expect(new BadgerKV({ memory_mode: true }).persistent).toBe(false)
+    const dir = await tempDir('persistent')
+    try {
+      expect(new BadgerKV({ path: dir }).persistent).toBe(true)
+      configure({ badger: { memory_mode: true } })
+      const fromSection = new BadgerKV()
+      await fromSection.open()
+      try {
+        expect(fromSection.persistent).toBe(false)
+      } finally {
+        await fromSection.close()
+      }
+      // The next open() follows a changed configuration.
+      configure({ data_dir: dir, badger: { memory_mode: false } })
+      await fromSection.open()
+      try {
+        expect(fromSection.persistent).toBe(true)
+      } finally {
+        await fromSection.close()
+      }
+    } finally {
+      await removeDir(dir)
+    }
+  })
+
   it('max_value_bytes sets the value limit', async () => {
     const store = new BadgerKV({ memory_mode: true, max_value_bytes: 10 })
     await store.open()

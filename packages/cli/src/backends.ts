@@ -21,6 +21,13 @@ export const BACKEND_PACKAGES: Readonly<Record<string, string>> = {
   badger: '@kv/badger',
 }
 
+/**
+ * Per backend, the configuration key that keeps its data in memory only, to name it when a
+ * command that writes refuses such a store. Whether a store persists is the store's to say
+ * (`KVStore.persistent`); this only makes the message precise.
+ */
+export const MEMORY_ONLY_SETTING: Readonly<Record<string, string>> = { badger: 'memory_mode' }
+
 /** Other spellings accepted for `--backend`, `--from` and `--to`. */
 const ALIASES: Readonly<Record<string, string>> = { simple: 'simple_kv' }
 

@@ -45,3 +45,13 @@ export function keyJson(key: Uint8Array): { key: string; keyText?: string } {
   }
   return json
 }
+
+/**
+ * A key for a message: as a JSON string of its text when it is valid UTF-8, else its base64 in
+ * quotes followed by `(base64)` (as `kv ls -k base64` prints it), so that a binary key is named
+ * exactly rather than with replacement characters.
+ */
+export function describeKey(key: Uint8Array): string {
+  const { key: base64, keyText } = keyJson(key)
+  return keyText === undefined ? `"${base64}" (base64)` : JSON.stringify(keyText)
+}

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { bytesEqual, type KVStore } from '@kv/core'
+import { bytesEqual, InvalidArgumentError, type KVStore } from '@kv/core'
 import { countBucket } from './count.js'
 import type { Interrupt } from './interrupt.js'
 import type { Progress } from './progress.js'
@@ -12,6 +12,9 @@ import { WriteWindow } from './window.js'
 
 /** A copy that failed on an entry, or on a batch of entries (`key` to `lastKey`). */
 export class CopyFailure {
+  /** Entries written to the target before the copy stopped (the writes in flight included). */
+  copied = 0
+
   constructor(
     readonly bucket: string,
     readonly key: Uint8Array,
@@ -63,13 +66,30 @@ export async function copyAll(
         // A key deleted from the source while we copy is not copied.
         for (let i = 0; i < keys.length; i++)
           if (values[i] !== null) pairs.push([keys[i]!, values[i]!])
+        // A value the target cannot hold would fail the whole batch naming only its index in
+        // it: name its key instead, and write nothing of the batch (as addValues would not).
+        const limit = target.limits.maxValueBytes
+        for (const [key, value] of pairs) {
+          if (value.length > limit) {
+            throw new CopyFailure(
+              bucket,
+              key,
+              new InvalidArgumentError(
+                'value',
+                `its value is ${value.length} bytes, over the ${target.name} target's limit of ${limit} bytes`,
+              ),
+            )
+          }
+        }
         if (pairs.length === 1) await target.addValue(bucket, ...pairs[0]!)
         else if (pairs.length > 1) await target.addValues(bucket, pairs)
         copied += pairs.length
         progress.advance(keys.length)
       },
       (error) =>
-        new CopyFailure(bucket, keys[0]!, error, keys.length > 1 ? keys.at(-1) : undefined),
+        error instanceof CopyFailure
+          ? error
+          : new CopyFailure(bucket, keys[0]!, error, keys.length > 1 ? keys.at(-1) : undefined),
     )
   try {
     outer: for await (const bucket of source.buckets()) {
@@ -91,6 +111,7 @@ export async function copyAll(
     await window.drain()
   } catch (error) {
     await window.settle()
+    if (error instanceof CopyFailure) error.copied = copied
     throw error
   }
   return { copied, buckets, interrupted: interrupt.requested }
@@ -101,9 +122,13 @@ export interface BucketCheck {
   bucket: string
   /** Keys in the source. */
   source: number
-  /** Keys in the target. */
+  /** Keys the target lists (a listing may not show the latest writes yet: see `missing`). */
   target: number
-  /** With value checks: source keys missing from the target. */
+  /**
+   * Source keys missing from the target, each source key looked up in the target (reads are
+   * realtime in every backend, listings not always): with value checks, or when the target
+   * listed fewer keys than the source.
+   */
   missing?: number
   /** With value checks: source keys whose value differs in the target. */
   different?: number
@@ -121,22 +146,36 @@ export interface Verification {
   interrupted: boolean
 }
 
-async function compareValues(
+/**
+ * Looks every source key of `bucket` up in the target: counts those missing and, with `values`,
+ * those whose value differs (advancing `progress` per key). A key gone from the source
+ * meanwhile is not counted.
+ */
+async function checkKeys(
   source: KVStore,
   target: KVStore,
   bucket: string,
   check: BucketCheck,
+  values: boolean,
   concurrency: number,
   progress: Progress,
   interrupt: Interrupt,
 ): Promise<void> {
   const window = new WriteWindow(concurrency)
   check.missing = 0
-  check.different = 0
+  if (values) check.different = 0
   try {
     for await (const key of source.keys(bucket)) {
       if (interrupt.requested) break
       const full = window.add(async () => {
+        if (!values) {
+          const [inSource, inTarget] = await Promise.all([
+            source.existsKey(bucket, key),
+            target.existsKey(bucket, key),
+          ])
+          if (inSource && !inTarget) check.missing!++
+          return
+        }
         const [expected, actual] = await Promise.all([
           source.getValue(bucket, key),
           target.getValue(bucket, key),
@@ -158,7 +197,10 @@ async function compareValues(
 /**
  * Checks the target against the source, bucket by bucket: the key counts, and with `values`
  * every value. A target holding more keys than the source (keys it had before) is reported in
- * the counts but is not a failure; fewer keys, a missing key or a different value is.
+ * the counts but is not a failure; a missing key or a different value is. Only reads of single
+ * keys decide that a key is missing: a listing may lag behind the writes (elastic's search with
+ * `refresh_before_listing: false`), so when the target lists fewer keys than the source, every
+ * source key is looked up in the target before any is called missing.
  */
 export async function verify(
   source: KVStore,
@@ -179,10 +221,11 @@ export async function verify(
       countBucket(target, bucket, stop),
     ])
     const check: BucketCheck = { bucket, source: inSource, target: inTarget }
+    if (values || check.target < check.source) {
+      await checkKeys(source, target, bucket, check, values, concurrency, progress, interrupt)
+    }
     if (!values) progress.advance(check.source)
-    else await compareValues(source, target, bucket, check, concurrency, progress, interrupt)
-    if (check.target < check.source || (check.missing ?? 0) > 0 || (check.different ?? 0) > 0)
-      ok = false
+    if ((check.missing ?? 0) > 0 || (check.different ?? 0) > 0) ok = false
     buckets.push(check)
   }
   return { mode: values ? 'values' : 'counts', ok, buckets, interrupted: interrupt.requested }

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { BackendDisabledError, configFilePath, type KVStore } from '@kv/core'
+import { BackendDisabledError, configFilePath, InvalidConfigError, type KVStore } from '@kv/core'
 import type { Command } from 'commander'
-import { backendName, loadBackend, loadDefaultBackend } from './backends.js'
-import { sectionFromFile, useConfigFile } from './config.js'
+import { backendName, loadBackend, loadDefaultBackend, MEMORY_ONLY_SETTING } from './backends.js'
+import { describeConfig, sectionFromFile, useConfigFile } from './config.js'
 import { ExitCode as Exit, type ExitCode } from './exit-codes.js'
 import { Progress, progressMode } from './progress.js'
 
@@ -41,21 +41,28 @@ export class Session {
     return this.options.json === true
   }
 
-  /** The store the command works on (`--backend`, else the default), opened. */
-  async store(): Promise<KVStore> {
+  /**
+   * The store the command works on (`--backend`, else the default), opened. With `writes` (the
+   * command's name), a store whose data would not outlive this process is refused (see
+   * {@link refuseNonPersistent}).
+   */
+  async store(writes?: string): Promise<KVStore> {
     const store =
       this.options.backend === undefined
         ? await loadDefaultBackend()
         : await loadBackend(this.options.backend)
-    return this.open(store)
+    await this.open(store)
+    if (writes !== undefined) refuseNonPersistent(store, writes, describeConfig())
+    return store
   }
 
   /**
    * The store the command would work on (as {@link Session.store}), configured but not opened,
    * so nothing is read or created (`import --dry-run`: no empty database, no lock taken, no
-   * cluster contacted). Its `limits` are those of its configuration.
+   * cluster contacted). Its `limits` are those of its configuration. A store that would not keep
+   * what `writes` (the command's name) writes is refused, as {@link Session.store} does.
    */
-  async unopenedStore(): Promise<KVStore> {
+  async unopenedStore(writes: string): Promise<KVStore> {
     const registered =
       this.options.backend === undefined
         ? await loadDefaultBackend()
@@ -69,18 +76,34 @@ export class Session {
     // open(); an instance given the same section knows it at once.
     const file = configFilePath()
     const Store = registered.constructor as new (options: unknown) => KVStore
-    return new Store(file === undefined ? {} : sectionFromFile(file, registered.name))
+    const store = new Store(file === undefined ? {} : sectionFromFile(file, registered.name))
+    // Configured by options, the store knows from its construction whether it persists.
+    refuseNonPersistent(store, writes, describeConfig())
+    return store
   }
 
   /**
    * The store of backend `name`, opened; with `configFile`, a separate instance configured by
-   * that file's section instead of the registered one (`migrate --from-config`).
+   * that file's section instead of the registered one (`migrate --from-config`). With `writes`,
+   * as {@link Session.store}.
    */
-  async storeNamed(name: string, configFile?: string): Promise<KVStore> {
+  async storeNamed(name: string, configFile?: string, writes?: string): Promise<KVStore> {
     const registered = await loadBackend(name)
-    if (configFile === undefined) return this.open(registered)
     const Store = registered.constructor as new (options: unknown) => KVStore
-    return this.open(new Store(sectionFromFile(configFile, backendName(name))))
+    const store = await this.open(
+      configFile === undefined
+        ? registered
+        : new Store(sectionFromFile(configFile, backendName(name))),
+    )
+    if (writes !== undefined) {
+      refuseNonPersistent(
+        store,
+        writes,
+        configFile ?? describeConfig(),
+        'migrate to another backend or configuration (--to, --to-config)',
+      )
+    }
+    return store
   }
 
   /** Opens `store` and remembers to close it. */
@@ -113,6 +136,27 @@ export class Session {
     }
     if (failure !== undefined) throw failure
   }
+}
+
+/**
+ * Throws when `store` does not keep its data beyond this process (`persistent: false`, e.g.
+ * badger with `memory_mode: true`): `command` would write, exit 0, and leave nothing behind
+ * (KV_INVALID_CONFIG, exit 4). `config` names the configuration the store was set up from. The
+ * decision is the store's own; {@link MEMORY_ONLY_SETTING} only names the setting in the message.
+ */
+export function refuseNonPersistent(
+  store: KVStore,
+  command: string,
+  config: string,
+  otherwise = 'write to another backend (--backend NAME)',
+): void {
+  if (store.persistent !== false) return
+  const setting = MEMORY_ONLY_SETTING[store.name]
+  const key = setting === undefined ? undefined : `${store.name}.${setting}`
+  throw new InvalidConfigError(
+    `${command} refused: the ${store.name} store keeps its data in memory only${key === undefined ? '' : ` (${key}: true)`}, so what it writes would be gone when kv exits. ${key === undefined ? `Configure ${store.name} to keep its data` : `Set ${setting}: false in the ${store.name} section`} of ${config}, or ${otherwise}; commands that only read still work`,
+    key === undefined ? {} : { key },
+  )
 }
 
 /** The session of an action: built from the command's global options. */

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Standin } from '@kv/es-standin'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startWriteDroppingProxy } from './es-proxy.js'
 import { ALL_BYTES, exportFile, generated, type Workspace, workspace } from './helpers.js'
 
 // Built by turbo before the tests (it is a dev dependency); run `pnpm build` in packages/elastic otherwise.
@@ -100,27 +101,26 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
     await ws?.cleanup()
   })
 
-  it('migrate exits 7 when the verification does not find the entries in the target', async () => {
+  it('migrate verifies by reading the keys a lagging listing does not show (exit 0, counts and values)', async () => {
     // No periodic refresh, and a target that lists without refreshing first: its listings (which
-    // the verification counts with) see none of the entries the copy wrote.
+    // the counts come from) see none of the entries the copy wrote, but reads of single keys do.
     const { startStandin } = await import('@kv/es-standin')
     const standin = await startStandin({ refreshIntervalMs: -1 })
     const config = (index: string) =>
       `data_dir: ./data\nelastic:\n  endpoint: ${standin.url}\n  index_name: ${index}\n  refresh_before_listing: false\n`
     try {
-      ws = await workspace(config('kv-verify'))
+      ws = await workspace(config('kv-lagging'))
       const seed = await ws.file('seed.ndjson', exportFile(generated(30, 3)))
       expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
       const migrated = await ws.kv(['migrate', '--from', 'simple_kv', '--to', 'elastic'])
-      expect(migrated.code, migrated.stderr).toBe(7)
+      expect(migrated.code, migrated.stderr).toBe(0)
       expect(migrated.out).toMatch(/copied 30 entries in 3 buckets/)
-      expect(migrated.out).toMatch(/verification FAILED \(counts\) in 3 buckets/)
-      expect(migrated.out).toMatch(/bucket bucket-0: source 10, target 0: 10 keys missing/)
-      expect(migrated.stderr).toMatch(
-        /kv: migrate: the target does not hold every entry of the source \(see above\)/,
+      expect(migrated.out).toMatch(/verified counts: all 30 entries of 3 buckets are in the target/)
+      expect(migrated.out).toMatch(
+        /bucket bucket-0: source 10, target 0: every key found when read, though the target lists fewer/,
       )
-      // The first target refreshed its index when it closed (it had written): a fresh one.
-      const other = await ws.file('json.yml', config('kv-verify-json'))
+      // A fresh index (the first target refreshed its index when it closed), with values compared.
+      const other = await ws.file('values.yml', config('kv-lagging-values'))
       const json = await ws.kv([
         '--json',
         '--no-progress',
@@ -131,10 +131,100 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
         'simple_kv',
         '--to',
         'elastic',
+        '--verify-values',
+      ])
+      expect(json.code, json.stderr).toBe(0)
+      const { verification } = JSON.parse(json.out)
+      expect(verification).toMatchObject({ mode: 'values', ok: true })
+      expect(verification.buckets).toContainEqual({
+        bucket: 'bucket-1',
+        source: 10,
+        target: 0,
+        missing: 0,
+        different: 0,
+      })
+    } finally {
+      await standin.close()
+    }
+  })
+
+  it('migrate exits 7 naming the keys missing when the target acknowledged writes it did not keep', async () => {
+    const { startStandin } = await import('@kv/es-standin')
+    const standin = await startStandin()
+    const proxy = await startWriteDroppingProxy(standin.url)
+    try {
+      ws = await workspace(
+        `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-lost\n`,
+      )
+      const seed = await ws.file('seed.ndjson', exportFile(generated(30, 3)))
+      expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
+      proxy.dropWrites = true
+      const migrated = await ws.kv(['migrate', '--from', 'simple_kv', '--to', 'elastic'])
+      expect(migrated.code, migrated.stderr).toBe(7)
+      expect(migrated.out).toMatch(/copied 30 entries in 3 buckets/)
+      expect(migrated.out).toMatch(/verification FAILED \(counts\) in 3 buckets/)
+      expect(migrated.out).toMatch(/bucket bucket-0: source 10, target 0: 10 keys missing/)
+      expect(migrated.stderr).toMatch(
+        /kv: migrate: the target does not hold every entry of the source \(see above\)/,
+      )
+      const json = await ws.kv([
+        '--json',
+        '--no-progress',
+        'migrate',
+        '--from',
+        'simple_kv',
+        '--to',
+        'elastic',
+        '--verify-values',
       ])
       expect(json.code, json.stderr).toBe(7)
-      expect(JSON.parse(json.out).verification).toMatchObject({ mode: 'counts', ok: false })
+      const { verification } = JSON.parse(json.out)
+      expect(verification).toMatchObject({ mode: 'values', ok: false })
+      expect(verification.buckets).toContainEqual({
+        bucket: 'bucket-2',
+        source: 10,
+        target: 0,
+        missing: 10,
+        different: 0,
+      })
       expect(JSON.parse(json.stderr).error).toMatchObject({ exitCode: 7 })
+    } finally {
+      await proxy.close()
+      await standin.close()
+    }
+  })
+
+  it('migrate says re-running will not help when the target cannot store an entry (KV_NOT_SUPPORTED, exit 5)', async () => {
+    const { startStandin } = await import('@kv/es-standin')
+    const standin = await startStandin()
+    try {
+      ws = await workspace(
+        `data_dir: ./data\nelastic:\n  endpoint: ${standin.url}\n  index_name: kv-infini\n  id_scheme: infini\n`,
+      )
+      // Under id_scheme: infini, bucket "a" key "b_c" and bucket "a_b" key "c" get one id.
+      const seed = await ws.file(
+        'seed.ndjson',
+        exportFile([
+          { b: 'a', k: Buffer.from('b_c'), v: Buffer.from('one') },
+          { b: 'a_b', k: Buffer.from('c'), v: Buffer.from('two') },
+        ]),
+      )
+      expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
+      for (let run = 0; run < 2; run++) {
+        const migrated = await ws.kv([
+          '--no-progress',
+          'migrate',
+          '--from',
+          'simple_kv',
+          '--to',
+          'elastic',
+        ])
+        expect(migrated.code, migrated.stderr).toBe(5)
+        expect(migrated.stderr).toMatch(
+          /^kv: migrate failed on bucket "a_b" key "c": .*; 1 entry was copied before it stopped; re-running fails the same way: the target, as configured, cannot store this entry\. .* \[KV_NOT_SUPPORTED\]\n$/,
+        )
+        expect(migrated.stderr).not.toMatch(/to resume/)
+      }
     } finally {
       await standin.close()
     }

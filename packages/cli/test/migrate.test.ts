@@ -190,6 +190,30 @@ describe('kv migrate', () => {
     expect(await entries(ws, 'badger')).toBe(0)
   })
 
+  it('names the entry over the target value limit (a binary key in base64), the count copied, and that re-running will not help (exit 4)', async () => {
+    await ws.file('kv.yml', 'data_dir: ./data\nbadger:\n  max_value_bytes: 100\n')
+    // 1,500 keys of 100-byte values, then (last in key order) a binary key with 101 bytes: the
+    // first batch of 1,000 is written, the second is refused before any of it is written.
+    const big = { b: 'bucket-0', k: Buffer.from([0xff, 0x01]), v: Buffer.alloc(101, 7) }
+    const file = await ws.file('seed.ndjson', exportFile([...generated(1500, 1), big]))
+    expect((await ws.kv(['--backend', 'simple_kv', 'import', file])).code).toBe(0)
+    const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
+    for (let run = 0; run < 2; run++) {
+      const migrated = await ws.kv(args)
+      expect(migrated.code, migrated.stderr).toBe(4)
+      expect(migrated.stderr).toMatch(
+        /^kv: migrate failed on bucket "bucket-0" key "\/wE=" \(base64\): its value is 101 bytes, over the badger target's limit of 100 bytes; 1,000 entries were copied before it stopped; re-running fails the same way: the target refuses this entry\. .* \[KV_INVALID_ARGUMENT\]\n$/,
+      )
+      expect(migrated.stderr).not.toMatch(/to resume/)
+    }
+    expect(await entries(ws, 'badger')).toBe(1000)
+    const json = await ws.kv(['--json', ...args])
+    expect(JSON.parse(json.stderr).error).toMatchObject({
+      exitCode: 4,
+      code: 'KV_INVALID_ARGUMENT',
+    })
+  })
+
   it('refuses to migrate a store onto itself (exit 2)', async () => {
     const same = await ws.kv(['migrate', '--from', 'badger', '--to', 'badger'])
     expect(same.code).toBe(2)

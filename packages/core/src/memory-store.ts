@@ -29,6 +29,8 @@ const fromId = (id: string): Uint8Array => new Uint8Array(Buffer.from(id, 'latin
 export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
   #buckets = new Map<string, Map<string, Uint8Array>>()
   readonly #persist: boolean
+  /** Always false: the data lives in this process only (with `persistAcrossClose`, across `close()` but never beyond the process). */
+  readonly persistent = false
 
   constructor(options: MemoryStoreOptions = {}) {
     super(MEMORY_STORE_NAME, { options, maxValueBytes: options.maxValueBytes ?? 64 * 1024 * 1024 })

@@ -55,6 +55,15 @@ export interface KVStore {
   readonly status: StoreStatus
   /** The backend's limits. */
   readonly limits: StoreLimits
+  /**
+   * `false` when the data does not outlive the process (an in-memory store): whatever is
+   * written is gone when the process ends, or sooner. Absent or `true`: the store keeps its data
+   * (where and how durably is the backend's to say). A store configured by its section knows it
+   * for sure once open; before, it reports what its options or its section's defaults say (as
+   * `limits` does). Tools that write for later (an import, a migration) check it to refuse a store
+   * that would keep nothing.
+   */
+  readonly persistent?: boolean
   /** Opens the store. Idempotent; a closed store can be opened again. */
   open(): Promise<void>
   /** Closes the store after the operations in flight finish. Idempotent. */

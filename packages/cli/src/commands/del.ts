@@ -25,7 +25,7 @@ export function registerDel(program: Command, act: Act): void {
     .action(
       act(async (session, bucket: string, keyText: string, options: DelOptions) => {
         const key = parseKey(keyText, options.keyEncoding)
-        const store = await session.store()
+        const store = await session.store('del')
         await store.deleteKey(bucket, key)
         if (session.json) await printJson({ bucket, ...keyJson(key), deleted: true })
       }),

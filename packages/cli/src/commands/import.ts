@@ -79,7 +79,9 @@ async function runImport(session: Session, file: string, options: ImportOptions)
   const size = await inputSize(file)
   // A dry run writes nothing, so it does not open the store either (opening creates an empty
   // database): it checks the file against the store's configuration only.
-  const store = options.dryRun ? await session.unopenedStore() : await session.store()
+  const store = options.dryRun
+    ? await session.unopenedStore('import')
+    : await session.store('import')
   const name = file === '-' ? 'stdin' : file
   const started = performance.now()
   const reader = new ExportReader(store.limits.maxValueBytes)

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { isKVError } from '@kv/core'
+import { ErrorCode, isKVError } from '@kv/core'
 import { type Command, Option } from 'commander'
 import { type Act, concurrencyOption, examples, integer } from '../action.js'
 import { backendName } from '../backends.js'
 import { countEntries, total } from '../count.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { Interrupt } from '../interrupt.js'
-import { formatKey } from '../keys.js'
+import { describeKey } from '../keys.js'
 import { CopyFailure, type CopyResult, copyAll, type Verification, verify } from '../migrate.js'
 import { count, counted, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
@@ -34,9 +34,13 @@ function describeCheck(verification: Verification): string[] {
   for (const check of verification.buckets) {
     entries += check.source
     const problems: string[] = []
-    if (check.target < check.source)
-      problems.push(`${counted(check.source - check.target, 'key', 'keys')} missing`)
+    // `missing` counts keys looked up one by one; the listed count alone decides nothing.
     if ((check.missing ?? 0) > 0) problems.push(`${counted(check.missing!, 'key', 'keys')} missing`)
+    else if (check.target < check.source) {
+      problems.push(
+        `every key found when read, though the target lists fewer (its listing does not show the latest writes yet)`,
+      )
+    }
     if ((check.different ?? 0) > 0)
       problems.push(
         `${counted(check.different!, 'value', 'values')} ${check.different === 1 ? 'differs' : 'differ'}`,
@@ -62,6 +66,31 @@ function describeCheck(verification: Verification): string[] {
   return lines
 }
 
+/**
+ * What to do after a copy failed with `cause`: re-running resumes the copy only when the failure
+ * may pass; for a refusal that re-running meets again, say what to change instead.
+ */
+function whatNext(cause: unknown): string {
+  const again = 'then run the command again (migrate overwrites, so re-running is safe)'
+  switch (isKVError(cause) ? cause.code : undefined) {
+    case ErrorCode.INVALID_ARGUMENT:
+      return `re-running fails the same way: the target refuses this entry. Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
+    case ErrorCode.NOT_SUPPORTED:
+      return `re-running fails the same way: the target, as configured, cannot store this entry. Change the target's configuration or the entry in the source as the message says, ${again}`
+    case ErrorCode.CORRUPT_STORE:
+    case ErrorCode.CORRUPT_VALUE:
+      return `re-running fails the same way: repair or restore the damaged store (see its backend's README), ${again}`
+    case ErrorCode.INVALID_CONFIG:
+      return `fix the configuration the message names, ${again}`
+    case ErrorCode.AUTH_FAILED:
+      return `fix the credentials or the user's privileges, ${again}`
+    case ErrorCode.BACKEND_ERROR:
+      return `check the server the message names, ${again}`
+    default:
+      return 'run the command again to resume (migrate overwrites, so re-running is safe)'
+  }
+}
+
 async function runMigrate(session: Session, options: MigrateOptions): Promise<void> {
   const from = backendName(options.from)
   const to = backendName(options.to)
@@ -72,7 +101,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     )
   }
   const source = await session.storeNamed(from, options.fromConfig)
-  const target = await session.storeNamed(to, options.toConfig)
+  const target = await session.storeNamed(to, options.toConfig, 'migrate')
   const interrupt = new Interrupt(() =>
     process.stderr.write(
       'kv migrate: stopping; finishing the writes in flight (Ctrl-C again to force)\n',
@@ -154,15 +183,15 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
   } catch (error) {
     progress.stop()
     if (error instanceof CopyFailure) {
-      const key = formatKey(error.key, 'utf8')
       const which =
         error.lastKey === undefined
-          ? `key "${key}"`
-          : `the batch of keys "${key}" to "${formatKey(error.lastKey, 'utf8')}"`
+          ? `key ${describeKey(error.key)}`
+          : `the batch of keys ${describeKey(error.key)} to ${describeKey(error.lastKey)}`
       const side = isKVError(error.cause) ? '' : ' (unexpected)'
+      const cause = (error.cause as Error).message.replace(/\.$/, '')
       throw new CliError(
         exitCodeFor(error.cause),
-        `migrate failed on bucket "${error.bucket}" ${which}${side}: ${(error.cause as Error).message}; run the command again to resume`,
+        `migrate failed on bucket ${JSON.stringify(error.bucket)} ${which}${side}: ${cause}; ${counted(error.copied, 'entry was', 'entries were')} copied before it stopped; ${whatNext(error.cause)}`,
         { cause: error.cause },
       )
     }

@@ -46,7 +46,7 @@ export function registerPut(program: Command, act: Act): void {
         ) => {
           const key = parseKey(keyText, options.keyEncoding)
           const value = await readValue(valueText, options.file)
-          const store = await session.store()
+          const store = await session.store('put')
           if (options.compressed) await store.addValueCompress(bucket, key, value)
           else await store.addValue(bucket, key, value)
           if (session.json) {
