@@ -81,7 +81,8 @@ function writeU64(target: Buffer, at: number, n: number): void {
   target.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
 }
 
-function readU64(source: Buffer, at: number): number {
+/** A u64 LE field (below 2^53, as every count and length here). */
+export function readU64(source: Buffer, at: number): number {
   return source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 0x1_0000_0000
 }
 

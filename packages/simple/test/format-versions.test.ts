@@ -10,7 +10,7 @@ import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { FORMAT_VERSION } from '../src/format.js'
 import { collectWarnings, dump, FIXTURES, openStore, removeDir, tempDir } from './helpers.js'
-import { fileHeader, walFrame, walRecord } from './reference-format.js'
+import { batchFrame, fileHeader, walFrame, walRecord } from './reference-format.js'
 
 const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
 const V1_STORE = join(FIXTURES, 'format-v1-store')
@@ -184,6 +184,58 @@ describe('a version-2 store (records without batch frames), built from the READM
     )
     expect(isKVError(error) && error.code).toBe('KV_CORRUPT_STORE')
     expect(error).toMatchObject({ file: join(dir, WAL_1), offset: second })
+  })
+})
+
+describe('a version-3 segment whose batches are out of shape, built from the README', () => {
+  const WAL_1 = 'wal-0000000000000001.log'
+  const record = (key: string) => walFrame(walRecord(1, 'b', key, 'v'))
+
+  beforeEach(async () => {
+    for (const name of await readdir(dir)) await rm(join(dir, name))
+  })
+
+  /** Opens a store whose only segment is `segment`; the error it fails with. */
+  async function openFails(segment: Buffer): Promise<unknown> {
+    await writeFile(join(dir, WAL_1), segment)
+    return openStore(dir, MANUAL).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
+  }
+
+  test('a record where a batch frame must start is corruption at its offset', async () => {
+    const first = record('k1')
+    const segment = Buffer.concat([
+      fileHeader('W', 1),
+      batchFrame(1, first.length),
+      first,
+      record('k2'), // no batch frame before it, and a seal after it
+      batchFrame(2, 0),
+    ])
+    const error = await openFails(segment)
+    expect(error).toMatchObject({
+      code: 'KV_CORRUPT_STORE',
+      file: join(dir, WAL_1),
+      offset: 24 + 29 + first.length,
+      message: expect.stringMatching(/a record stands where a batch frame must start/),
+    })
+  })
+
+  test('a batch numbered out of turn is corruption at its offset', async () => {
+    const first = record('k1')
+    const segment = Buffer.concat([
+      fileHeader('W', 1),
+      batchFrame(1, first.length),
+      first,
+      batchFrame(3, 0),
+    ])
+    const error = await openFails(segment)
+    expect(error).toMatchObject({
+      code: 'KV_CORRUPT_STORE',
+      offset: 24 + 29 + first.length,
+      message: expect.stringMatching(/batch 3 follows batch 1/),
+    })
   })
 })
 
