@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -54,6 +54,33 @@ describe('createStoreDirectory', () => {
       )
       expect(output.trim()).toBe('created')
       expect((await stat(join(parent, 'store'))).isDirectory()).toBe(true)
+    },
+  )
+
+  // The syncs themselves, seen from outside: strace records each directory opened to be synced.
+  // Where strace is missing (or ptrace is not allowed) there is no other way to see an fsync.
+  const strace = ['/usr/bin/strace', '/bin/strace'].find(
+    (path) => existsSync(path) && spawnSync(path, ['-o', '/dev/null', 'true']).status === 0,
+  )
+  it.skipIf(strace === undefined)(
+    'syncs every directory it creates into its parent: the parents of a/b/c from base on (strace)',
+    async () => {
+      const trace = join(base, 'trace.txt')
+      const script = `import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then((core) => core.createStoreDirectory('a/b/c', 'x.path'))`
+      execFileSync(
+        strace!,
+        ['-f', '-e', 'trace=openat,fsync', '-o', trace, process.execPath, '-e', script],
+        { cwd: base },
+      )
+      const lines = (await readFile(trace, 'utf8')).split('\n')
+      const opened = lines
+        .filter((line) => line.includes('O_DIRECTORY') && !line.includes('= -1'))
+        .map((line) => /openat\(AT_FDCWD, "([^"]+)"/.exec(line)?.[1])
+      for (const dir of [base, join(base, 'a'), join(base, 'a', 'b')]) expect(opened).toContain(dir)
+      expect(opened).not.toContain(join(base, 'a', 'b', 'c'))
+      expect(lines.filter((line) => /fsync\(\d+\)\s+= 0/.test(line)).length).toBeGreaterThanOrEqual(
+        3,
+      )
     },
   )
 
