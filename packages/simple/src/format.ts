@@ -82,8 +82,7 @@ export function writeFileHeader(target: Buffer, kind: FileKind, sequence: number
   target[8] = kind
   target[9] = 0
   target.writeUInt16LE(FORMAT_VERSION, 10)
-  target.writeUInt32LE(sequence % 0x1_0000_0000, 12)
-  target.writeUInt32LE(Math.floor(sequence / 0x1_0000_0000), 16)
+  writeU64(target, 12, sequence)
   target.writeUInt32LE(crc32(target, 0, 20), 20)
 }
 
@@ -130,7 +129,7 @@ export function readFileHeader(header: Buffer, kind: FileKind, file: string): Fi
       `The simple_kv file ${file} has format version ${version}; this version of @kv/simple reads versions ${OLDEST_READABLE_VERSION} to ${FORMAT_VERSION}. Upgrade @kv/simple to open it.`,
     )
   }
-  return { sequence: header.readUInt32LE(12) + header.readUInt32LE(16) * 0x1_0000_0000, version }
+  return { sequence: readU64(header, 12), version }
 }
 
 /**
@@ -160,4 +159,15 @@ export function frameIntact(
 ): boolean {
   const start = at + FRAME_HEADER_BYTES
   return checksum(source, start, start + length) === source.readUInt32LE(at + 8)
+}
+
+/** Writes `n` (below 2^53, as every count and length here) as a u64 LE field at `at`. */
+export function writeU64(target: Buffer, at: number, n: number): void {
+  target.writeUInt32LE(n % 0x1_0000_0000, at)
+  target.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
+}
+
+/** A u64 LE field (below 2^53, as every count and length here). */
+export function readU64(source: Buffer, at: number): number {
+  return source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 0x1_0000_0000
 }

@@ -25,7 +25,7 @@
  * @module
  */
 import { copyBytes } from './copy-bytes.js'
-import { FRAME_HEADER_BYTES, frameLength, Op } from './format.js'
+import { FRAME_HEADER_BYTES, frameIntact, frameLength, Op, readU64, writeU64 } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { xxhash32 } from './xxhash32.js'
 
@@ -70,20 +70,10 @@ export function readBatchFrame(source: Buffer, at: number): BatchFrame | undefin
   if (
     frameLength(source, at) !== BATCH_PAYLOAD_BYTES ||
     source[p] !== Op.BATCH ||
-    xxhash32(source, p, p + BATCH_PAYLOAD_BYTES) !== source.readUInt32LE(at + 8)
+    !frameIntact(source, at, BATCH_PAYLOAD_BYTES, xxhash32)
   )
     return undefined
   return { sequence: readU64(source, p + 1), recordBytes: readU64(source, p + 9) }
-}
-
-function writeU64(target: Buffer, at: number, n: number): void {
-  target.writeUInt32LE(n % 0x1_0000_0000, at)
-  target.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
-}
-
-/** A u64 LE field (below 2^53, as every count and length here). */
-export function readU64(source: Buffer, at: number): number {
-  return source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 0x1_0000_0000
 }
 
 /** Largest record for a key and value of these lengths (a bucket takes at most 255 bytes). */

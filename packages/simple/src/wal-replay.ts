@@ -44,6 +44,7 @@ import {
   frameIntact,
   frameLength,
   Op,
+  readU64,
 } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import {
@@ -51,7 +52,6 @@ import {
   BATCH_FRAME_BYTES,
   BATCH_PAYLOAD_BYTES,
   readBatchFrame,
-  readU64,
   writeBatchFrame,
 } from './wal-record.js'
 

@@ -266,13 +266,10 @@ export class WalWriter {
     const seal = Buffer.alloc(BATCH_FRAME_BYTES)
     writeBatchFrame(seal, 0, segment.batches + 1, 0)
     try {
-      writeFully(segment, seal, seal.length, this.#maxWrite)
+      appendBatch(segment, seal, seal.length, this.#maxWrite)
     } catch {
       return
     }
-    segment.position += seal.length
-    segment.batches++
-    if (segment.position > segment.allocated) segment.allocated = segment.position
     this.#unsealed = false
   }
 
@@ -318,17 +315,13 @@ export class WalWriter {
         this.#spare = undefined
         const segment = this.#segment
         const start = segment.position
-        const sequence = segment.batches + 1
-        writeBatchFrame(batch.buffer, 0, sequence, batch.used - BATCH_FRAME_BYTES)
+        writeBatchFrame(batch.buffer, 0, segment.batches + 1, batch.used - BATCH_FRAME_BYTES)
         try {
           if (this.#syncWrites && segment.position + batch.used > segment.allocated) {
             await this.#preallocate(segment, segment.position + batch.used)
           }
-          writeFully(segment, batch.buffer, batch.used, this.#maxWrite)
-          segment.position += batch.used
-          segment.batches = sequence
+          appendBatch(segment, batch.buffer, batch.used, this.#maxWrite)
           this.#unsealed = true
-          if (segment.position > segment.allocated) segment.allocated = segment.position
           if (this.#syncWrites) {
             const pooled = this.#sync(segment.fd)
             if (pooled !== undefined) await pooled
@@ -458,16 +451,20 @@ export class WalWriter {
 }
 
 /**
- * `pwrite(2)` of `buffer[0, length)` at the segment's position, at most `maxWrite` bytes a call,
- * until every byte is written.
+ * Appends the batch `buffer[0, length)` (its batch frame filled in) at the segment's position:
+ * `pwrite(2)`, at most `maxWrite` bytes a call, until every byte is written; then counts it in
+ * the segment. A write that throws leaves the segment's position and count as they were.
  */
-function writeFully(segment: Segment, buffer: Buffer, length: number, maxWrite: number): void {
+function appendBatch(segment: Segment, buffer: Buffer, length: number, maxWrite: number): void {
   for (let done = 0; done < length; ) {
     const at = segment.position + done
     const written = writeSync(segment.fd, buffer, done, Math.min(length - done, maxWrite), at)
     if (written === 0) throw wroteNothing(segment.path, at)
     done += written
   }
+  segment.position += length
+  segment.batches++
+  if (segment.position > segment.allocated) segment.allocated = segment.position
 }
 
 /** `pwrite(2)` of `buffer[0, length)` at `position`; resolves with the bytes written. */
