@@ -40,8 +40,6 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   #lock: Engine | undefined
   #path: string | undefined
   readonly #gc = new GcTracker()
-  /** Whether writes are counted for `value_log_gc` (off in memory mode, where it has nothing to do). */
-  #trackGc = false
   #gcTimer: NodeJS.Timeout | undefined
   #persistent: boolean
 
@@ -104,8 +102,9 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       this.#lock = lock
       this.#path = path
     }
-    this.#trackGc = !config.memory_mode
-    if (config.value_log_gc_enabled && this.#trackGc) {
+    // Writes are counted for value_log_gc on disk only (memory mode has nothing to compact):
+    // whenever the store is open, that is #persistent.
+    if (config.value_log_gc_enabled && this.#persistent) {
       this.#gcTimer = setInterval(
         () => this.#gcPass(),
         config.value_log_gc_interval_in_seconds * 1000,
@@ -137,20 +136,20 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   }
 
   protected _put(bucket: string, key: Uint8Array, value: Uint8Array): Promise<void> {
-    if (this.#trackGc) this.#gc.record(bucket, false)
+    if (this.#persistent) this.#gc.record(bucket, false)
     return this.#layout!.put(bucket, key, value)
   }
 
   /** One LevelDB batch: every entry is written, or (on an engine failure) none is. */
   protected override _putMany(bucket: string, entries: readonly Entry[]): Promise<void> {
-    if (this.#trackGc) this.#gc.record(bucket, false, entries.length)
+    if (this.#persistent) this.#gc.record(bucket, false, entries.length)
     return this.#layout!.putMany(bucket, entries)
   }
 
   protected _delete(bucket: string, key: Uint8Array): Promise<void> {
     // Not for a bucket with nothing on disk: nothing to compact, and the count would stay
     // (until a pass, which may never come) for every name ever deleted from.
-    if (this.#trackGc && this.#layout!.mayHold(bucket)) this.#gc.record(bucket, true)
+    if (this.#persistent && this.#layout!.mayHold(bucket)) this.#gc.record(bucket, true)
     return this.#layout!.del(bucket, key)
   }
 
@@ -161,7 +160,7 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     this.#gc.forget(bucket)
     return this.#layout!.deleteBucket(bucket).catch((error: unknown) => {
       // The bucket may be left as it was, with the deletes counted before: due at the next pass.
-      if (this.#trackGc) this.#gc.retry(bucket)
+      if (this.#persistent) this.#gc.retry(bucket)
       throw error
     })
   }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BackendUnavailableError, CorruptStoreError, LockedError } from '@kv/core'
 import type { ClassicLevel } from 'classic-level'
@@ -30,7 +31,7 @@ const binary = { keyEncoding: 'view', valueEncoding: 'view' } as const
 /** Opens a LevelDB at `location` with the options `config` maps to. */
 export async function openClassic(location: string, config: BadgerConfig): Promise<Engine> {
   // Before the database object exists: abstract-level opens a database on construction.
-  const orphaned = withoutCurrent(location)
+  const orphaned = await withoutCurrent(location)
   if (orphaned !== undefined) {
     // LevelDB would take the directory for a new database and delete these files as obsolete.
     throw new CorruptStoreError(
@@ -64,10 +65,10 @@ const DATA_FILE = /^\d+\.(ldb|sst|log)$/
  * When `location` holds a database's data files but no CURRENT (which names its manifest), one
  * of them; otherwise undefined (a new, empty or absent directory, or a CURRENT in place).
  */
-function withoutCurrent(location: string): string | undefined {
+async function withoutCurrent(location: string): Promise<string | undefined> {
   let names: string[]
   try {
-    names = readdirSync(location)
+    names = await readdir(location)
   } catch {
     return undefined // absent (LevelDB creates it) or unreadable (LevelDB reports that)
   }
@@ -132,8 +133,8 @@ export function openError(error: unknown, location: string): unknown {
       { cause },
     )
   }
-  const manifest =
-    withCode(error, 'LEVEL_IO_ERROR') !== undefined ? missingManifest(location) : undefined
+  const io = withCode(error, 'LEVEL_IO_ERROR') !== undefined
+  const manifest = io ? missingManifest(location) : undefined
   if (manifest !== undefined) {
     return new CorruptStoreError(
       `The LevelDB database at ${location} is damaged: its CURRENT file names ${manifest}, which is missing; restore it from a backup, or repair it with ClassicLevel.repair() (which rebuilds the manifest from the table files) and check what it recovered.`,
@@ -146,12 +147,12 @@ export function openError(error: unknown, location: string): unknown {
       { cause, file: location },
     )
   }
-  if (withCode(error, 'LEVEL_IO_ERROR') !== undefined) {
+  if (io) {
     const reason = (cause as Error).message
     const advice = ioAdvice(reason)
     return new BackendUnavailableError(
       advice === undefined
-        ? `LevelDB could not open the database at ${location} (${reason}). Check the disk and the files under badger.path, then retry.`
+        ? `LevelDB could not open the database at ${location} (${reason}). ${DISK_ADVICE}, then retry.`
         : `LevelDB could not open the database at ${location} (${reason}); nothing written before was lost. ${advice}, then retry.`,
       { cause },
     )
@@ -172,7 +173,7 @@ export type RuntimeOperation = 'read' | 'write' | 'clear'
 export function runtimeError(error: unknown, db: LevelDb, operation: RuntimeOperation): unknown {
   const io = withCode(error, 'LEVEL_IO_ERROR')
   if (io !== undefined) {
-    const advice = ioAdvice(io.message) ?? 'Check the disk and the files under badger.path'
+    const advice = ioAdvice(io.message) ?? DISK_ADVICE
     const reopen = `then close the store and open it again: until then the database refuses writes, since LevelDB may have left part of this one in its log (reads still work; what was acknowledged before is kept)`
     return new BackendUnavailableError(
       operation === 'write'
@@ -198,7 +199,7 @@ export function runtimeError(error: unknown, db: LevelDb, operation: RuntimeOper
  * error; see {@link runtimeError}).
  */
 export function refusedWrite(cause: Error, db: LevelDb): BackendUnavailableError {
-  const advice = ioAdvice(cause.message) ?? 'Check the disk and the files under badger.path'
+  const advice = ioAdvice(cause.message) ?? DISK_ADVICE
   return new BackendUnavailableError(
     `The database at ${db.location} refuses writes since one failed (${cause.message}); the write was not made. ${advice}, then close the store and open it again (LevelDB may have left part of the failed write in its log, where later writes could be lost at the next open; reads still work, and what was acknowledged before is kept).`,
     { cause },
@@ -222,11 +223,14 @@ export function fileSystemError(
   const code = (error as NodeJS.ErrnoException | null | undefined)?.code
   if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return error
   const reason = (error as Error).message
-  const advice = ioAdvice(reason) ?? 'Check the disk and the files under badger.path'
+  const advice = ioAdvice(reason) ?? DISK_ADVICE
   return new BackendUnavailableError(`${failed} (${reason}); ${outcome} ${advice}, ${next}.`, {
     cause: error,
   })
 }
+
+/** The advice for an I/O error {@link ioAdvice} has none for. */
+const DISK_ADVICE = 'Check the disk and the files under badger.path'
 
 /**
  * What to do about an I/O error of LevelDB (or of the file system) whose cause lies outside the

@@ -62,7 +62,7 @@ interface BatchItem {
 interface TaskItem {
   kind: 'task'
   run: () => Promise<void>
-  /** Refuses the task without running it (see {@link WriteQueue.broken}). */
+  /** Refuses the task without running it (once the queue is broken: see the module comment). */
   reject: (error: unknown) => void
 }
 
@@ -170,11 +170,6 @@ export class WriteQueue {
   close(): Promise<void> {
     this.#closed = true
     return this.drain()
-  }
-
-  /** The database refuses writes since one failed with an I/O error (see the module comment). */
-  get broken(): boolean {
-    return this.#broken !== undefined
   }
 
   #refuse(): Promise<never> {
