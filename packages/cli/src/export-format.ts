@@ -15,7 +15,7 @@
  * @module
  */
 import { constants } from 'node:buffer'
-import { checkBucket, checkKey, isKVError } from '@kv/core'
+import { checkBucket, checkKey, isKVError, Limits } from '@kv/core'
 import { fromBase64, toBase64 } from './base64.js'
 import { CliError, ExitCode } from './exit-codes.js'
 
@@ -81,12 +81,17 @@ const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4
 
 /**
  * The longest line an import into a store with this value limit reads: an entry line of the
- * largest key and value, a bucket of 255 bytes each written as a 6-character JSON escape, and
+ * largest key and value, a bucket of the most bytes each written as a 6-character JSON escape, and
  * 1 MiB for fields a later writer of version 1 may add. A longer line cannot hold an entry the
  * store takes, so reading it whole would only cost memory.
  */
 export function maxEntryLineBytes(maxValueBytes: number): number {
-  return base64Length(maxValueBytes) + base64Length(64 * 1024) + 255 * 6 + 1024 * 1024
+  return (
+    base64Length(maxValueBytes) +
+    base64Length(Limits.MAX_KEY_BYTES) +
+    Limits.MAX_BUCKET_BYTES * 6 +
+    1024 * 1024
+  )
 }
 
 /** A line of an export file that does not follow the format. Exit code 4. */

@@ -96,9 +96,14 @@ export class EsIndex {
     return [...this.failing[kind]].filter((shard) => shard < this.shardCount).sort((a, b) => a - b)
   }
 
+  /** Copies of each shard: the primary and its replicas. */
+  get copiesPerShard(): number {
+    return 1 + Number(this.settings.number_of_replicas ?? 1)
+  }
+
   /** Number of shard copies in `_shards.total` (each primary plus its replicas). */
   get shardCopies(): number {
-    return this.shardCount * (1 + Number(this.settings.number_of_replicas ?? 1))
+    return this.shardCount * this.copiesPerShard
   }
 
   /**
@@ -106,7 +111,7 @@ export class EsIndex {
    * unassigned on a one-node cluster.
    */
   get writeShards(): { total: number; successful: number; failed: number } {
-    return { total: 1 + Number(this.settings.number_of_replicas ?? 1), successful: 1, failed: 0 }
+    return { total: this.copiesPerShard, successful: 1, failed: 0 }
   }
 
   #checkConditions(id: string, current: Doc | undefined, options: WriteOptions): void {
@@ -231,6 +236,11 @@ export class EsIndex {
 }
 
 /** Parses an Elasticsearch time value (`1s`, `500ms`, `-1`) into milliseconds; -1 disables. */
+/** The primary shards of `indices`, together. */
+export function primaryShards(indices: readonly EsIndex[]): number {
+  return indices.reduce((sum, index) => sum + index.shardCount, 0)
+}
+
 export function parseInterval(value: string): number {
   if (value === '-1') return -1
   const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim())

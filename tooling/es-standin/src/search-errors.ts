@@ -48,14 +48,17 @@ export function shardsFailed(
       extra: {
         phase: 'query',
         grouped: true,
-        failed_shards: failures.map(({ index, shard, reason }) => ({
-          shard,
-          index,
-          node: nodeId,
-          reason,
-        })),
+        failed_shards: failedShardsJson(nodeId, failures),
       },
       causedBy: failures[0]!.reason,
     },
   )
+}
+
+/** Failed shards as Elasticsearch lists them (`_shards.failures`, `failed_shards`). */
+export function failedShardsJson(
+  nodeId: string,
+  failures: Array<{ index: string; shard: number; reason: ErrorCause }>,
+) {
+  return failures.map(({ index, shard, reason }) => ({ shard, index, node: nodeId, reason }))
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { primaryShards } from '../es-index.js'
 import type { Route } from '../route.js'
 
 const LUCENE: Record<string, string> = { '8': '9.12.2', '9': '10.2.2' }
@@ -56,7 +57,7 @@ export const clusterRoutes: Route[] = [
       ],
       handler: ({ cluster, params }) => {
         const indices = cluster.resolve(params.index, { ignoreUnavailable: true })
-        const primaries = indices.reduce((sum, index) => sum + index.shardCount, 0)
+        const primaries = primaryShards(indices)
         const unassigned = indices.reduce((sum, index) => sum + index.shardCopies, 0) - primaries
         return {
           status: 200,

@@ -7,11 +7,11 @@
  */
 import { aggregate } from '../aggs.js'
 import { illegalArgument, notImplemented, parsingError } from '../errors.js'
-import type { Doc, EsIndex } from '../es-index.js'
+import { type Doc, type EsIndex, primaryShards } from '../es-index.js'
 import { isObject, type JsonObject } from '../json.js'
 import { compileQuery } from '../query.js'
 import { boolParam, intParam, type Request, type Route } from '../route.js'
-import { shardFailure, shardsFailed, unavailableShard } from '../search-errors.js'
+import { failedShardsJson, shardFailure, shardsFailed, unavailableShard } from '../search-errors.js'
 import { compareTuples, parseSort, SortError, type SortKey, type SortValue } from '../sort.js'
 import { filterSource, sourceFilterFromBody, sourceFilterFromQuery } from '../source-filter.js'
 
@@ -131,15 +131,17 @@ function search(request: Request) {
       .failingShards('search')
       .map((shard) => ({ index: index.name, shard, reason: unavailableShard(index.name, shard) })),
   )
-  const shardTotal = indices.reduce((sum, index) => sum + index.shardCount, 0)
+  const shardTotal = primaryShards(indices)
   if (failures.length > 0) {
     const all = failures.length === shardTotal
     if (all || !boolParam(params, 'allow_partial_search_results', true))
       throw shardsFailed(request.cluster.nodeId, failures, all)
   }
-  const all = matched.hits.filter(
-    (hit) => !hit.index.failing.search.has(hit.index.shardOf(hit.doc.id)),
-  )
+  // Only a failing shard's hits are dropped: with none failing, no hit needs its shard.
+  const all =
+    failures.length === 0
+      ? matched.hits
+      : matched.hits.filter((hit) => !hit.index.failing.search.has(hit.index.shardOf(hit.doc.id)))
   let hits = all
   if (search.search_after !== undefined) {
     if (!Array.isArray(search.search_after)) throw parsingError('[search_after] must be an array')
@@ -195,12 +197,7 @@ function search(request: Request) {
       ...(failures.length === 0
         ? {}
         : {
-            failures: failures.map(({ index, shard, reason }) => ({
-              shard,
-              index,
-              node: request.cluster.nodeId,
-              reason,
-            })),
+            failures: failedShardsJson(request.cluster.nodeId, failures),
           }),
     },
     hits: hitsBody,
@@ -235,7 +232,7 @@ function count(request: Request) {
     if (key !== 'query') throw parsingError(`request does not support [${key}]`)
   const indices = targets(request)
   const { hits } = matching(request, indices, search.query, undefined)
-  const shards = indices.reduce((sum, index) => sum + index.shardCount, 0)
+  const shards = primaryShards(indices)
   return {
     status: 200,
     body: {
