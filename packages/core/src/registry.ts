@@ -150,26 +150,16 @@ function listing<T>(list: (store: KVStore) => AsyncIterable<T>): AsyncIterable<T
         if (starting !== undefined) return starting.then(next, next)
         if (inner !== undefined) return inner.next()
         if (finished) return done()
-        let store: KVStore
-        try {
-          store = activeStore()
-        } catch (error) {
-          finished = true
-          return Promise.reject(error)
-        }
-        const opening = store.status === 'open' ? undefined : attempt(() => store.open())
-        const first = attempt(() => {
+        // The first step is a call on the active store like any other (opened on first use).
+        // A listing that could not start is over, as a generator that threw is.
+        const started = onActive((store) => {
           inner = list(store)[Symbol.asyncIterator]()
           return inner.next()
+        }).catch((error: unknown) => {
+          finished = true
+          inner = undefined
+          throw error
         })
-        // A listing that could not start is over, as a generator that threw is.
-        const started = (opening === undefined ? first : afterOpening(opening, first)).catch(
-          (error: unknown) => {
-            finished = true
-            inner = undefined
-            throw error
-          },
-        )
         starting = started
         const settled = () => {
           if (starting === started) starting = undefined

@@ -39,8 +39,12 @@ function typeName(value: object, fallback: string): string {
   return typeof name === 'string' && name !== '' ? name : fallback
 }
 
-/** A value as a message shows it: strings quoted (so that "3" does not read as 3), objects described. */
+/**
+ * A value as a message shows it: numbers as they are, strings quoted (so that "3" does not read
+ * as 3), objects described.
+ */
 function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value)
   if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`
   if (typeof value === 'bigint') return `${value}n (a bigint)`
   if (typeof value === 'object' || typeof value === 'function') return describe(value)
@@ -226,7 +230,7 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   ) {
     throw new InvalidArgumentError(
       'options.limit',
-      `options.limit must be a non-negative integer, got ${typeof limit === 'number' ? String(limit) : shown(limit)}`,
+      `options.limit must be a non-negative integer, got ${shown(limit)}`,
     )
   }
   return {
