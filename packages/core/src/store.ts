@@ -143,6 +143,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   #lifecycle: Promise<void> = Promise.resolve()
   /** Lifecycle changes requested and not yet settled (status changes only when they run). */
   #transitions = 0
+  /** Which of `open()` and `close()` was requested last (a call's fate depends on it). */
+  #lastRequested: 'open' | 'close' | undefined
   #pending = 0
   /** The backend promise {@link AbstractKVStore.#settle} counted last, while it is in flight. */
   #tracked: Promise<unknown> | undefined
@@ -224,6 +226,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   open(): Promise<void> {
     // Only a fast path when nothing is queued: a close() requested before must run first.
     if (this.#status === 'open' && this.#transitions === 0) return Promise.resolve()
+    this.#lastRequested = 'open'
     return this.#transition(async () => {
       if (this.#status === 'open') return
       const config = this.#resolveConfig()
@@ -247,6 +250,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   close(): Promise<void> {
+    this.#lastRequested = 'close'
     return this.#transition(async () => {
       if (this.#status !== 'open') return
       this.#status = 'closing'
@@ -257,6 +261,15 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         this.#status = 'closed'
       }
     })
+  }
+
+  /**
+   * Open, and no `open()` or `close()` requested since: a call may go straight to the backend.
+   * Otherwise it waits its turn behind the requested changes ({@link #whenOpen}), so that a call
+   * made after `close()` is refused even in the microtask before the close begins.
+   */
+  get #ready(): boolean {
+    return this.#status === 'open' && this.#transitions === 0
   }
 
   /** Runs lifecycle changes one after another, whatever the previous one's outcome. */
@@ -274,8 +287,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    * `close()` finds the operation in flight and waits for it.
    */
   #whenOpen<T>(call: () => Promise<T>): Promise<T> {
-    // Closing with nothing requested after the close: fail now rather than once it is closed.
-    if (this.#transitions === 0 || (this.#status === 'closing' && this.#transitions === 1)) {
+    // A close() is the last change requested: the store will be closed by the time this could
+    // run, so fail now rather than once it is closed.
+    if (this.#transitions === 0 || this.#lastRequested === 'close') {
       return Promise.reject(this.#notOpen())
     }
     return this.#lifecycle.then(() => {
@@ -326,7 +340,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._get(b, kept))
+      if (!this.#ready) return this.#afterOpen(k, (kept) => this._get(b, kept))
       return this.#settle(this._get(b, k))
     } catch (error) {
       return Promise.reject(error)
@@ -343,7 +357,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') {
+      if (!this.#ready) {
         const keptValue = copyBytes(toBytes(value, 'value'))
         return this.#afterOpen(k, (kept) => {
           checkValueSize(keptValue.length, this.#maxValueBytes!)
@@ -359,7 +373,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   addValues(bucket: string, entries: Iterable<readonly [BytesLike, BytesLike]>): Promise<void> {
     try {
       const b = checkBucket(bucket)
-      if (this.#status !== 'open') {
+      if (!this.#ready) {
         const kept = checkEntries(entries, Number.POSITIVE_INFINITY).map(
           ([k, v]): Entry => [copyBytes(k), copyBytes(v)],
         )
@@ -379,7 +393,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') {
+      if (!this.#ready) {
         const raw = copyBytes(toBytes(value, 'value'))
         return this.#afterOpen(k, (kept) => this._put(b, kept, this.#compressWithinLimit(raw)))
       }
@@ -404,7 +418,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._has(b, kept))
+      if (!this.#ready) return this.#afterOpen(k, (kept) => this._has(b, kept))
       return this.#settle(this._has(b, k))
     } catch (error) {
       return Promise.reject(error)
@@ -415,7 +429,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     try {
       const b = checkBucket(bucket)
       const k = this.#key(key)
-      if (this.#status !== 'open') return this.#afterOpen(k, (kept) => this._delete(b, kept))
+      if (!this.#ready) return this.#afterOpen(k, (kept) => this._delete(b, kept))
       return this.#settle(this._delete(b, k))
     } catch (error) {
       return Promise.reject(error)
@@ -438,7 +452,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    */
   protected operation<T>(work: () => MaybePromise<T>): Promise<T> {
     try {
-      if (this.#status !== 'open') return this.#whenOpen(() => this.#settle(work()))
+      if (!this.#ready) return this.#whenOpen(() => this.#settle(work()))
       return this.#settle(work())
     } catch (error) {
       return Promise.reject(error)
@@ -606,7 +620,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         return {
           next: (): Promise<IteratorResult<T>> => {
             if (finished) return Promise.resolve(done())
-            if (this.#status !== 'open') return this.#whenOpen(step)
+            if (!this.#ready) return this.#whenOpen(step)
             return step()
           },
           return: finish,

@@ -136,6 +136,67 @@ describe('AbstractKVStore lifecycle', () => {
     expect(store.log).toEqual(['open:start', 'open:end', 'close'])
   })
 
+  it('refuses every kind of call made right after close() on an open store, writing nothing', async () => {
+    const calls = [
+      ['addValue', (s: GatedStore) => s.addValue('b', 'k', 'v')],
+      ['addValues', (s: GatedStore) => s.addValues('b', [['k', 'v']])],
+      ['addValueCompress', (s: GatedStore) => s.addValueCompress('b', 'k', 'v')],
+      ['getValue', (s: GatedStore) => s.getValue('b', 'k')],
+      ['existsKey', (s: GatedStore) => s.existsKey('b', 'k')],
+      ['deleteKey', (s: GatedStore) => s.deleteKey('b', 'k')],
+      ['deleteBucket', (s: GatedStore) => s.deleteBucket('b')],
+      ['keys().next()', (s: GatedStore) => s.keys('b')[Symbol.asyncIterator]().next()],
+    ] as const
+    for (const [name, call] of calls) {
+      const store = new GatedStore()
+      await store.open()
+      const closing = store.close()
+      // The close has not begun yet (it starts a microtask later): the store still says open.
+      expect(store.status, name).toBe('open')
+      await expect(call(store), name).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+      await closing
+      expect(store.log, name).toEqual(['open:start', 'open:end', 'close'])
+    }
+  })
+
+  it('refuses a call made after close() at once, not when the close it follows is done', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const g = gate()
+    store.gate = g.promise
+    const write = store.addValue('b', 'k', 'v') // in flight: the close waits for it
+    const closing = store.close()
+    const outcome = store.getValue('b', 'k').then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    )
+    // Settled while the write (and so the close) is still held up by the gate.
+    expect(await Promise.race([outcome, new Promise((r) => setTimeout(r, 50, 'waiting'))])).toBe(
+      'KV_NOT_OPEN',
+    )
+    g.release()
+    await Promise.all([write, closing])
+  })
+
+  it('runs a call made after close() and then open() were requested on the reopened store', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const closing = store.close()
+    const refused = store.addValue('b', 'k', 'v')
+    const reopening = store.open()
+    const written = store.addValue('b', 'k2', 'v')
+    await expect(refused).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+    await Promise.all([closing, reopening, written])
+    expect(store.log).toEqual([
+      'open:start',
+      'open:end',
+      'close',
+      'open:start',
+      'open:end',
+      'put:107,50',
+    ])
+  })
+
   it('lets a call made while closing wait for an open() requested before it', async () => {
     const store = new GatedStore()
     await store.open()
