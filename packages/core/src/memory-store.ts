@@ -7,8 +7,9 @@
  * @module
  */
 import { compareBytes, copyBytes, latin1Id } from './bytes.js'
+import { InvalidArgumentError } from './errors.js'
 import { AbstractKVStore, type BaseConfig } from './store.js'
-import type { NormalizedKeysOptions } from './validate.js'
+import { type NormalizedKeysOptions, shown } from './validate.js'
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions extends BaseConfig {
@@ -17,6 +18,9 @@ export interface MemoryStoreOptions extends BaseConfig {
   /** Keep the data when the store is closed and opened again (default false). */
   persistAcrossClose?: boolean
 }
+
+/** The default of {@link MemoryStoreOptions.maxValueBytes}: 64 MiB. */
+const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 /** The name {@link MemoryStore} uses when registered. */
 export const MEMORY_STORE_NAME = 'memory'
@@ -32,9 +36,23 @@ export class MemoryStore extends AbstractKVStore<MemoryStoreOptions> {
   /** Always false: the data lives in this process only (with `persistAcrossClose`, across `close()` but never beyond the process). */
   readonly persistent = false
 
+  /** Throws `KV_INVALID_ARGUMENT` for an option of the wrong kind; nothing else is checked. */
   constructor(options: MemoryStoreOptions = {}) {
-    super(MEMORY_STORE_NAME, { options, maxValueBytes: options.maxValueBytes ?? 64 * 1024 * 1024 })
-    this.#persist = options.persistAcrossClose ?? false
+    const { maxValueBytes = DEFAULT_MAX_VALUE_BYTES, persistAcrossClose = false } = options
+    if (!Number.isSafeInteger(maxValueBytes) || maxValueBytes < 0) {
+      throw new InvalidArgumentError(
+        'maxValueBytes',
+        `MemoryStore's maxValueBytes must be a whole number of bytes, 0 or more; got ${shown(maxValueBytes)}.`,
+      )
+    }
+    if (typeof persistAcrossClose !== 'boolean') {
+      throw new InvalidArgumentError(
+        'persistAcrossClose',
+        `MemoryStore's persistAcrossClose must be true or false; got ${shown(persistAcrossClose)}.`,
+      )
+    }
+    super(MEMORY_STORE_NAME, { options, maxValueBytes })
+    this.#persist = persistAcrossClose
   }
 
   protected async _open(): Promise<void> {}

@@ -21,13 +21,40 @@ const { registered } = state
 
 const enabled = (store: KVStore): boolean => store.isEnabled?.() ?? true
 
+/** The methods a store must have to be registered: the {@link KVStore} interface, less the optional. */
+const STORE_METHODS = [
+  'open',
+  'close',
+  'getValue',
+  'getCompressedValue',
+  'addValue',
+  'addValues',
+  'addValueCompress',
+  'existsKey',
+  'deleteKey',
+  'deleteBucket',
+  'keys',
+  'buckets',
+] as const satisfies readonly (keyof KVStore)[]
+
 /**
  * Registers `store` under `name`; the most recently registered store becomes the active one.
- * Throws `KV_DUPLICATE_BACKEND` when the name is taken.
+ * Throws `KV_DUPLICATE_BACKEND` when the name is taken, and `KV_INVALID_ARGUMENT` when `store` lacks a
+ * method of {@link KVStore}.
  */
 export function register(name: string, store: KVStore): void {
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError('name', 'name must be a non-empty string')
+  }
+  const missing = STORE_METHODS.filter(
+    (method) =>
+      typeof (store as unknown as Record<string, unknown> | null)?.[method] !== 'function',
+  )
+  if (missing.length > 0) {
+    throw new InvalidArgumentError(
+      'store',
+      `The store registered as "${name}" is not a KVStore: it has no ${missing.join(', ')} method${missing.length === 1 ? '' : 's'}. Register an instance of a backend class (one that extends AbstractKVStore).`,
+    )
   }
   if (registered.has(name)) {
     throw new DuplicateBackendError(
@@ -180,7 +207,10 @@ function listing<T>(list: (store: KVStore) => AsyncIterable<T>): AsyncIterable<T
 
 /** Closes every registered store. */
 export async function close(): Promise<void> {
-  const results = await Promise.allSettled([...registered.values()].map((store) => store.close()))
+  // async: a close() that throws rather than rejects must not keep the others from closing.
+  const results = await Promise.allSettled(
+    [...registered.values()].map(async (store) => store.close()),
+  )
   const failed = results.find((result) => result.status === 'rejected')
   if (failed) throw failed.reason
 }

@@ -43,7 +43,7 @@ function typeName(value: object, fallback: string): string {
  * A value as a message shows it: numbers as they are, strings quoted (so that "3" does not read
  * as 3), objects described.
  */
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   if (typeof value === 'number') return String(value)
   if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`
   if (typeof value === 'bigint') return `${value}n (a bigint)`

@@ -81,6 +81,17 @@ describe('configuration', () => {
     expect(section.resolve()).toMatchObject({ sync_writes: true, path: 'from-code' })
   })
 
+  it('takes a key configure() gives as undefined as absent: the file, then the defaults, apply', () => {
+    process.env.KV_CONFIG = write('u.yml', 'data_dir: from-file\nsimple_kv:\n  path: from-file\n')
+    configure({ data_dir: undefined, simple_kv: undefined })
+    expect(dataDir()).toMatch(/from-file$/)
+    expect(section.resolve()).toMatchObject({ path: 'from-file', sync_writes: false })
+    // An unknown key is refused whatever its value.
+    expect(() => configure({ simpel_kv: undefined } as never)).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG', key: 'simpel_kv' }),
+    )
+  })
+
   it('names an unknown key in a section', () => {
     process.env.KV_CONFIG = write('d.yml', 'simple_kv:\n  sync_write: true\n')
     expect(() => section.resolve()).toThrow(

@@ -115,7 +115,7 @@ describe('package-level functions on a store not yet open', () => {
     const thrown = () => {
       throw new Error('thrown at once')
     }
-    const store = {
+    const store = completeStore({
       name: 'odd',
       get status() {
         return base.status
@@ -124,7 +124,7 @@ describe('package-level functions on a store not yet open', () => {
       close: () => base.close(),
       getValue: thrown,
       keys: thrown,
-    } as unknown as KVStore
+    })
     kv.register('odd', store)
     const unhandled: unknown[] = []
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -144,7 +144,7 @@ describe('package-level functions on a store not yet open', () => {
 
   it('a store not built on core whose open() throws at once: the calls reject with its error, they do not throw', async () => {
     const failure = Object.assign(new Error('cannot open'), { code: 'KV_LOCKED' })
-    const store = {
+    const store = completeStore({
       name: 'throws',
       status: 'closed',
       open: () => {
@@ -153,7 +153,7 @@ describe('package-level functions on a store not yet open', () => {
       close: async () => {},
       getValue: async () => null,
       keys: () => ({ [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true }) }) }),
-    } as unknown as KVStore
+    })
     kv.register('throws', store)
     let call: Promise<unknown> | undefined
     expect(() => {
@@ -181,3 +181,20 @@ describe('package-level functions on a store not yet open', () => {
     await expect(keys.next()).resolves.toEqual({ done: true, value: undefined })
   })
 })
+
+/**
+ * A store not built on core: `parts`, and every other method of {@link KVStore} as one that fails
+ * the test if called (register() takes only objects with all of them).
+ */
+function completeStore(parts: Record<string, unknown>): KVStore {
+  const unused = (method: string) => () => {
+    throw new Error(`${method}() is not used by this test`)
+  }
+  const methods = ['open', 'close', 'getValue', 'getCompressedValue', 'addValue', 'addValues']
+  methods.push('addValueCompress', 'existsKey', 'deleteKey', 'deleteBucket', 'keys', 'buckets')
+  const store: Record<string, unknown> = {}
+  for (const method of methods) store[method] = unused(method)
+  // Accessors (a getter for status) are copied as accessors.
+  Object.defineProperties(store, Object.getOwnPropertyDescriptors(parts))
+  return store as unknown as KVStore
+}

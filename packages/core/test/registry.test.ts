@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { configure, defineConfigSection, resetConfiguration } from '../src/config/index.js'
 import { MemoryStore } from '../src/memory-store.js'
 import * as kv from '../src/registry.js'
-import { AbstractKVStore, type BaseConfig } from '../src/store.js'
+import { AbstractKVStore, type BaseConfig, type KVStore } from '../src/store.js'
 
 afterEach(async () => {
   await kv.close()
@@ -39,6 +39,41 @@ describe('registry', () => {
       expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'name' }),
     )
     expect(kv.stores()).toEqual([])
+  })
+
+  it('refuses a store that lacks a method of KVStore with KV_INVALID_ARGUMENT naming it, registering nothing', () => {
+    const partial = { open: async () => {}, close: async () => {}, getValue: async () => null }
+    let thrown: unknown
+    try {
+      kv.register('partial', partial as unknown as KVStore)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ code: 'KV_INVALID_ARGUMENT', argument: 'store' })
+    expect((thrown as Error).message).toMatch(
+      /"partial" is not a KVStore: it has no getCompressedValue, addValue, .*buckets methods/,
+    )
+    for (const bad of [{}, null, 42]) {
+      expect(() => kv.register('bad', bad as unknown as KVStore)).toThrow(
+        expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'store' }),
+      )
+    }
+    expect(kv.stores()).toEqual([])
+  })
+
+  it('close() closes every store although one of them throws from close() instead of rejecting', async () => {
+    const good = new MemoryStore()
+    await good.open()
+    const failure = new Error('close() threw at once')
+    const throwing = new MemoryStore()
+    throwing.close = () => {
+      throw failure
+    }
+    kv.register('throwing', throwing)
+    kv.register('good', good)
+    await expect(kv.close()).rejects.toBe(failure)
+    expect(good.status).toBe('closed')
+    kv.unregister('throwing')
   })
 
   it('unregister() removes a store without closing it, and says whether it was registered', async () => {

@@ -122,6 +122,8 @@ export function checkTopLevel(
         { key },
       )
     }
+    // A key given as undefined is absent (code often writes `{ badger: options.badger }`).
+    if (value === undefined) continue
     if (key === 'data_dir') {
       if (typeof value !== 'string' || value === '') {
         throw new InvalidConfigError(
