@@ -131,10 +131,13 @@ function onActive<T>(call: (store: KVStore) => Promise<T>): Promise<T> {
   let store: KVStore
   try {
     store = activeStore()
-    if (store.status === 'open') return call(store)
   } catch (error) {
     return Promise.reject(error)
   }
+  // open() is asked for on every call, not only when the store is not open: a call made right
+  // after close() was requested, while the store still says open, then opens it again as a call
+  // made after the close does (a store refuses calls made after its close()). On an open store
+  // with nothing pending, open() is a resolved promise.
   const opening = attempt(() => store.open())
   return afterOpening(
     opening,

@@ -71,6 +71,28 @@ describe('package-level functions on a store not yet open', () => {
     expect(text(await store.getValue('b', 'k'))).toBe('v')
   })
 
+  it('open the store again for a call made right after close(), while the store still says open', async () => {
+    const store = new MemoryStore({ persistAcrossClose: true })
+    kv.register('m', store)
+    await kv.addValue('b', 'k', 'v')
+    const calls = [
+      ['getValue', async () => text(await kv.getValue('b', 'k')), 'v'],
+      [
+        'keys',
+        async () => text((await kv.keys('b')[Symbol.asyncIterator]().next()).value ?? null),
+        'k',
+      ],
+    ] as const
+    for (const [name, call, expected] of calls) {
+      const closing = kv.close()
+      expect(store.status, name).toBe('open') // the close begins a microtask later
+      const result = call()
+      await closing
+      expect(await result, name).toBe(expected)
+      expect(store.status, name).toBe('open')
+    }
+  })
+
   it('use the caller buffers as they were at the call, though the caller reuses them at once', async () => {
     kv.register('m', new MemoryStore())
     const key = new TextEncoder().encode('k1')
