@@ -17,7 +17,7 @@ import {
   type NormalizedKeysOptions,
 } from '@kv/core'
 import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.js'
-import { type Engine, fileSystemError, openClassic, openMemory } from './engine.js'
+import { type Engine, fileSystemError, loadClassic, openClassic, openMemory } from './engine.js'
 import { GcTracker } from './gc.js'
 import type { Compaction, Layout } from './layout.js'
 import { PerBucket } from './per-bucket.js'
@@ -80,6 +80,8 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       const path = resolve(config.path ?? join(dataDir(), 'badger'))
       // Before anything is created: a path of the other layout is refused as it is found.
       checkLayoutOnDisk(path, config.single_bucket_mode)
+      // Before anything is created: an install without LevelDB's native build fails here.
+      await loadClassic()
       try {
         await createStoreDirectory(path, 'badger.path', config.path === undefined)
       } catch (error) {

@@ -10,6 +10,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BackendUnavailableError, CorruptStoreError, LockedError } from '@kv/core'
 import type { ClassicLevel } from 'classic-level'
+import type { MemoryLevel } from 'memory-level'
 import type { BadgerConfig } from './config.js'
 
 /**
@@ -39,19 +40,45 @@ export async function openClassic(location: string, config: BadgerConfig): Promi
       { file: location },
     )
   }
-  const { ClassicLevel } = await import('classic-level')
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
-    ...binary,
-    writeBufferSize: config.mem_table_size,
-    compression: config.compression,
-    cacheSize: config.cache_size,
-  })
+  const ClassicLevel = await loadClassic()
+  let db: LevelDb
+  try {
+    db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
+      ...binary,
+      writeBufferSize: config.mem_table_size,
+      compression: config.compression,
+      cacheSize: config.cache_size,
+    })
+  } catch (error) {
+    // The constructor initialises the native binding's database object.
+    throw classicUnavailable(error)
+  }
   try {
     await db.open()
   } catch (error) {
     throw openError(error, location)
   }
   return { db, inMemory: false }
+}
+
+/**
+ * Loads classic-level, whose import loads LevelDB's native addon (its binding is required as the
+ * module loads): a missing package and a missing or unloadable native build both fail here, with
+ * `KV_BACKEND_UNAVAILABLE` saying what to do. Node caches the module once loaded.
+ */
+export async function loadClassic(): Promise<typeof ClassicLevel> {
+  try {
+    return (await import('classic-level')).ClassicLevel
+  } catch (error) {
+    throw classicUnavailable(error)
+  }
+}
+
+function classicUnavailable(cause: unknown): BackendUnavailableError {
+  return new BackendUnavailableError(
+    `LevelDB's engine, the classic-level package, could not be loaded (${firstLine(cause)}). Reinstall @kv/badger so that classic-level and its native build for this platform are present (or rebuild it: npm rebuild classic-level, which compiles LevelDB when no prebuilt build fits), or set badger.memory_mode: true, which needs no native module (its data is gone when the store closes).`,
+    { cause },
+  )
 }
 
 /**
@@ -78,10 +105,24 @@ async function withoutCurrent(location: string): Promise<string | undefined> {
 
 /** Opens an empty memory-level database. */
 export async function openMemory(): Promise<Engine> {
-  const { MemoryLevel } = await import('memory-level')
-  const db = new MemoryLevel<Uint8Array, Uint8Array>({ ...binary, storeEncoding: 'view' })
+  let db: MemoryLevel<Uint8Array, Uint8Array>
+  try {
+    const { MemoryLevel } = await import('memory-level')
+    db = new MemoryLevel<Uint8Array, Uint8Array>({ ...binary, storeEncoding: 'view' })
+  } catch (error) {
+    throw new BackendUnavailableError(
+      `memory_mode's engine, the memory-level package, could not be loaded (${firstLine(error)}). Reinstall @kv/badger so that memory-level is present.`,
+      { cause: error },
+    )
+  }
   await db.open()
   return { db: db as unknown as LevelDb, inMemory: true }
+}
+
+/** The first line of `error`'s message (a native loader's lists every path it tried below it). */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split('\n', 1)[0]!.trim()
 }
 
 interface LevelError {
