@@ -69,6 +69,30 @@ export function keyFields(key: Uint8Array): Record<(typeof KEY_FIELDS)[number], 
   }
 }
 
+/**
+ * The sort values (over {@link KEY_FIELDS}) just below every key that starts with `prefix` (not
+ * empty), and above every key below those: `keys()` starts its `search_after` there instead of
+ * sending a `prefix` query, which a cluster with `search.allow_expensive_queries: false` refuses.
+ *
+ * The prefix's hex with its last character decremented and `\x7f` appended, in the key field
+ * where the prefix ends (the fields before it hold the prefix's full 32000-character parts, as
+ * every key starting with it does). Compared as bytes, a key field holding hex (all below
+ * `\x7f`): a key starting with the prefix is greater at that last character; a key at or above
+ * the prefix is greater at its first difference; a key below it is smaller at or before that last
+ * character, or equal there and then smaller (`\x7f` is above every hex digit). The fields after
+ * it never decide the order, since no key holds that value.
+ */
+export function sortValuesBelow(prefix: Uint8Array): string[] {
+  const parts = keyFields(prefix)
+  const values: string[] = KEY_FIELDS.map((field) => parts[field])
+  let last = values.length - 1
+  while (values[last] === '') last--
+  const part = values[last]!
+  values[last] =
+    `${part.slice(0, -1)}${String.fromCharCode(part.charCodeAt(part.length - 1) - 1)}\x7f`
+  return values
+}
+
 /** The document for (`bucket`, `key`, `value`). */
 export function buildSource(
   bucket: string,

@@ -17,6 +17,7 @@ import {
   NotSupportedError,
 } from '@kv/core'
 import type { Batcher } from './batcher.js'
+import { BucketGate } from './bucket-gate.js'
 import { IdCollisionError } from './collision.js'
 import { type ElasticKVConfig, type ElasticKVOptions, elasticSection } from './config.js'
 import { Connection } from './connection.js'
@@ -25,10 +26,10 @@ import {
   decodeContent,
   isOwner,
   KEY_FIELDS,
-  keyFields,
   keyFromHex,
   ownerOf,
   type StoredSource,
+  sortValuesBelow,
 } from './document.js'
 import { contentionError, incompleteAnswerError, toKVError } from './errors.js'
 import { IdSequencer } from './id-sequencer.js'
@@ -120,6 +121,8 @@ interface OpenState {
   wrote: boolean
   /** `id_scheme: infini`: the read-then-write of each document id, one at a time. */
   conditional: IdSequencer
+  /** Each bucket's writes and deletes in issue order with its deleteBucket() calls. */
+  gate: BucketGate
 }
 
 /**
@@ -185,6 +188,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       refresher,
       wrote: false,
       conditional: new IdSequencer(),
+      gate: new BucketGate(),
     }
   }
 
@@ -388,17 +392,20 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   protected async _put(bucket: string, given: Uint8Array, value: Uint8Array): Promise<void> {
     // `value` is consumed before the first await (buildSource encodes it); `key` is not.
     const key = copyBytes(given)
-    const { scheme } = this.#open()
+    const { scheme, conditional, gate } = this.#open()
     const id = documentId(scheme, bucket, key)
     const source = buildSource(bucket, key, value)
-    if (scheme === 'default') {
-      await this.#write({ op: 'index', id, source })
-      return
-    }
-    // infini: never overwrite another entry that shares the id. Read the owner, then write only
-    // if the document is still the one read (if_seq_no), or still absent (create). One write of
-    // an id at a time, so that of this store's writes of a key the one issued last wins.
-    await this.#open().conditional.run(id, () => this.#putConditional(id, bucket, key, source))
+    await gate.write(bucket, async () => {
+      if (scheme === 'default') {
+        await this.#write({ op: 'index', id, source })
+        return
+      }
+      // infini: never overwrite another entry that shares the id. Read the owner, then write
+      // only if the document is still the one read (if_seq_no), or still absent (create). One
+      // write of an id at a time, so that of this store's writes of a key the one issued last
+      // wins.
+      await conditional.run(id, () => this.#putConditional(id, bucket, key, source))
+    })
   }
 
   async #putConditional(
@@ -447,13 +454,15 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
 
   protected async _delete(bucket: string, given: Uint8Array): Promise<void> {
     const key = copyBytes(given)
-    const { scheme } = this.#open()
+    const { scheme, conditional, gate } = this.#open()
     const id = documentId(scheme, bucket, key)
-    if (scheme === 'default') {
-      await this.#write({ op: 'delete', id })
-      return
-    }
-    await this.#open().conditional.run(id, () => this.#deleteConditional(id, bucket, key))
+    await gate.write(bucket, async () => {
+      if (scheme === 'default') {
+        await this.#write({ op: 'delete', id })
+        return
+      }
+      await conditional.run(id, () => this.#deleteConditional(id, bucket, key))
+    })
   }
 
   async #deleteConditional(id: string, bucket: string, key: Uint8Array): Promise<void> {
@@ -484,6 +493,13 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   }
 
   protected async _deleteBucket(bucket: string): Promise<void> {
+    // In issue order with this store's writes and deletes of the bucket (see bucket-gate.ts):
+    // those issued before are sent and answered first, so that the refresh below makes them
+    // searchable and they are deleted; those issued after wait until the deletion is over.
+    await this.#open().gate.deleteBucket(bucket, () => this.#deleteByQuery(bucket))
+  }
+
+  async #deleteByQuery(bucket: string): Promise<void> {
     const { connection, index, refresher } = this.#open()
     // Delete-by-query deletes only what its search sees, which is the index as of its last
     // refresh: refresh first, whoever wrote and whatever refresh_before_listing says, so that
@@ -508,8 +524,12 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     await this.#beforeListing()
     const { connection, index } = this.#open()
     const size = Math.min(this.config.page_size, MAX_KEYS_PER_PAGE, limit)
-    const filter: unknown[] = [{ term: { bucket } }, ...prefixClauses(prefix)]
-    let after: string[] | undefined
+    // A prefix is not a `prefix` query: a cluster with `search.allow_expensive_queries: false`
+    // refuses prefix (and keyword range) queries. The keys that start with it are adjacent in key
+    // order: start just below them and stop at the first key that does not start with it.
+    const hasPrefix = prefix !== undefined && prefix.length > 0
+    const prefixHex = hasPrefix ? Buffer.from(prefix).toString('hex') : ''
+    let after: string[] | undefined = hasPrefix ? sortValuesBelow(prefix) : undefined
     // The sort values of the last key yielded. Two documents can hold one (bucket, key) when
     // stores of both id schemes wrote it to one index (their ids differ); sorted, they are
     // adjacent, and the key is listed once.
@@ -522,7 +542,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
           connection.client.search(
             {
               index,
-              query: { bool: { filter: filter as never } },
+              query: { bool: { filter: [{ term: { bucket } }] } },
               sort: KEY_FIELDS.map((field) => ({ [field]: 'asc' as const })),
               size,
               _source: false,
@@ -539,6 +559,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       const hits = response.hits?.hits ?? []
       for (const hit of hits) {
         const sort = hit.sort ?? []
+        if (hasPrefix && !sort.join('').startsWith(prefixHex)) return
         const joined = sort.join(',')
         if (joined === last) continue
         last = joined
@@ -614,19 +635,4 @@ function checkShards(
   const failed = response._shards?.failed ?? 0
   if (failed === 0 && response.timed_out !== true) return
   throw incompleteAnswerError(response, what, connection.where, connection.scrub)
-}
-
-/**
- * Query clauses selecting keys that start with `prefix`: a `term` on every key field the prefix
- * fills, a `prefix` on the field where it ends.
- */
-function prefixClauses(prefix: Uint8Array | undefined): unknown[] {
-  if (prefix === undefined || prefix.length === 0) return []
-  const parts = keyFields(prefix)
-  const used = KEY_FIELDS.filter((field) => parts[field] !== '')
-  return used.map((field, i) =>
-    i < used.length - 1
-      ? { term: { [field]: parts[field] } }
-      : { prefix: { [field]: parts[field] } },
-  )
 }

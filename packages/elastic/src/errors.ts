@@ -16,6 +16,9 @@
  *   (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
  *   So is an `_mget` item that failed with one of those exceptions ({@link TRANSIENT_TYPES}): such
  *   an item carries the exception's type but no status.
+ * - A failed search (`search_phase_execution_exception`, "all shards failed") is classed by its
+ *   shards' root cause, whose type and reason its message gives: KV_BACKEND_UNAVAILABLE for one
+ *   of {@link TRANSIENT_TYPES} or when answered 408, 429 or 503, otherwise KV_BACKEND_ERROR.
  * - A failed delete-by-query answers with its own body (`failures`, `timed_out`, `deleted`,
  *   `total`), not an `error` object: the message gives its first failure and how much it
  *   deleted, and says that the bucket may be partly deleted.
@@ -92,9 +95,14 @@ interface ClientError {
   body?: unknown
 }
 
-/** The `error.type` and `error.reason` of an Elasticsearch error body. */
-function describeBody(body: unknown): { type: string | undefined; reason: string | undefined } {
-  const error = (body as { error?: unknown } | undefined)?.error
+/** An error's type and reason, as far as an Elasticsearch error object gives them. */
+interface Described {
+  type: string | undefined
+  reason: string | undefined
+}
+
+/** The `type` and `reason` of an error object (or of a bare string reason). */
+function describeCause(error: unknown): Described {
   if (typeof error === 'string') return { type: undefined, reason: error }
   if (error !== null && typeof error === 'object') {
     const { type, reason } = error as { type?: unknown; reason?: unknown }
@@ -104,6 +112,32 @@ function describeBody(body: unknown): { type: string | undefined; reason: string
     }
   }
   return { type: undefined, reason: undefined }
+}
+
+/**
+ * The `error.type` and `error.reason` of an Elasticsearch error body, and for a
+ * `search_phase_execution_exception` the shards' failure: its own reason says only "all shards
+ * failed" (or "Partial shards failure"); why is in its first `root_cause`, or in
+ * `failed_shards[0].reason` (a root cause that is the exception itself, as when no shard failed,
+ * says nothing more).
+ */
+function describeBody(body: unknown): Described & { rootCause?: Described } {
+  const error = (body as { error?: unknown } | undefined)?.error
+  const outer = describeCause(error)
+  if (outer.type !== 'search_phase_execution_exception') return outer
+  const { root_cause: roots, failed_shards: shards } = error as {
+    root_cause?: unknown
+    failed_shards?: unknown
+  }
+  const candidates = [
+    Array.isArray(roots) ? roots[0] : undefined,
+    Array.isArray(shards) ? (shards[0] as { reason?: unknown } | undefined)?.reason : undefined,
+  ]
+  for (const candidate of candidates) {
+    const cause = describeCause(candidate)
+    if (cause.type !== undefined && cause.type !== outer.type) return { ...outer, rootCause: cause }
+  }
+  return outer
 }
 
 /** The answer of a failed delete-by-query (a bulk-by-scroll response), as far as it is read. */
@@ -128,19 +162,29 @@ function describeByQuery(
   const first = answer.failures?.[0]
   const { type, reason } =
     first !== undefined
-      ? describeBody({ error: first.cause ?? first.reason })
+      ? describeCause(first.cause ?? first.reason)
       : { type: undefined, reason: answer.timed_out === true ? 'timed out' : undefined }
   return { type, reason, progress: `deleted ${answer.deleted} of ${answer.total ?? '?'} documents` }
 }
 
 /**
- * Exceptions Elasticsearch answers with 503 or 429 (a shard unavailable, a full queue) when they
- * fail a whole request; an `_mget` item that failed with one of them says only its type.
+ * Exceptions of a cluster in passing trouble: a shard unavailable, a full queue, a circuit
+ * breaker tripped by memory in use, a node closing or a connection between nodes lost or timed
+ * out. A whole request failing with one is answered 429 or 5xx; an `_mget` item that failed with
+ * one says only its type, and a failed search names it as its shards' root cause. (Type names
+ * are Elasticsearch's exception class names in snake case, from the registry in
+ * ElasticsearchException.)
  */
 const TRANSIENT_TYPES = new Set([
   'no_shard_available_action_exception',
   'unavailable_shards_exception',
   'es_rejected_execution_exception',
+  'circuit_breaking_exception',
+  'node_disconnected_exception',
+  'node_not_connected_exception',
+  'connect_transport_exception',
+  'receive_timeout_transport_exception',
+  'node_closed_exception',
 ])
 
 /**
@@ -201,10 +245,15 @@ export function toKVError(
   }
   const status = failure.statusCode
   const byQuery = describeByQuery(failure.body)
-  const { type, reason } = byQuery ?? describeBody(failure.body)
+  const described: Described & { rootCause?: Described } = byQuery ?? describeBody(failure.body)
+  const { type, reason, rootCause } = described
   // An `_mget` item that failed has a type but no status; a bare HTTP error has a status only.
   const label = [status === undefined ? '' : `HTTP ${status}`, type ?? ''].join(' ').trim()
-  const detail = scrub(`${label || 'no status or error type'}${reason ? `: ${reason}` : ''}`)
+  const root =
+    rootCause === undefined
+      ? ''
+      : `; root cause ${rootCause.type}${rootCause.reason ? `: ${rootCause.reason}` : ''}`
+  const detail = scrub(`${label || 'no status or error type'}${reason ? `: ${reason}` : ''}${root}`)
   if (
     status === 401 ||
     (status === 403 && (type === 'security_exception' || type === undefined)) ||
@@ -235,11 +284,16 @@ export function toKVError(
       { cause },
     )
   }
+  // A failed search is as transient as its shards' failure (a shard's plain `exception`, such as
+  // a query the cluster's settings refuse, makes it a 500 that no retry mends), unless the
+  // cluster itself says to come back later (408, 429, 503).
   const transient =
-    status === 408 ||
-    status === 429 ||
-    (status !== undefined && status >= 500) ||
-    (status === undefined && type !== undefined && TRANSIENT_TYPES.has(type))
+    rootCause !== undefined
+      ? TRANSIENT_TYPES.has(rootCause.type!) || status === 408 || status === 429 || status === 503
+      : status === 408 ||
+        status === 429 ||
+        (status !== undefined && status >= 500) ||
+        (status === undefined && type !== undefined && TRANSIENT_TYPES.has(type))
   // Delete-by-query deletes batch by batch: what it deleted before failing stays deleted. Only
   // deleteBucket() sends one.
   const partial =
@@ -280,7 +334,7 @@ export function incompleteAnswerError(
   scrub: Scrubber,
 ): KVError {
   const shards = response._shards ?? {}
-  const { type, reason } = describeBody({ error: shards.failures?.[0]?.reason })
+  const { type, reason } = describeCause(shards.failures?.[0]?.reason)
   const first = type === undefined ? '' : `; the first: ${type}${reason ? `: ${reason}` : ''}`
   const detail =
     (shards.failed ?? 0) > 0

@@ -1,6 +1,8 @@
 /**
  * The shared conformance suite (SPEC §3) against the stand-in server under both id schemes, and
- * against a real cluster when KV_ELASTIC_URL is set. Each test's store has its own index.
+ * against a real cluster when KV_ELASTIC_URL is set. Each test's store has its own index. The
+ * stand-in runs as a cluster with `search.allow_expensive_queries: false`, which every operation
+ * must work on.
  */
 import { type ConformanceRunner, type ConformanceTarget, runConformance } from '@kv/conformance'
 import { vitestRunner } from '@kv/conformance/vitest'
@@ -11,7 +13,8 @@ import { ElasticKV, type ElasticKVOptions, type IdScheme } from '../src/index.js
 import { adminClient, freshIndexName, REAL_CLUSTER_SKIP_REASON, realCluster } from './targets.js'
 
 let standin: Promise<Standin> | undefined
-const getStandin = (): Promise<Standin> => (standin ??= startStandin())
+const getStandin = (): Promise<Standin> =>
+  (standin ??= startStandin({ allowExpensiveQueries: false }))
 
 afterAll(async () => {
   await (await standin)?.close()

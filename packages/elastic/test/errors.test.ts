@@ -662,11 +662,18 @@ describe('answers of a cluster in trouble', () => {
   )
 
   // An `_mget` item that failed carries no status, only the exception's type: a shard that is
-  // unavailable is as transient there as in a 503 answer, and anything else is not.
+  // unavailable, a full queue, a tripped circuit breaker or a lost link between nodes is as
+  // transient there as in a 429 or 5xx answer, and anything else is not.
   it.each([
     ['no_shard_available_action_exception', 'KV_BACKEND_UNAVAILABLE'],
     ['unavailable_shards_exception', 'KV_BACKEND_UNAVAILABLE'],
     ['es_rejected_execution_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['circuit_breaking_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['node_disconnected_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['node_not_connected_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['connect_transport_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['receive_timeout_transport_exception', 'KV_BACKEND_UNAVAILABLE'],
+    ['node_closed_exception', 'KV_BACKEND_UNAVAILABLE'],
     ['illegal_argument_exception', 'KV_BACKEND_ERROR'],
   ] as const)('fails a read whose _mget item failed with %s with %s', async (type, code) => {
     await throughProxy({}, async (s, proxy) => {

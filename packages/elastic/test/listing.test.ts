@@ -1,7 +1,9 @@
 /**
  * keys(), buckets() and deleteBucket() at scale and at the edges: more than the 10 000-hit
  * result window (search_after), pages of buckets (composite `after`), and keys long enough to
- * span several key fields (up to 64 KiB), in byte order and by prefix.
+ * span several key fields (up to 64 KiB), in byte order and by prefix. The stand-in refuses
+ * prefix and range queries on keyword fields, as a cluster with
+ * `search.allow_expensive_queries: false` does: keys() by prefix must not need them.
  */
 import { constants } from 'node:buffer'
 import { compareBytes } from '@kv/core'
@@ -13,7 +15,7 @@ import { collect, withFreshStore } from './targets.js'
 
 let standin: Standin
 beforeAll(async () => {
-  standin = await startStandin()
+  standin = await startStandin({ allowExpensiveQueries: false })
 })
 afterAll(async () => {
   await standin.close()
@@ -114,6 +116,52 @@ describe('buckets()', () => {
       standin.resetCounts()
       expect(await collect(store.buckets())).toEqual(expected)
       expect(standin.counts().byEndpoint.search).toBe(4)
+    })
+  })
+})
+
+describe('keys() by prefix', () => {
+  it('lists exactly the keys that start with the prefix, at the edges of the range they make', async () => {
+    await withStore({ page_size: 2 }, async (store) => {
+      const bytes = (...values: number[]) => new Uint8Array(values)
+      // Prefixes whose hex ends in each kind of digit ('0', '9', 'a', 'f'), and keys just
+      // outside and just inside each one's range: the prefix less its last byte, the prefix with
+      // its last byte one lower and then 0xff, the prefix itself and followed by 0x00 or 0xff,
+      // the prefix with its last byte one higher.
+      const prefixes = [
+        bytes(0x00),
+        bytes(0x61, 0x60),
+        bytes(0x61, 0x69),
+        bytes(0x6a),
+        bytes(0xff),
+        bytes(0x61, 0x62),
+      ]
+      const keys = new Map<string, Uint8Array>()
+      const add = (key: Uint8Array) => keys.set(hex(key), key)
+      add(new Uint8Array(0))
+      for (const prefix of prefixes) {
+        const head = [...prefix.subarray(0, -1)]
+        const last = prefix[prefix.length - 1]!
+        add(bytes(...head))
+        if (last > 0) add(bytes(...head, last - 1, 0xff, 0xff))
+        add(prefix)
+        add(bytes(...prefix, 0x00))
+        add(bytes(...prefix, 0xff))
+        if (last < 0xff) add(bytes(...head, last + 1))
+      }
+      for (const key of keys.values()) await store.addValue('edges', key, 'v')
+      await store.addValue('other', bytes(0x61, 0x62), 'v')
+      for (const prefix of prefixes) {
+        const expected = [...keys.values()]
+          .filter((key) => Buffer.from(key).subarray(0, prefix.length).equals(prefix))
+          .sort(compareBytes)
+          .map(hex)
+        expect(expected.length, hex(prefix)).toBe(3)
+        expect((await collect(store.keys('edges', { prefix }))).map(hex), hex(prefix)).toEqual(
+          expected,
+        )
+      }
+      expect(await collect(store.keys('edges', { prefix: bytes(0x61, 0x62, 0x63) }))).toEqual([])
     })
   })
 })

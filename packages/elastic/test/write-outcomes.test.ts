@@ -3,13 +3,14 @@
  * times out after the cluster received it is reported failed though it is applied (under
  * `id_scheme: infini` not over a later write of its key); a `_bulk` that
  * fails some of an `addValues` call's items fails the call while its other entries are written;
- * an entry rewritten while deleteBucket() runs survives, and deleteBucket() still resolves; stores
+ * an entry another client rewrites while deleteBucket() runs survives, and deleteBucket() still
+ * resolves; this store's writes of a bucket keep their issue order with its deleteBucket(); stores
  * racing to write one key under `infini` all succeed. The
  * proxy in front of the stand-in holds or rewrites the requests a test picks (proxy.ts).
  */
 import { isKVError } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
 import {
   type Answer,
@@ -18,7 +19,7 @@ import {
   type ProxiedRequest,
   startProxy,
 } from './proxy.js'
-import { freshIndexName } from './targets.js'
+import { adminClient, collect, freshIndexName } from './targets.js'
 
 let standin: Standin
 beforeAll(async () => {
@@ -211,14 +212,16 @@ it('under id_scheme: infini, 12 stores writing one key at once all succeed, roun
   }
 })
 
-it('keeps an entry rewritten while deleteBucket() runs, deletes the others, and resolves', async () => {
-  await throughProxy({}, async (store, proxy) => {
+it('keeps an entry another client rewrites while deleteBucket() runs, deletes the others, and resolves', async () => {
+  const index = freshIndexName('outcomes')
+  await throughProxy({ index_name: index }, async (store, proxy) => {
     await store.addValue('b', 'rewritten', 'old')
     await store.addValue('b', 'untouched', 'old')
     const arrived = gate()
     const release = gate()
-    // Hold the delete-by-query after deleteBucket() refreshed; rewrite an entry meanwhile: the
-    // query's snapshot holds the old version, so deleting it is a version conflict.
+    // Hold the delete-by-query after deleteBucket() refreshed; another client rewrites an entry
+    // meanwhile (this store's own write would wait for the deletion): the query's snapshot
+    // holds the old version, so deleting it is a version conflict.
     proxy.intercept = async (req) => {
       if (!path(req).endsWith('/_delete_by_query')) return undefined
       arrived.open()
@@ -227,13 +230,73 @@ it('keeps an entry rewritten while deleteBucket() runs, deletes the others, and 
     }
     const deleting = store.deleteBucket('b')
     await arrived.promise
-    await store.addValue('b', 'rewritten', 'new')
+    const other = new ElasticKV({ endpoint: standin.url, index_name: index })
+    await other.open()
+    await other.addValue('b', 'rewritten', 'new')
     release.open()
     await deleting
+    // Not before: its close() refreshes, which would put the new version in the query's snapshot.
+    await other.close()
     expect(await store.getValue('b', 'rewritten')).toEqual(text('new'))
     expect(await store.getValue('b', 'untouched')).toBeNull()
     // A write issued after deleteBucket() resolved survives it.
     await store.addValue('b', 'after', 'x')
     expect(await store.getValue('b', 'after')).toEqual(text('x'))
+  })
+})
+
+describe.each(['_refresh', '_delete_by_query'])(
+  "deleteBucket() and this store's writes of the bucket keep their issue order (%s held)",
+  (held) => {
+    it('a write issued after deleteBucket() is applied after it and survives', async () => {
+      const index = freshIndexName('outcomes')
+      await throughProxy({ index_name: index }, async (store, proxy) => {
+        await store.addValue('b', 'old', '1')
+        const arrived = gate()
+        const release = gate()
+        // Hold deleteBucket()'s request (once) before it reaches the cluster.
+        proxy.intercept = async (req) => {
+          if (!path(req).endsWith(`/${held}`)) return undefined
+          proxy.intercept = undefined
+          arrived.open()
+          await release.promise
+          return forward(standin.url, req)
+        }
+        const deleting = store.deleteBucket('b')
+        await arrived.promise
+        const after = store.addValue('b', 'after', '2')
+        // Issued in the same turn: had the write of "after" been sent now, it would travel in
+        // this write's `_bulk`, so once this resolves it would be acknowledged.
+        await store.addValue('other', 'marker', 'x')
+        // Before the delete-by-query's search, a refresh by another client (or the periodic
+        // one) would make such a write searchable.
+        if (held === '_delete_by_query')
+          await adminClient({ endpoint: standin.url }).indices.refresh({ index })
+        release.open()
+        await Promise.all([deleting, after])
+        expect(await store.getValue('b', 'after')).toEqual(text('2'))
+        expect(await store.getValue('b', 'old')).toBeNull()
+        expect(await collect(store.keys('b'))).toEqual([text('after')])
+      })
+    })
+  },
+)
+
+it('a write and a delete issued before deleteBucket() are applied before it and deleted', async () => {
+  await throughProxy({}, async (store, proxy) => {
+    await store.addValue('b', 'gone', '1')
+    const requests: string[] = []
+    proxy.intercept = (req) => {
+      requests.push(path(req).split('/').pop()!)
+      return undefined
+    }
+    // Not awaited: the write and the delete are still queued for their `_bulk` when
+    // deleteBucket() is called, and its refresh would otherwise be sent first.
+    const before = store.addValue('b', 'before', '2')
+    const deleted = store.deleteKey('b', 'gone')
+    await Promise.all([before, deleted, store.deleteBucket('b')])
+    expect(requests).toEqual(['_bulk', '_refresh', '_delete_by_query'])
+    expect(await store.getValue('b', 'before')).toBeNull()
+    expect(await collect(store.keys('b'))).toEqual([])
   })
 })

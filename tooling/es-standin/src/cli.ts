@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `es-standin [--port N] [--version X.Y.Z] [--max-content-length BYTES] [--refresh-interval MS]`:
+ * `es-standin [--port N] [--version X.Y.Z] [--max-content-length BYTES] [--refresh-interval MS]
+ * [--disallow-expensive-queries]`:
  * runs the stand-in in the foreground, for trying the backend or the CLI by hand.
  *
  * @module
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     version: { type: 'string', default: '8.19.2' },
     'max-content-length': { type: 'string' },
     'refresh-interval': { type: 'string' },
+    'disallow-expensive-queries': { type: 'boolean', default: false },
   },
 })
 const standin = await startStandin({
@@ -23,6 +25,7 @@ const standin = await startStandin({
     ? { maxContentLength: Number(values['max-content-length']) }
     : {}),
   ...(values['refresh-interval'] ? { refreshIntervalMs: Number(values['refresh-interval']) } : {}),
+  allowExpensiveQueries: !values['disallow-expensive-queries'],
 })
 console.log(
   `es-standin listening on ${standin.url} (Elasticsearch ${values.version} stand-in); Ctrl-C to stop`,

@@ -24,10 +24,13 @@ export class Cluster {
   readonly clusterUuid = randomId()
   readonly nodeId = randomId()
   readonly refreshIntervalMs: number
+  /** `search.allow_expensive_queries`: false refuses prefix and range queries on strings. */
+  readonly allowExpensiveQueries: boolean
 
-  constructor(identity: ClusterIdentity, refreshIntervalMs: number) {
+  constructor(identity: ClusterIdentity, refreshIntervalMs: number, allowExpensiveQueries = true) {
     this.identity = identity
     this.refreshIntervalMs = refreshIntervalMs
+    this.allowExpensiveQueries = allowExpensiveQueries
   }
 
   /** The major version, which decides the accepted `compatible-with` values. */

@@ -10,6 +10,7 @@ import { EsError, notImplemented, parsingError } from './errors.js'
 import type { Doc, EsIndex } from './es-index.js'
 import { compareUtf8, isObject, type JsonObject } from './json.js'
 import { analyze, isNumeric, resolveField } from './mapping.js'
+import { expensiveQuery } from './search-errors.js'
 
 /** A compiled query: whether a document matches. */
 export type Matcher = (doc: Doc) => boolean
@@ -32,8 +33,12 @@ const ES_QUERIES_NOT_IMPLEMENTED = new Set([
   'terms_set',
 ])
 
-/** Compiles `query` (a query DSL object, or undefined for match_all) for `index`. */
-export function compileQuery(index: EsIndex, query: unknown): Matcher {
+/**
+ * Compiles `query` (a query DSL object, or undefined for match_all) for `index`. With
+ * `allowExpensive` false (`search.allow_expensive_queries`), a prefix or range query on a keyword
+ * or text field throws a {@link ShardQueryError}, as Elasticsearch refuses them.
+ */
+export function compileQuery(index: EsIndex, query: unknown, allowExpensive = true): Matcher {
   if (query === undefined || query === null) return () => true
   if (!isObject(query)) throw parsingError('[_na] query malformed, must start with start_object')
   const entries = Object.entries(query)
@@ -49,7 +54,7 @@ export function compileQuery(index: EsIndex, query: unknown): Matcher {
     case 'match_none':
       return () => false
     case 'bool':
-      return compileBool(index, body)
+      return compileBool(index, body, allowExpensive)
     case 'ids': {
       const values = isObject(body) && Array.isArray(body.values) ? body.values.map(String) : []
       const set = new Set(values)
@@ -60,7 +65,7 @@ export function compileQuery(index: EsIndex, query: unknown): Matcher {
     case 'prefix':
     case 'range':
     case 'match':
-      return compileFieldQuery(index, name, body)
+      return compileFieldQuery(index, name, body, allowExpensive)
     case 'exists': {
       const field = isObject(body) ? String(body.field) : ''
       const resolved = resolveField(index.mappings, field)
@@ -74,13 +79,15 @@ export function compileQuery(index: EsIndex, query: unknown): Matcher {
   }
 }
 
-function compileBool(index: EsIndex, body: unknown): Matcher {
+function compileBool(index: EsIndex, body: unknown, allowExpensive: boolean): Matcher {
   if (!isObject(body))
     throw parsingError('[bool] query malformed, no start_object after query name')
   const list = (key: string): Matcher[] => {
     const value = body[key]
     if (value === undefined) return []
-    return (Array.isArray(value) ? value : [value]).map((clause) => compileQuery(index, clause))
+    return (Array.isArray(value) ? value : [value]).map((clause) =>
+      compileQuery(index, clause, allowExpensive),
+    )
   }
   const must = [...list('must'), ...list('filter')]
   const mustNot = list('must_not')
@@ -120,7 +127,12 @@ function fieldAndParameters(
 
 type Value = string | number | boolean
 
-function compileFieldQuery(index: EsIndex, name: string, body: unknown): Matcher {
+function compileFieldQuery(
+  index: EsIndex,
+  name: string,
+  body: unknown,
+  allowExpensive: boolean,
+): Matcher {
   const valueKey = name === 'match' ? 'query' : name === 'terms' ? 'values' : 'value'
   const { field, parameters } = fieldAndParameters(name, body, valueKey)
   if (field === '_id' || field === '_index') {
@@ -137,6 +149,13 @@ function compileFieldQuery(index: EsIndex, name: string, body: unknown): Matcher
   const resolved = resolveField(index.mappings, field)
   if (resolved === undefined) return () => false
   const type = resolved.field.type
+  if (
+    !allowExpensive &&
+    (name === 'prefix' || name === 'range') &&
+    (type === 'keyword' || type === 'text')
+  ) {
+    throw expensiveQuery(name)
+  }
   const normalise = (value: unknown): Value => {
     if (isNumeric(type)) return Number(value)
     if (type === 'boolean') return value === true || value === 'true'

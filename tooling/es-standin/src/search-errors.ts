@@ -6,9 +6,17 @@
  */
 import { type ErrorCause, EsError } from './errors.js'
 
-/** A query-phase failure of `index`'s only shard. */
-export function shardFailure(index: string, nodeId: string, cause: ErrorCause): EsError {
-  return new EsError(400, 'search_phase_execution_exception', 'all shards failed', {
+/**
+ * A query-phase failure of `index`'s only shard. Its status is the cause's: 400 for a bad
+ * request, 500 for a plain ElasticsearchException (`exception`).
+ */
+export function shardFailure(
+  index: string,
+  nodeId: string,
+  cause: ErrorCause,
+  status = 400,
+): EsError {
+  return new EsError(status, 'search_phase_execution_exception', 'all shards failed', {
     extra: {
       phase: 'query',
       grouped: true,
@@ -61,4 +69,32 @@ export function failedShardsJson(
   failures: Array<{ index: string; shard: number; reason: ErrorCause }>,
 ) {
   return failures.map(({ index, shard, reason }) => ({ shard, index, node: nodeId, reason }))
+}
+
+/**
+ * A query the shard refused to build: `detail` is the cause and `status` that of the search's
+ * failure (see {@link shardFailure}).
+ */
+export class ShardQueryError extends Error {
+  readonly detail: ErrorCause
+  readonly status: number
+  constructor(detail: ErrorCause, status: number) {
+    super(detail.reason)
+    this.detail = detail
+    this.status = status
+  }
+}
+
+/**
+ * A `prefix` or `range` query on a keyword or text field while `search.allow_expensive_queries`
+ * is false: Elasticsearch (StringFieldType) throws a plain ElasticsearchException, type
+ * `exception`, status 500, which fails the shard and so the search.
+ */
+export function expensiveQuery(name: 'prefix' | 'range'): ShardQueryError {
+  const setting = "'search.allow_expensive_queries' is set to false."
+  const reason =
+    name === 'prefix'
+      ? `[prefix] queries cannot be executed when ${setting} For optimised prefix queries on text fields please enable [index_prefixes].`
+      : `[range] queries on [text] or [keyword] fields cannot be executed when ${setting}`
+  return new ShardQueryError({ type: 'exception', reason }, 500)
 }

@@ -31,6 +31,12 @@ export interface StandinOptions {
   maxContentLength?: number
   /** The default `index.refresh_interval` in ms (default 1000, as Elasticsearch); -1 disables it. */
   refreshIntervalMs?: number
+  /**
+   * The cluster setting `search.allow_expensive_queries` (default true). False refuses `prefix`
+   * and `range` queries on keyword and text fields, as Elasticsearch does: the search fails with
+   * 500 `search_phase_execution_exception` whose root cause is an `exception` naming the setting.
+   */
+  allowExpensiveQueries?: boolean
   /** The version `GET /` reports; its major decides the accepted `compatible-with` (default 8.19.2). */
   version?: string
   /** Require credentials, as a cluster with security enabled. */
@@ -104,6 +110,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   const cluster = new Cluster(
     { version: options.version ?? '8.19.2', clusterName: 'es-standin', nodeName: 'es-standin-0' },
     options.refreshIntervalMs ?? 1000,
+    options.allowExpensiveQueries ?? true,
   )
   let counts: RequestCounts = { total: 0, byEndpoint: {} }
   const count = (endpoint: string): void => {

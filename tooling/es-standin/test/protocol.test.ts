@@ -609,6 +609,53 @@ describe('exchanges the elastic backend relies on', () => {
     ).toHaveLength(1)
   })
 
+  // search.allow_expensive_queries: false (reference: Query DSL, "Allow expensive queries";
+  // messages from StringFieldType): prefix and range queries on keyword fields are refused when
+  // the shard builds them, a plain ElasticsearchException (`exception`, 500) failing every shard.
+  it('with allowExpensiveQueries: false refuses prefix and range queries on keyword fields, not term or search_after', async () => {
+    const strict = await startStandin({ allowExpensiveQueries: false })
+    const other = new Client({ node: strict.url, maxRetries: 0 })
+    try {
+      const index = 'expensive'
+      await other.indices.create({ index, mappings: { properties: { key: { type: 'keyword' } } } })
+      await other.index({ index, id: '1', document: { key: 'ab' }, refresh: true })
+      for (const [query, reason] of [
+        [
+          { prefix: { key: 'a' } },
+          /^\[prefix\] queries cannot be executed when 'search\.allow_expensive_queries' is set to false\./,
+        ],
+        [
+          { range: { key: { gte: 'a' } } },
+          /^\[range\] queries on \[text\] or \[keyword\] fields cannot be executed when 'search\.allow_expensive_queries' is set to false\.$/,
+        ],
+      ] as const) {
+        const error = await responseError(
+          other.search({ index, query: { bool: { filter: [{ term: { key: 'ab' } }, query] } } }),
+        )
+        expect(error.statusCode, JSON.stringify(query)).toBe(500)
+        expect(error.body).toMatchObject({
+          error: {
+            root_cause: [{ type: 'exception', reason: expect.stringMatching(reason) }],
+            type: 'search_phase_execution_exception',
+            reason: 'all shards failed',
+            failed_shards: [{ shard: 0, index, reason: { type: 'exception' } }],
+          },
+          status: 500,
+        })
+      }
+      const allowed = await other.search({
+        index,
+        query: { term: { key: 'ab' } },
+        sort: [{ key: 'asc' }],
+        search_after: ['a'],
+      })
+      expect(ids(allowed.hits.hits)).toEqual(['1'])
+    } finally {
+      await other.close()
+      await strict.close()
+    }
+  })
+
   // Boolean query (reference: Query DSL → "Boolean query": `filter` — "The clause (query) must
   // appear in matching documents"), as one clause or an array of clauses, all of which must match.
   it('bool.filter keeps the documents every clause matches', async () => {

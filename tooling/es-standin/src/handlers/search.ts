@@ -11,7 +11,13 @@ import { type Doc, type EsIndex, primaryShards } from '../es-index.js'
 import { isObject, type JsonObject } from '../json.js'
 import { compileQuery } from '../query.js'
 import { boolParam, intParam, type Request, type Route } from '../route.js'
-import { failedShardsJson, shardFailure, shardsFailed, unavailableShard } from '../search-errors.js'
+import {
+  failedShardsJson,
+  ShardQueryError,
+  shardFailure,
+  shardsFailed,
+  unavailableShard,
+} from '../search-errors.js'
 import { compareTuples, parseSort, SortError, type SortKey, type SortValue } from '../sort.js'
 import { filterSource, sourceFilterFromBody, sourceFilterFromQuery } from '../source-filter.js'
 
@@ -81,7 +87,7 @@ export function matching(
   const hits: Hit[] = []
   for (const index of indices) {
     try {
-      const matches = compileQuery(index, query)
+      const matches = compileQuery(index, query, request.cluster.allowExpensiveQueries)
       keys = parseSort(index, sort)
       for (const doc of index.searchable.values()) {
         if (matches(doc)) hits.push({ index, doc, sort: keys.map((key) => key.valueOf(doc)) })
@@ -89,6 +95,8 @@ export function matching(
     } catch (error) {
       if (error instanceof SortError)
         throw shardFailure(index.name, request.cluster.nodeId, error.detail)
+      if (error instanceof ShardQueryError)
+        throw shardFailure(index.name, request.cluster.nodeId, error.detail, error.status)
       throw error
     }
   }
