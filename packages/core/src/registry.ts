@@ -12,7 +12,7 @@ import {
   NoBackendError,
 } from './errors.js'
 import { state } from './shared-state.js'
-import type { KVStore } from './store.js'
+import { CALL_READY, type KVStore } from './store.js'
 import { type KeysOptions, keepPrefix } from './validate.js'
 
 // Insertion order is registration order; the active store is the latest enabled one unless
@@ -119,7 +119,19 @@ export function activeStore(): KVStore {
 }
 
 /**
- * Runs `call` on the active store, opening it first when it is not open.
+ * Whether a call may go straight to `store`. A store built on core says so itself: not only when
+ * it is not open must open() be asked for first, but also when a `close()` was requested that has
+ * not begun (it still says open, and refuses calls made after its close: asked to open again, it
+ * reopens, as for a call made after the close is done), or a reopen with calls still waiting
+ * behind it. Another store: when it says it is open.
+ */
+function readyForCalls(store: KVStore): boolean {
+  return (store as { [CALL_READY]?: boolean })[CALL_READY] ?? store.status === 'open'
+}
+
+/**
+ * Runs `call` on the active store, opening it first unless it is ready for calls
+ * ({@link readyForCalls}).
  *
  * The call is made at once, not after `open()` resolves: a store's methods wait for an `open()`
  * in progress (`AbstractKVStore` keeps copies of the caller's key and value meanwhile). Awaiting
@@ -131,13 +143,10 @@ function onActive<T>(call: (store: KVStore) => Promise<T>): Promise<T> {
   let store: KVStore
   try {
     store = activeStore()
+    if (readyForCalls(store)) return call(store)
   } catch (error) {
     return Promise.reject(error)
   }
-  // open() is asked for on every call, not only when the store is not open: a call made right
-  // after close() was requested, while the store still says open, then opens it again as a call
-  // made after the close does (a store refuses calls made after its close()). On an open store
-  // with nothing pending, open() is a resolved promise.
   const opening = attempt(() => store.open())
   return afterOpening(
     opening,

@@ -135,6 +135,13 @@ export interface BaseConfig {
  * - They are called only while the store is open; `_close` is called after every call in flight
  *   has settled.
  */
+/**
+ * Core-internal: the key of a store's getter saying whether a call may go straight to it (open,
+ * with no lifecycle change requested and no call waiting behind one). Registered with
+ * `Symbol.for`, so that every copy of @kv/core in the process (ESM and CommonJS) agrees on it.
+ */
+export const CALL_READY: unique symbol = Symbol.for('@kv/core:call-ready:v1') as never
+
 export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> implements KVStore {
   readonly name: string
   #status: StoreStatus = 'closed'
@@ -145,6 +152,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   #transitions = 0
   /** Which of `open()` and `close()` was requested last (a call's fate depends on it). */
   #lastRequested: 'open' | 'close' | undefined
+  /** Calls waiting in {@link #whenOpen} for the lifecycle changes requested before them. */
+  #queued = 0
   #pending = 0
   /** The backend promise {@link AbstractKVStore.#settle} counted last, while it is in flight. */
   #tracked: Promise<unknown> | undefined
@@ -264,12 +273,23 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   /**
-   * Open, and no `open()` or `close()` requested since: a call may go straight to the backend.
-   * Otherwise it waits its turn behind the requested changes ({@link #whenOpen}), so that a call
-   * made after `close()` is refused even in the microtask before the close begins.
+   * Open, no `open()` or `close()` requested since, and no call still waiting behind one: a
+   * call may go straight to the backend. Otherwise it waits its turn behind the requested changes
+   * ({@link #whenOpen}), so that a call made after `close()` is refused even in the microtask
+   * before the close begins, and one made once a reopen has resolved does not overtake a call
+   * issued before it and still waiting (the caller resumes before such calls run).
    */
   get #ready(): boolean {
-    return this.#status === 'open' && this.#transitions === 0
+    return this.#status === 'open' && this.#transitions === 0 && this.#queued === 0
+  }
+
+  /**
+   * {@link #ready} for the package-level functions (core-internal; a symbol shared by every copy
+   * of @kv/core in the process): whether a call may go straight to this store, or must ask for
+   * `open()` first.
+   */
+  get [CALL_READY](): boolean {
+    return this.#ready
   }
 
   /** Runs lifecycle changes one after another, whatever the previous one's outcome. */
@@ -289,10 +309,12 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   #whenOpen<T>(call: () => Promise<T>): Promise<T> {
     // A close() is the last change requested: the store will be closed by the time this could
     // run, so fail now rather than once it is closed.
-    if (this.#transitions === 0 || this.#lastRequested === 'close') {
+    if ((this.#transitions === 0 && this.#queued === 0) || this.#lastRequested === 'close') {
       return Promise.reject(this.#notOpen())
     }
+    this.#queued++
     return this.#lifecycle.then(() => {
+      this.#queued--
       if (this.#status !== 'open') throw this.#notOpen()
       return call()
     })

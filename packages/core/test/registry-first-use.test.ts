@@ -93,6 +93,30 @@ describe('package-level functions on a store not yet open', () => {
     }
   })
 
+  it('call a store not built on core directly while it says it is open, without asking it to open again', async () => {
+    let opens = 0
+    let status = 'closed'
+    const data = new Map<string, Uint8Array>()
+    const store = completeStore({
+      get status() {
+        return status
+      },
+      open: async () => {
+        opens++
+        status = 'open'
+      },
+      getValue: async (_bucket: string, key: string) => data.get(key) ?? null,
+      addValue: async (_bucket: string, key: string, value: string) => {
+        data.set(key, new TextEncoder().encode(value))
+      },
+    })
+    kv.register('plain', store)
+    await kv.addValue('b', 'k', 'v')
+    for (let i = 0; i < 5; i++) expect(text(await kv.getValue('b', 'k'))).toBe('v')
+    expect(opens).toBe(1)
+    kv.unregister('plain')
+  })
+
   it('use the caller buffers as they were at the call, though the caller reuses them at once', async () => {
     kv.register('m', new MemoryStore())
     const key = new TextEncoder().encode('k1')

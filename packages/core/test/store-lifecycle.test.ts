@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { configure, resetConfiguration } from '../src/config/configure.js'
 import { defineConfigSection } from '../src/config/sections.js'
+import { MemoryStore } from '../src/memory-store.js'
 import { AbstractKVStore, type BaseConfig, type StoreInit } from '../src/store.js'
 import type { NormalizedKeysOptions } from '../src/validate.js'
 
@@ -45,6 +46,9 @@ class GatedStore<Config extends BaseConfig = BaseConfig> extends AbstractKVStore
   }
   protected *_buckets(): Iterable<string> {}
 }
+
+const text = (bytes: Uint8Array | null): string | null =>
+  bytes === null ? null : new TextDecoder().decode(bytes)
 
 function gate(): { promise: Promise<void>; release: () => void } {
   let release!: () => void
@@ -176,6 +180,27 @@ describe('AbstractKVStore lifecycle', () => {
     )
     g.release()
     await Promise.all([write, closing])
+  })
+
+  it('does not let a call made once a reopen resolved overtake one issued before it', async () => {
+    const store = new MemoryStore({ persistAcrossClose: true })
+    await store.open()
+    await store.addValue('b', 'k', 'v1')
+    void store.close()
+    const reopening = store.open()
+    const write = store.addValue('b', 'k', 'v2') // waits behind the close and the reopen
+    await reopening
+    // Issued after the write: it must see it, though the caller resumed before the write ran.
+    expect(text(await store.getValue('b', 'k'))).toBe('v2')
+    await write
+    // The same for a plain open() with a call waiting behind it.
+    const fresh = new MemoryStore()
+    const opening = fresh.open()
+    const first = fresh.addValue('b', 'k', 'first')
+    await opening
+    await fresh.deleteBucket('b')
+    await first
+    expect(await fresh.getValue('b', 'k')).toBeNull()
   })
 
   it('runs a call made after close() and then open() were requested on the reopened store', async () => {
