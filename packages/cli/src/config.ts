@@ -5,19 +5,35 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { configFilePath, isKnownTopLevelKey, readConfigFile } from '@kv/core'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { configFilePath, InvalidConfigError, isKnownTopLevelKey, readConfigFile } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
 
-/** Makes `file` the configuration file of this process (`--config FILE`). */
+/**
+ * Makes `file` the configuration file of this process (`--config FILE`). It is checked here, so
+ * that the error names `--config`: @kv/core, reading it later, only knows it from `KV_CONFIG`.
+ */
 export function useConfigFile(file: string | undefined): void {
   if (file === undefined) return
+  // resolve('') is the working directory: an empty name must not silently stand for it.
+  if (file === '') {
+    throw new CliError(ExitCode.USAGE, '--config needs the path of a file, not an empty string')
+  }
   const path = resolve(file)
   if (!existsSync(path)) {
     throw new CliError(
       ExitCode.INVALID_INPUT,
       `the configuration file ${path} does not exist (--config)`,
+    )
+  }
+  try {
+    readFileSync(path)
+  } catch (cause) {
+    // A directory, a file without read permission: KV_INVALID_CONFIG, as @kv/core reports it.
+    throw new InvalidConfigError(
+      `Cannot read the configuration file ${path} (given with --config): ${(cause as Error).message}`,
+      { cause },
     )
   }
   process.env.KV_CONFIG = path
@@ -46,4 +62,33 @@ export function sectionFromFile(file: string, name: string): Record<string, unkn
     section.path = join(resolve(dataDir), name)
   }
   return section
+}
+
+/** Absolute `path` with the symbolic links of its existing part resolved. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    const parent = dirname(path)
+    return parent === path ? path : join(realPath(parent), basename(path))
+  }
+}
+
+/**
+ * Where the store of backend `name` keeps its data when configured by `configFile` (else by the
+ * configuration in force), to tell whether both sides of `migrate` are one store before either
+ * is opened: `at <directory>` for a file backend (`simple_kv`, `badger`), `configured by <file>`
+ * for another (its cluster and index are the backend's to resolve); `undefined` for a store kept
+ * in memory (badger `memory_mode`), which is a store of its own.
+ */
+export function storeLocation(name: string, configFile?: string): string | undefined {
+  const file = configFile ?? configFilePath()
+  if (!FILE_BACKENDS.has(name)) {
+    return `configured by ${file === undefined ? 'the defaults' : realPath(resolve(file))}`
+  }
+  const section = file === undefined ? {} : sectionFromFile(file, name)
+  if (section.memory_mode === true) return undefined
+  // A path of the wrong type is the store's to report when it opens.
+  if (section.path !== undefined && typeof section.path !== 'string') return undefined
+  return `at ${realPath(resolve(section.path ?? join(resolve('data'), name)))}`
 }

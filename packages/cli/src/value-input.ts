@@ -4,41 +4,78 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { InvalidArgumentError } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
 
-/** Reads all of stdin as bytes. */
-export async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
+/** Where the value comes from, chosen before anything is read (usage errors first). */
+export type ValueSource =
+  | { kind: 'argument'; text: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'stdin' }
 
-/** The value of `kv put`, from exactly one of the argument, `--file` and stdin. */
-export async function readValue(
-  argument: string | undefined,
-  file: string | undefined,
-): Promise<Uint8Array> {
+/** The source of the value of `kv put`: exactly one of the argument, `--file` and stdin. */
+export function valueSource(argument: string | undefined, file: string | undefined): ValueSource {
   if (argument !== undefined && file !== undefined) {
     throw new CliError(ExitCode.USAGE, 'give the value either as VALUE or with --file, not both')
   }
-  if (file !== undefined) {
-    try {
-      return await readFile(file)
-    } catch (cause) {
-      throw new CliError(
-        ExitCode.INVALID_INPUT,
-        `cannot read the value file ${file}: ${(cause as Error).message}`,
-        { cause },
-      )
-    }
-  }
+  if (file !== undefined) return { kind: 'file', path: file }
   if (argument === undefined) {
     throw new CliError(
       ExitCode.USAGE,
       'missing VALUE: give it as an argument, as - to read stdin, or with --file PATH',
     )
   }
-  if (argument === '-') return readStdin()
-  return Buffer.from(argument, 'utf8')
+  return argument === '-' ? { kind: 'stdin' } : { kind: 'argument', text: argument }
+}
+
+/**
+ * Reads `input` whole, unless it is longer than `maxBytes`: then it stops reading as soon as it
+ * is (an endless `yes |` or `/dev/zero` must not fill the memory) and throws `KV_INVALID_ARGUMENT`
+ * (exit 4), as the store would for the whole value.
+ */
+async function readAtMost(
+  input: AsyncIterable<Buffer> & { destroy(): void },
+  maxBytes: number,
+  from: string,
+): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of input) {
+    length += chunk.length
+    if (length > maxBytes) {
+      // Leaving the loop early destroys the stream; stdin too, so nothing keeps kv waiting.
+      input.destroy()
+      throw new InvalidArgumentError(
+        'value',
+        `value from ${from} is over this backend's limit of ${maxBytes} bytes (kv stopped reading it after ${length} bytes)`,
+      )
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, length)
+}
+
+/**
+ * The bytes of the value from `source`, at most `maxBytes` (the store's value limit; for
+ * `--compressed` the raw value must fit it too).
+ */
+export async function readValue(source: ValueSource, maxBytes: number): Promise<Uint8Array> {
+  switch (source.kind) {
+    case 'argument':
+      return Buffer.from(source.text, 'utf8')
+    case 'stdin':
+      return readAtMost(process.stdin, maxBytes, 'stdin')
+    case 'file':
+      try {
+        return await readAtMost(createReadStream(source.path), maxBytes, source.path)
+      } catch (cause) {
+        if (cause instanceof InvalidArgumentError) throw cause
+        throw new CliError(
+          ExitCode.INVALID_INPUT,
+          `cannot read the value file ${source.path}: ${(cause as Error).message}`,
+          { cause },
+        )
+      }
+  }
 }

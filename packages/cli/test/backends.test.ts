@@ -199,6 +199,28 @@ describe('configuration and the default backend', () => {
     expect(unknown.stderr).toMatch(/simple_kv\.no_such_key/)
   })
 
+  it('names --config, not KV_CONFIG, when the --config path cannot be read (exit 4)', async () => {
+    await mkdir(join(ws.dir, 'adir'))
+    const dir = await ws.kv(['-c', 'adir', 'buckets'])
+    expect(dir.code).toBe(4)
+    expect(dir.stderr).toMatch(
+      /Cannot read the configuration file \S*adir \(given with --config\): EISDIR.*\[KV_INVALID_CONFIG\]/,
+    )
+    expect(dir.stderr).not.toMatch(/KV_CONFIG\)/)
+  })
+
+  it('refuses an empty --config as a usage error (exit 2), not as the working directory', async () => {
+    // Even with a valid KV_CONFIG to fall back on: the user named a file, and it is empty.
+    const env = await ws.file('env.yml', 'data_dir: ./env-data\n')
+    for (const args of [['-c', ''], ['--config=']]) {
+      const empty = await ws.kv([...args, 'buckets'], { env: { KV_CONFIG: env } })
+      expect(empty.code, empty.stderr).toBe(2)
+      expect(empty.stderr).toMatch(/--config needs the path of a file, not an empty string/)
+    }
+    const json = await ws.kv(['--json', '-c', '', 'buckets'])
+    expect(JSON.parse(json.stderr).error).toMatchObject({ exitCode: 2 })
+  })
+
   it('exits 5 when another process holds the store (badger lock)', async () => {
     // An import reading stdin keeps the badger store open until its input ends.
     const holder = start(ws.dir, ['--backend', 'badger', 'import', '-'], {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Standin } from '@kv/es-standin'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startWriteDroppingProxy } from './es-proxy.js'
+import { startFaultProxy } from './es-proxy.js'
 import { ALL_BYTES, exportFile, generated, type Workspace, workspace } from './helpers.js'
 
 // Built by turbo before the tests (it is a dev dependency); run `pnpm build` in packages/elastic otherwise.
@@ -151,7 +151,7 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
   it('migrate exits 7 naming the keys missing when the target acknowledged writes it did not keep', async () => {
     const { startStandin } = await import('@kv/es-standin')
     const standin = await startStandin()
-    const proxy = await startWriteDroppingProxy(standin.url)
+    const proxy = await startFaultProxy(standin.url)
     try {
       ws = await workspace(
         `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-lost\n`,

@@ -1,17 +1,25 @@
 /**
  * An HTTP proxy in front of the Elasticsearch stand-in that passes every request through, except
  * `_bulk` requests while `dropWrites` is set: those it acknowledges as every item written
- * (status 201) without passing them on — a cluster that loses acknowledged writes, injected at
- * the network boundary so that `kv` runs unchanged against it.
+ * (status 201) without passing them on — a cluster that loses acknowledged writes — and
+ * `_search` requests while `holdSearches` is set: those wait until `release()`, so that a test
+ * can act while `kv` is in the middle of a listing. Faults are injected at the network boundary
+ * so that `kv` runs unchanged against them.
  */
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /** A running proxy. */
-export interface WriteDroppingProxy {
+export interface FaultProxy {
   readonly url: string
   /** While true, `_bulk` requests are acknowledged and dropped. */
   dropWrites: boolean
+  /** While true, `_search` requests (listings) are held, unanswered. */
+  holdSearches: boolean
+  /** Resolves once a search is held. */
+  searchHeld(): Promise<void>
+  /** Stops holding searches and passes on those held. */
+  release(): void
   close(): Promise<void>
 }
 
@@ -33,8 +41,10 @@ function acknowledge(body: string): { items: Record<string, { status: number }>[
 }
 
 /** Starts a proxy to `target` on 127.0.0.1. */
-export async function startWriteDroppingProxy(target: string): Promise<WriteDroppingProxy> {
-  const state = { dropWrites: false }
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const state = { dropWrites: false, holdSearches: false }
+  const held: (() => void)[] = []
+  let onHeld: (() => void) | undefined
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -51,22 +61,40 @@ export async function startWriteDroppingProxy(target: string): Promise<WriteDrop
         res.end(text)
         return
       }
-      const upstream = request(
-        new URL(req.url ?? '/', target),
-        { method: req.method, headers: { ...req.headers, host: new URL(target).host } },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers)
-          answer.pipe(res)
-        },
-      )
-      upstream.on('error', () => res.destroy())
-      upstream.end(body)
+      const forward = () => {
+        const upstream = request(
+          new URL(req.url ?? '/', target),
+          { method: req.method, headers: { ...req.headers, host: new URL(target).host } },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers)
+            answer.pipe(res)
+          },
+        )
+        upstream.on('error', () => res.destroy())
+        upstream.end(body)
+      }
+      if (state.holdSearches && path.endsWith('/_search')) {
+        held.push(forward)
+        onHeld?.()
+        return
+      }
+      forward()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return Object.assign(state, {
     url: `http://127.0.0.1:${port}`,
+    searchHeld: () =>
+      held.length > 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            onHeld = resolve
+          }),
+    release: () => {
+      state.holdSearches = false
+      for (const forward of held.splice(0)) forward()
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

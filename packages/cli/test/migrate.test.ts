@@ -2,7 +2,8 @@
  * migrate between real stores: a full copy with verification, re-runs, another configuration,
  * and an interruption with SIGINT followed by a re-run that finishes the job.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   ALL_BYTES,
@@ -217,7 +218,36 @@ describe('kv migrate', () => {
   it('refuses to migrate a store onto itself (exit 2)', async () => {
     const same = await ws.kv(['migrate', '--from', 'badger', '--to', 'badger'])
     expect(same.code).toBe(2)
-    expect(same.stderr).toMatch(/--from and --to are the same store \(badger\)/)
+    expect(same.stderr).toMatch(
+      /--from and --to are the same store \(badger at \S+\/data\/badger\)/,
+    )
+  })
+
+  it('refuses a --to-config or --from-config that names the directory of the other side (exit 2), opening neither', async () => {
+    await mkdir(join(ws.dir, 'data'))
+    await symlink(join(ws.dir, 'data'), join(ws.dir, 'link'))
+    const configs = {
+      // The same directory, spelt as a path, as a data_dir, and through a symbolic link.
+      'path.yml': 'simple_kv:\n  path: ./data/simple_kv\nbadger:\n  path: ./data/badger\n',
+      'data-dir.yml': 'data_dir: ./data\n',
+      'link.yml': 'data_dir: ./link\n',
+    }
+    for (const [name, text] of Object.entries(configs)) {
+      const file = await ws.file(name, text)
+      for (const backend of ['simple_kv', 'badger']) {
+        for (const side of ['--to-config', '--from-config']) {
+          const same = await ws.kv(['migrate', '--from', backend, '--to', backend, side, file])
+          expect(same.code, `${name} ${backend} ${side}: ${same.stderr}`).toBe(2)
+          expect(same.stderr).toMatch(
+            new RegExp(
+              `--from and --to are the same store \\(${backend} at \\S+/data/${backend}\\)`,
+            ),
+          )
+        }
+      }
+    }
+    // Nothing was opened: opening creates the store's directory.
+    expect(await readdir(join(ws.dir, 'data'))).toEqual([])
   })
 
   it('stops cleanly on SIGINT (exit 130), and a re-run finishes and verifies', async () => {

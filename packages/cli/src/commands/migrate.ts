@@ -9,6 +9,7 @@ import { ErrorCode, isKVError } from '@kv/core'
 import { type Command, Option } from 'commander'
 import { type Act, concurrencyOption, examples, integer } from '../action.js'
 import { backendName } from '../backends.js'
+import { storeLocation } from '../config.js'
 import { countEntries, total } from '../count.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { Interrupt } from '../interrupt.js'
@@ -94,11 +95,19 @@ function whatNext(cause: unknown): string {
 async function runMigrate(session: Session, options: MigrateOptions): Promise<void> {
   const from = backendName(options.from)
   const to = backendName(options.to)
-  if (from === to && (options.fromConfig ?? '') === (options.toConfig ?? '')) {
-    throw new CliError(
-      ExitCode.USAGE,
-      `--from and --to are the same store (${from}); to migrate between two ${from} stores, give one of them another configuration with --from-config or --to-config`,
-    )
+  if (from === to) {
+    // Found before opening: opening the same store twice fails with KV_LOCKED, which would
+    // send the user looking for another process.
+    const location = storeLocation(from, options.fromConfig)
+    if (
+      (options.fromConfig ?? '') === (options.toConfig ?? '') ||
+      (location !== undefined && location === storeLocation(to, options.toConfig))
+    ) {
+      throw new CliError(
+        ExitCode.USAGE,
+        `--from and --to are the same store (${from}${location === undefined ? '' : ` ${location}`}); to migrate between two ${from} stores, give one of them another configuration with --from-config or --to-config`,
+      )
+    }
   }
   const source = await session.storeNamed(from, options.fromConfig)
   const target = await session.storeNamed(to, options.toConfig, 'migrate')
@@ -114,7 +123,15 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     let expected: number | undefined
     if (session.options.progress !== false) {
       process.stderr.write(`kv migrate: counting the entries of ${from}\n`)
-      expected = total(await countEntries(source, () => interrupt.requested))
+      const counts = await countEntries(source, () => interrupt.requested)
+      // Stopped early, the count is partial: it must not pass for the total, and there is
+      // nothing to finish before exiting (nothing was copied yet).
+      if (interrupt.requested) {
+        throw interrupt.error(
+          `stopped while counting the entries of ${from}, before copying any; run the same command again to migrate`,
+        )
+      }
+      expected = total(counts)
       process.stderr.write(
         `kv migrate: copying ${counted(expected, 'entry', 'entries')} from ${from} to ${to}\n`,
       )

@@ -3,11 +3,12 @@
  *
  * @module
  */
+import { checkBucket, checkKey } from '@kv/core'
 import type { Command } from 'commander'
 import { type Act, examples, keyEncodingOption } from '../action.js'
 import { type KeyEncoding, keyJson, parseKey } from '../keys.js'
 import { printJson } from '../output.js'
-import { readValue } from '../value-input.js'
+import { readValue, valueSource } from '../value-input.js'
 
 interface PutOptions {
   compressed?: boolean
@@ -33,6 +34,8 @@ export function registerPut(program: Command, act: Act): void {
         'kv put images logo.png --file logo.png',
         'curl -s https://example.com | kv put pages example -',
         'kv put --compressed logs 2024-06-01 --file app.log',
+        '',
+        "Stdin and --file are read only up to the store's value limit: a longer value exits 4.",
       ),
     )
     .action(
@@ -44,8 +47,16 @@ export function registerPut(program: Command, act: Act): void {
           valueText: string | undefined,
           options: PutOptions,
         ) => {
-          const key = parseKey(keyText, options.keyEncoding)
-          const value = await readValue(valueText, options.file)
+          // Everything that can be checked is checked before the value is read: stdin or a
+          // file may be huge (or endless), and a bad bucket must not wait for all of it.
+          const source = valueSource(valueText, options.file)
+          checkBucket(bucket)
+          const key = checkKey(parseKey(keyText, options.keyEncoding))
+          // Reading stops past the store's value limit (for --compressed the raw value must fit
+          // it too), known from its configuration. The store is opened only once the value is
+          // read: opened before, it would hold its lock while stdin waits on `kv get` of it.
+          const { maxValueBytes } = (await session.unopenedStore('put')).limits
+          const value = await readValue(source, maxValueBytes)
           const store = await session.store('put')
           if (options.compressed) await store.addValueCompress(bucket, key, value)
           else await store.addValue(bucket, key, value)
