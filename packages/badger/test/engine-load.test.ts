@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, readdir, symlink } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { classicLevelWithoutNativeBuild, resolveFromHook } from './fixtures/broken-install.mjs'
 import { removeDir, tempDir } from './helpers/temp.js'
 
 // A broken install is laid out in a temporary directory and the child resolves the engine
@@ -14,7 +14,6 @@ import { removeDir, tempDir } from './helpers/temp.js'
 
 const run = promisify(execFile)
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
-const cliBin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url))
 
 interface Outcome {
   opened?: boolean
@@ -29,7 +28,7 @@ interface Outcome {
 function runWith(from: Record<string, string>, args: string[], cwd: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, KV_TEST_RESOLVE_FROM: JSON.stringify(from) }
   delete env.KV_CONFIG // the configuration is the options given (or the CLI's defaults)
-  return run(process.execPath, ['--import', fixture('resolve-from-hook.mjs'), ...args], {
+  return run(process.execPath, ['--import', resolveFromHook, ...args], {
     cwd,
     env,
   })
@@ -42,28 +41,6 @@ async function openInChild(
 ): Promise<Outcome> {
   const { stdout } = await runWith(from, [fixture('open-child.mjs'), JSON.stringify(options)], cwd)
   return JSON.parse(stdout) as Outcome
-}
-
-/**
- * Lays out `dir/node_modules/classic-level` as an install whose native build is missing: the
- * package's JavaScript and package.json (no `prebuilds`, no `build`), its dependencies linked to
- * the real ones.
- */
-async function classicLevelWithoutNativeBuild(dir: string): Promise<void> {
-  const real = dirname(createRequire(import.meta.url).resolve('classic-level/package.json'))
-  const copy = join(dir, 'node_modules', 'classic-level')
-  await mkdir(copy, { recursive: true })
-  for (const name of await readdir(real)) {
-    if (name.endsWith('.js') || name === 'package.json') {
-      await copyFile(join(real, name), join(copy, name))
-    }
-  }
-  // pnpm puts a package's dependencies next to it.
-  for (const name of await readdir(dirname(real))) {
-    if (name !== 'classic-level') {
-      await symlink(join(dirname(real), name), join(dir, 'node_modules', name), 'dir')
-    }
-  }
 }
 
 let dir: string
@@ -130,22 +107,3 @@ describe('memory_mode', () => {
     expect(outcome.message).toMatch(/Reinstall @kv\/badger so that memory-level is present/)
   })
 })
-
-// The CLI promises exit 5 for a backend that fails to load (packages/cli/README.md); it runs
-// this package's dist through the workspace link. Skipped when the CLI is not built.
-it.skipIf(!existsSync(cliBin))(
-  'kv exits 5 with KV_BACKEND_UNAVAILABLE when classic-level has no native build',
-  async () => {
-    const failure = await runWith(
-      { 'classic-level': noNative },
-      [cliBin, '--backend', 'badger', 'put', 'demo', 'hello', 'world'],
-      dir,
-    ).then(
-      () => undefined,
-      (error: { code?: number; stderr?: string }) => error,
-    )
-    expect(failure?.code).toBe(5)
-    expect(failure?.stderr).toMatch(/KV_BACKEND_UNAVAILABLE/)
-    expect(failure?.stderr).toMatch(/No native build was found/)
-  },
-)
