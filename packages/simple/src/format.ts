@@ -161,6 +161,19 @@ export function frameIntact(
   return checksum(source, start, start + length) === source.readUInt32LE(at + 8)
 }
 
+/**
+ * Writes `n` (an unsigned 32-bit integer) as a u32 LE field at `at`, with plain byte stores:
+ * Buffer's checked `writeUInt32LE` showed up in profiles of the paths that run once per write
+ * (a WAL record's frame) or once per entry (a snapshot's items: about 30 ms of a 400 ms snapshot
+ * of a million entries).
+ */
+export function writeU32(target: Uint8Array, at: number, n: number): void {
+  target[at] = n
+  target[at + 1] = n >>> 8
+  target[at + 2] = n >>> 16
+  target[at + 3] = n >>> 24
+}
+
 /** Writes `n` (below 2^53, as every count and length here) as a u64 LE field at `at`. */
 export function writeU64(target: Buffer, at: number, n: number): void {
   target.writeUInt32LE(n % 0x1_0000_0000, at)

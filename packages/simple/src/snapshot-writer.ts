@@ -24,7 +24,14 @@ import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { syncDirectory } from '@kv/core'
 import { MAX_WRITE_BYTES, snapshotName, wroteNothing } from './files.js'
-import { FileKind, FRAME_HEADER_BYTES, fileHeader, Item, writeFrameHeader } from './format.js'
+import {
+  FileKind,
+  FRAME_HEADER_BYTES,
+  fileHeader,
+  Item,
+  writeFrameHeader,
+  writeU32,
+} from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 
 /** A block is written once it holds this much. */
@@ -210,8 +217,8 @@ export async function writeSnapshot(
         const buffer = filling.buffer
         const at = filling.used
         buffer[at] = Item.ENTRY
-        buffer.writeUInt32LE(keyLength, at + 1)
-        buffer.writeUInt32LE(valueLength, at + 5 + keyLength)
+        writeU32(buffer, at + 1, keyLength)
+        writeU32(buffer, at + 5 + keyLength, valueLength)
         arena.copyEntryTo(slot, buffer, at + 5, at + 9 + keyLength)
         filling.used = at + 9 + keyLength + valueLength
         entries++
