@@ -263,6 +263,31 @@ describe('AbstractKVStore lifecycle', () => {
     expect(seen).toEqual([0, 1, 2])
   })
 
+  it('lets the event loop turn during a long listing from memory, sync or async', async () => {
+    class CountingStore extends GatedStore {
+      protected override *_keys(): Iterable<Uint8Array> {
+        for (let i = 0; i < 5000; i++) yield new Uint8Array([i & 0xff, i >> 8])
+      }
+    }
+    class AsyncCountingStore extends GatedStore {
+      // Each step answered in a microtask, as memory-level's iterator does.
+      protected override async *_keys(): AsyncIterable<Uint8Array> {
+        for (let i = 0; i < 5000; i++) yield new Uint8Array([i & 0xff, i >> 8])
+      }
+    }
+    for (const store of [new CountingStore(), new AsyncCountingStore()]) {
+      await store.open()
+      let seen = 0
+      let seenWhenTurned: number | undefined
+      setImmediate(() => (seenWhenTurned = seen))
+      for await (const _ of store.keys('b')) seen++
+      expect(seen).toBe(5000)
+      // Without a turn the immediate would run only after the whole listing (5000).
+      expect(seenWhenTurned).toBeDefined()
+      expect(seenWhenTurned!).toBeLessThanOrEqual(1024)
+    }
+  })
+
   it('is closed after a failed open, and can be opened again', async () => {
     const store = new GatedStore()
     store.failOpen = true
