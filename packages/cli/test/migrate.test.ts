@@ -223,6 +223,14 @@ describe('kv migrate', () => {
     )
   })
 
+  it('refuses an empty --from-config or --to-config (exit 2): it would stand for the working directory', async () => {
+    for (const side of ['--from-config', '--to-config']) {
+      const empty = await ws.kv(['migrate', '--from', 'simple_kv', '--to', 'badger', side, ''])
+      expect(empty.code, side).toBe(2)
+      expect(empty.stderr).toContain(`${side} needs the path of a file, not an empty string`)
+    }
+  })
+
   it('refuses a --to-config or --from-config that names the directory of the other side (exit 2), opening neither', async () => {
     await mkdir(join(ws.dir, 'data'))
     await symlink(join(ws.dir, 'data'), join(ws.dir, 'link'))

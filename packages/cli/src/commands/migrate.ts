@@ -95,6 +95,15 @@ function whatNext(cause: unknown): string {
 async function runMigrate(session: Session, options: MigrateOptions): Promise<void> {
   const from = backendName(options.from)
   const to = backendName(options.to)
+  for (const [option, file] of [
+    ['--from-config', options.fromConfig],
+    ['--to-config', options.toConfig],
+  ] as const) {
+    // resolve('') is the working directory: an empty name must not silently stand for it.
+    if (file === '') {
+      throw new CliError(ExitCode.USAGE, `${option} needs the path of a file, not an empty string`)
+    }
+  }
   if (from === to) {
     // Found before opening: opening the same store twice fails with KV_LOCKED, which would
     // send the user looking for another process.
