@@ -180,8 +180,9 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   /**
    * Per-bucket key counts and sizes, and the keys with the largest values. Reads every entry
-   * once (without filling LevelDB's cache), so it takes time proportional to the data; a bucket
-   * deleted while it is read is left out. `close()` waits for a `stats()` in progress. Rejects
+   * once (without filling LevelDB's cache), so it takes time proportional to the data. Single-bucket
+   * and memory mode read one snapshot, taken when it starts; per-bucket mode leaves out a bucket
+   * deleted while it is read. `close()` waits for a `stats()` in progress. Rejects
    * with `KV_INVALID_ARGUMENT` when `options` is not an object or `top` not a non-negative
    * integer.
    */

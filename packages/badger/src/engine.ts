@@ -130,17 +130,23 @@ interface LevelError {
   cause?: unknown
 }
 
+/** The `code` of a Node.js file-system error (an errno name: ENOSPC, EACCES, EEXIST, …). */
+const ERRNO_CODE = /^E[A-Z0-9]+$/
+
 /**
- * The error in `error`'s cause chain (itself first) whose `code` is `code`, if any (`open()` wraps
- * the engine's error).
+ * The error in `error`'s cause chain (itself first) whose `code` is `code` (or matches it), if any
+ * (`open()` wraps the engine's error).
  */
-function withCode(error: unknown, code: string): Error | undefined {
+function withCode(error: unknown, code: string | RegExp): Error | undefined {
   for (
     let e = error as LevelError | undefined, depth = 0;
     e && depth < 4;
     e = e.cause as LevelError, depth++
   ) {
-    if (e.code === code) return e as Error
+    if (
+      typeof code === 'string' ? e.code === code : typeof e.code === 'string' && code.test(e.code)
+    )
+      return e as Error
   }
   return undefined
 }
@@ -162,9 +168,10 @@ function missingManifest(location: string): string | undefined {
 }
 
 /**
- * Maps a failure to open LevelDB to a typed error: locked, corrupt, or (any other I/O error)
- * unavailable, with what to do when the cause is one outside the database (too many open files,
- * a full disk, no access); other failures are returned as they are.
+ * Maps a failure to open LevelDB to a typed error: locked, corrupt, or (any other I/O error, and a
+ * failure to create the database's directory) unavailable, with what to do when the cause is one
+ * outside the database (too many open files, a full disk, no access, a file in the directory's
+ * place); other failures are returned as they are.
  */
 export function openError(error: unknown, location: string): unknown {
   const cause = (error as LevelError).cause ?? error
@@ -196,6 +203,16 @@ export function openError(error: unknown, location: string): unknown {
         ? `LevelDB could not open the database at ${location} (${reason}). ${DISK_ADVICE}, then retry.`
         : `LevelDB could not open the database at ${location} (${reason}); nothing written before was lost. ${advice}, then retry.`,
       { cause },
+    )
+  }
+  // classic-level creates the directory (mkdir -p) before LevelDB opens it, and wraps Node's
+  // error of that (EACCES, EEXIST, ENOSPC, …) in LEVEL_DATABASE_NOT_OPEN, which names no path.
+  const errno = withCode(error, ERRNO_CODE)
+  if (errno !== undefined) {
+    return fileSystemError(
+      errno,
+      `Could not create the directory of the LevelDB database at ${location}`,
+      'nothing was written, and nothing written before was lost.',
     )
   }
   return error
@@ -262,7 +279,7 @@ export function fileSystemError(
   next = 'then retry',
 ): unknown {
   const code = (error as NodeJS.ErrnoException | null | undefined)?.code
-  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return error
+  if (typeof code !== 'string' || !ERRNO_CODE.test(code)) return error
   const reason = (error as Error).message
   const advice = ioAdvice(reason) ?? DISK_ADVICE
   return new BackendUnavailableError(`${failed} (${reason}); ${outcome} ${advice}, ${next}.`, {
@@ -291,6 +308,10 @@ function ioAdvice(reason: string): string | undefined {
   }
   if (/permission denied|operation not permitted/i.test(reason)) {
     return 'Give the process read and write access to badger.path and its files'
+  }
+  // Node's EEXIST and ENOTDIR: a file stands where the store needs a directory.
+  if (/file already exists|not a directory/i.test(reason)) {
+    return 'A file stands where the store needs a directory: move it away'
   }
   return undefined
 }

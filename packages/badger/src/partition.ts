@@ -24,10 +24,11 @@ import type { WriteQueue } from './write-queue.js'
  * listing holds none open). The first page is small, so a listing that wants a few keys reads
  * few; each next one is twice as large, up to {@link MAX_KEYS_PAGE}, since every page costs an
  * iterator and a seek (measured on 1,000,000 keys: pages of 256 took 5.1 s, of 4096 3.7 s, one
- * iterator read 1,000 at a time 3.5 s).
+ * iterator read 1,000 at a time 3.5 s). Single-bucket mode's `buckets()` reads pages of buckets
+ * of the same sizes.
  */
-const FIRST_KEYS_PAGE = 64
-const MAX_KEYS_PAGE = 4096
+export const FIRST_KEYS_PAGE = 64
+export const MAX_KEYS_PAGE = 4096
 
 /** What a partition shares with the others of its database. */
 export interface PartitionContext {

@@ -92,8 +92,10 @@ export class PerBucket implements Layout {
   static async open(path: string, config: BadgerConfig): Promise<PerBucket> {
     const layout = new PerBucket(path, config)
     try {
-      await mkdir(join(path, 'buckets'), { recursive: true })
-      await layout.#emptyTrash()
+      const buckets = (await mkdir(join(path, 'buckets'), { recursive: true })) !== undefined
+      const trash = await layout.#emptyTrash()
+      // Makes the entries of buckets/ and trash/ in path durable, as a bucket's directory is.
+      if (config.sync_writes && (buckets || trash)) await syncDirectory(path)
       await layout.#scan()
     } catch (error) {
       throw fileSystemError(
@@ -108,14 +110,15 @@ export class PerBucket implements Layout {
   /**
    * Empties `trash/`, creating it when missing. The directory itself stays: a deletion moves a
    * bucket into it, and must not have to create it then, which on a full disk fails (a new
-   * directory takes a block).
+   * directory takes a block). True when it was created.
    */
-  async #emptyTrash(): Promise<void> {
+  async #emptyTrash(): Promise<boolean> {
     const trash = join(this.#path, 'trash')
-    await mkdir(trash, { recursive: true })
+    const created = (await mkdir(trash, { recursive: true })) !== undefined
     for (const doomed of await readdir(trash)) {
       await rm(join(trash, doomed), { recursive: true, force: true })
     }
+    return created
   }
 
   async #scan(): Promise<void> {
@@ -253,6 +256,9 @@ export class PerBucket implements Layout {
         await writeFile(temp, utf8(entry.name), { flush: this.#config.sync_writes })
         await rename(temp, join(entry.dir, NAME_FILE))
       }
+      // Here rather than by classic-level when it opens the database: before the sync of the
+      // bucket's directory, which makes the entry of db/ durable with that of the name file.
+      await mkdir(join(entry.dir, 'db'), { recursive: true })
       if (this.#config.sync_writes) {
         await syncDirectory(entry.dir)
         await syncDirectory(join(this.#path, 'buckets'))

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { afterBucket, decodeBucket, type Entry } from '@kv/core'
+import { afterBucket, type Entry } from '@kv/core'
 import type { Engine } from './engine.js'
+import { readBuckets, scanBuckets } from './keyspace-scan.js'
 import type { Compaction, Layout } from './layout.js'
-import { Partition, type PartitionContext, readKeys } from './partition.js'
-import { type BucketStats, scanRange, type TopKeys } from './stats.js'
+import { FIRST_KEYS_PAGE, MAX_KEYS_PAGE, Partition, type PartitionContext } from './partition.js'
+import type { BucketStats, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
 
 /** Bucket prefixes are kept for this many buckets (the cache is emptied when it is full). */
@@ -100,31 +101,25 @@ export class SingleKeyspace implements Layout {
     return this.#partition(bucket).keys(prefix, limit)
   }
 
-  /** Seeks from bucket to bucket: one LevelDB seek per bucket, whatever it holds. */
+  /**
+   * Lists the buckets a page at a time, as `keys()` lists keys: each page read with one iterator
+   * ({@link readBuckets}), closed before its names are handed out, so an abandoned listing holds
+   * none open, and each page sees the buckets created or emptied before it was read.
+   */
   async *buckets(): AsyncGenerator<string> {
     const { db } = this.#engine
     let from: Uint8Array | undefined
-    for (;;) {
-      const page = await readKeys(db, from === undefined ? { limit: 1 } : { gte: from, limit: 1 })
-      const first = page[0]
-      if (first === undefined) return
-      const bucket = decodeBucket(first)
-      yield bucket
-      from = afterBucket(bucket)
+    for (let size = FIRST_KEYS_PAGE; ; size = Math.min(size * 2, MAX_KEYS_PAGE)) {
+      const { names, done } = await readBuckets(db, from, size)
+      yield* names
+      if (done || names.length === 0) return
+      from = afterBucket(names[names.length - 1]!)
     }
   }
 
-  async stats(top: TopKeys): Promise<BucketStats[]> {
-    const result: BucketStats[] = []
-    for await (const bucket of this.buckets()) {
-      const { gte, lt, prefix } = this.#partition(bucket)
-      const counts = await scanRange(this.#engine.db, { gte, lt }, prefix.length, bucket, top)
-      const approximateDiskBytes = this.#engine.inMemory
-        ? undefined
-        : await this.#engine.db.approximateSize(gte, lt!)
-      if (counts.keys > 0) result.push({ bucket, ...counts, approximateDiskBytes })
-    }
-    return result
+  /** One scan of the whole keyspace, from a snapshot of it (see {@link scanBuckets}). */
+  stats(top: TopKeys): Promise<BucketStats[]> {
+    return scanBuckets(this.#engine.db, top, !this.#engine.inMemory)
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,9 @@ export interface BucketStats {
   valueBytes: number
   /**
    * LevelDB's estimate of the file space the bucket's range takes (after Snappy, excluding what
-   * is still only in the write-ahead log); `undefined` in memory mode.
+   * is still only in the write-ahead log); `undefined` in memory mode. In single-bucket mode a
+   * bucket storing less than 256 KiB gets its share, by bytes stored, of the estimate of the run
+   * of small buckets around it (LevelDB cannot estimate far below its 4 KiB blocks).
    */
   approximateDiskBytes: number | undefined
 }

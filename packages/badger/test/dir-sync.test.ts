@@ -1,0 +1,111 @@
+/**
+ * Per-bucket mode with `sync_writes`: every directory the store creates is synced into its parent
+ * after it is created, so that a power loss cannot forget it. Seen from outside with strace, as
+ * @kv/core's store-directory test does: which directories are created (mkdir) and which are
+ * opened and fsynced, in order. Where strace is missing (or ptrace is not allowed) there is no
+ * other way to see an fsync, and the test is skipped.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bucketDirName } from '../src/bucket-dir.js'
+import { removeDir, tempDir } from './helpers/temp.js'
+
+const strace = ['/usr/bin/strace', '/bin/strace'].find(
+  (path) => existsSync(path) && spawnSync(path, ['-o', '/dev/null', 'true']).status === 0,
+)
+
+type Event = { kind: 'mkdir' | 'fsync'; path: string }
+
+/**
+ * The directories created (successful mkdir) and synced (fsync of a descriptor opened on a
+ * path), in the order strace saw them return. The thread that syncs a descriptor may not be the
+ * one that opened it: descriptors are matched process-wide. A call strace shows in two parts
+ * (`<unfinished ...>`, then `<... call resumed>`) is put back together.
+ */
+function events(trace: string): Event[] {
+  const out: Event[] = []
+  const fds = new Map<string, string>()
+  const unfinished = new Map<string, string>()
+  for (const line of trace.split('\n')) {
+    const space = line.indexOf(' ')
+    const pid = line.slice(0, space)
+    let text = line.slice(space + 1).trim()
+    if (text.endsWith('<unfinished ...>')) {
+      unfinished.set(pid, text.slice(0, -'<unfinished ...>'.length))
+      continue
+    }
+    const resumed = /^<\.\.\. \w+ resumed>/.exec(text)
+    if (resumed) {
+      text = (unfinished.get(pid) ?? '') + text.slice(resumed[0].length)
+      unfinished.delete(pid)
+    }
+    const call = /^(openat|mkdirat|mkdir)\((?:AT_FDCWD, )?"([^"]*)".*=\s*(\d+)/.exec(text)
+    if (call) {
+      if (call[1] === 'openat') fds.set(call[3]!, call[2]!)
+      else out.push({ kind: 'mkdir', path: call[2]! })
+      continue
+    }
+    const sync = /^fsync\((\d+)\s*\)\s*=\s*0/.exec(text)
+    const synced = sync && fds.get(sync[1]!)
+    if (synced) out.push({ kind: 'fsync', path: synced })
+  }
+  return out
+}
+
+/** Index of the first event of `kind` on `path` after `from`, or -1. */
+function find(list: Event[], kind: Event['kind'], path: string, from = -1): number {
+  return list.findIndex((e, i) => i > from && e.kind === kind && e.path === path)
+}
+
+describe.skipIf(strace === undefined)(
+  'per-bucket mode with sync_writes: directory syncs (strace)',
+  () => {
+    let base: string
+    beforeEach(async () => {
+      base = await tempDir('dir-sync')
+    })
+    afterEach(() => removeDir(base))
+
+    it('syncs path after creating buckets/ and trash/, and a bucket directory after creating its db/', async () => {
+      const path = join(base, 'store')
+      const trace = join(base, 'trace.txt')
+      const dist = new URL('../dist/index.js', import.meta.url).href
+      const options = {
+        path,
+        single_bucket_mode: false,
+        sync_writes: true,
+        value_log_gc_enabled: false,
+      }
+      const script = `import(${JSON.stringify(dist)}).then(async ({ BadgerKV }) => { const store = new BadgerKV(${JSON.stringify(options)}); await store.open(); await store.addValue('b', 'k', 'v'); await store.close() })`
+      execFileSync(strace!, [
+        '-f',
+        '-e',
+        'trace=openat,fsync,mkdir,mkdirat',
+        '-o',
+        trace,
+        process.execPath,
+        '-e',
+        script,
+      ])
+      const list = events(await readFile(trace, 'utf8'))
+      const bucketsDir = join(path, 'buckets')
+      const bucket = join(bucketsDir, bucketDirName('b'))
+      const db = join(bucket, 'db')
+
+      const buckets = find(list, 'mkdir', bucketsDir)
+      const trash = find(list, 'mkdir', join(path, 'trash'))
+      expect(buckets).toBeGreaterThanOrEqual(0)
+      expect(trash).toBeGreaterThanOrEqual(0)
+      expect(find(list, 'fsync', path, Math.max(buckets, trash))).toBeGreaterThan(0)
+
+      const created = find(list, 'mkdir', db)
+      expect(created).toBeGreaterThanOrEqual(0)
+      expect(find(list, 'fsync', bucket, created)).toBeGreaterThan(0)
+      // And, as before, the bucket's directory into buckets/.
+      expect(find(list, 'fsync', bucketsDir, find(list, 'mkdir', bucket))).toBeGreaterThan(0)
+    })
+  },
+)
