@@ -593,22 +593,52 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           remaining--
           return result
         }
+        /** A step answered after a turn, until it is answered: the steps after it wait for it. */
+        let waiting: Promise<IteratorResult<T>> | undefined
         /**
-         * The step's answer: at once, or after a turn of the event loop every
-         * {@link STEPS_PER_TURN} steps. A backend that lists from memory answers each step at
-         * once, so a `for await` over its keys runs as one chain of microtasks: a million keys
-         * kept timers, I/O and every other request of the process waiting for one to two
-         * seconds (measured on simple_kv and on badger's memory_mode).
+         * Answers a step and ends its count as in flight: at once, or after a turn of the event
+         * loop every {@link STEPS_PER_TURN} steps. A backend that lists from memory answers each
+         * step at once, so a `for await` over its keys runs as one chain of microtasks: a million
+         * keys kept timers, I/O and every other request of the process waiting for one to two
+         * seconds (measured on simple_kv and on badger's memory_mode). A step waiting for its
+         * turn still counts as in flight (close() waits for it), and the steps asked for after it
+         * are answered after it, in the order they were asked for.
          */
         const answer = (
           result: IteratorResult<T>,
-        ): IteratorResult<T> | Promise<IteratorResult<T>> =>
-          ++steps % STEPS_PER_TURN === 0 && !result.done
-            ? new Promise((resolve) => setImmediate(resolve, result))
-            : result
+        ): IteratorResult<T> | Promise<IteratorResult<T>> => {
+          if (++steps % STEPS_PER_TURN === 0 && !result.done) {
+            const turn = new Promise<IteratorResult<T>>((resolve) =>
+              setImmediate(() => {
+                this.#end()
+                resolve(result)
+              }),
+            )
+            waiting = turn
+            void turn.then(() => {
+              if (waiting === turn) waiting = undefined
+            })
+            return turn
+          }
+          this.#end()
+          return waiting === undefined ? result : waiting.then(() => result)
+        }
         const failed = (error: unknown): Promise<never> => {
           finished = true
           return Promise.reject(error)
+        }
+        /** A result of the backend's iterator, yielded and answered (see {@link answer}). */
+        const answered = (
+          result: IteratorResult<T>,
+        ): IteratorResult<T> | Promise<IteratorResult<T>> => {
+          let value: IteratorResult<T>
+          try {
+            value = yielded(result)
+          } catch (error) {
+            this.#end()
+            return failed(error)
+          }
+          return answer(value)
         }
         /** The session the listing started in (see {@link #sessions}). */
         let session = 0
@@ -643,19 +673,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
             this.#end()
             return failed(error)
           }
-          if (!(result instanceof Promise)) {
-            this.#end()
-            try {
-              return Promise.resolve(answer(yielded(result)))
-            } catch (error) {
-              return failed(error)
-            }
-          }
+          if (!(result instanceof Promise)) return Promise.resolve(answered(result))
           return result.then(
-            (settled) => {
-              this.#end()
-              return answer(yielded(settled))
-            },
+            (settled) => answered(settled),
             (error: unknown) => {
               this.#end()
               return failed(error)

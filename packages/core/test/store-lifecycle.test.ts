@@ -41,8 +41,12 @@ class GatedStore<Config extends BaseConfig = BaseConfig> extends AbstractKVStore
   }
   protected _delete(): void {}
   protected _deleteBucket(): void {}
-  protected *_keys(_bucket: string, _options: NormalizedKeysOptions): Iterable<Uint8Array> {
-    for (let i = 0; i < 10; i++) yield new Uint8Array([i])
+  // Not a generator method, so that a subclass may list asynchronously instead.
+  protected _keys(
+    _bucket: string,
+    _options: NormalizedKeysOptions,
+  ): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+    return Array.from({ length: 10 }, (_, i) => new Uint8Array([i]))
   }
   protected *_buckets(): Iterable<string> {}
 }
@@ -286,6 +290,32 @@ describe('AbstractKVStore lifecycle', () => {
       expect(seenWhenTurned).toBeDefined()
       expect(seenWhenTurned!).toBeLessThanOrEqual(1024)
     }
+  })
+
+  it('counts a listing step waiting for its turn as in flight, and answers steps in the order asked', async () => {
+    class CountingStore extends GatedStore {
+      protected override *_keys(): Iterable<Uint8Array> {
+        for (let i = 0; i < 3000; i++) yield new Uint8Array([i & 0xff, i >> 8])
+      }
+    }
+    const store = new CountingStore()
+    await store.open()
+    const iterator = store.keys('b')[Symbol.asyncIterator]()
+    for (let i = 0; i < 1023; i++) await iterator.next()
+    const settled: string[] = []
+    const turning = iterator.next().then(() => settled.push('step 1024')) // waits for a turn
+    const closing = store.close().then(() => settled.push('close'))
+    await Promise.all([turning, closing])
+    expect(settled).toEqual(['step 1024', 'close'])
+    // Steps asked for together settle in the order asked, the one waiting for its turn included.
+    const again = new CountingStore()
+    await again.open()
+    const listing = again.keys('b')[Symbol.asyncIterator]()
+    const order: number[] = []
+    await Promise.all(
+      Array.from({ length: 1030 }, (_, i) => listing.next().then(() => order.push(i))),
+    )
+    expect(order).toEqual(Array.from({ length: 1030 }, (_, i) => i))
   })
 
   it('is closed after a failed open, and can be opened again', async () => {
