@@ -74,7 +74,10 @@ export async function acquireLock(dir: string): Promise<Lock> {
     let claimed: string | undefined
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const handle = await tryCreate(path)
-      if (handle !== undefined) return { release: () => release(key, path, handle) }
+      if (handle !== undefined) {
+        await removeLeftoverTemporaries(dir)
+        return { release: () => release(key, path, handle) }
+      }
       const found = await readLock(path)
       if (found === undefined) continue
       if (isLive(found)) throw lockedBy(found.pid!, dir, path)
@@ -97,6 +100,38 @@ function lockedBy(pid: number, dir: string, path: string): LockedError {
       ? `The simple_kv store at ${dir} is already open in this process (pid ${pid}) by another thread; close it there first.`
       : `The simple_kv store at ${dir} is locked by process ${pid}, which is running; close the store there first. (If that pid now belongs to an unrelated process, remove ${path}.)`,
   )
+}
+
+/** `LOCK.<pid>.<8 hex>.tmp`: the temporary file {@link tryCreate} links into place. */
+const TEMPORARY = new RegExp(`^${LOCK_FILE}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`)
+
+/**
+ * Removes the temporary lock files that processes killed inside {@link tryCreate} left behind
+ * (one per kill), once the lock is held. Only those no attempt is still using: removing one
+ * that another process or thread is about to link would make its `link` fail with ENOENT
+ * instead of EEXIST, an untyped error where it should get `KV_LOCKED`. An attempt's file is its
+ * pid's, and it keeps a descriptor open on it until it is done with it; so a file is left when
+ * its pid runs (another process's, still trying) or, when it names this process, while any
+ * descriptor of ours has it open (a worker thread trying; or the lock itself, if removing that
+ * file failed). Best effort, like the removal in `tryCreate`: the lock is held either way.
+ */
+async function removeLeftoverTemporaries(dir: string): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [])
+  for (const name of names) {
+    const match = TEMPORARY.exec(name)
+    if (match === null) continue
+    const file = join(dir, name)
+    const pid = Number(match[1])
+    if (pid === process.pid ? await openHere(file) : isRunning(pid)) continue
+    await fs.rm(file, { force: true }).catch(() => {})
+  }
+}
+
+/** Whether a descriptor of this process has `file` open (true when that cannot be known). */
+async function openHere(file: string): Promise<boolean> {
+  const stats = await fs.stat(file, { bigint: true }).catch(() => undefined)
+  if (stats === undefined) return false
+  return (await descriptorsOpenOn(stats.dev, stats.ino)) !== 0
 }
 
 /**

@@ -12,12 +12,13 @@ import { idToBytes } from './byte-pool.js'
 import { EntryArena } from './entry-arena.js'
 import { keyIdAt } from './key-id.js'
 import { hashKey, KeyTable } from './key-table.js'
-import { lowerBound, SortedKeys } from './sorted-keys.js'
+import { KeyCursor, SortedKeys } from './sorted-keys.js'
 
 /** One bucket: its key table, and its keys in byte order for `keys()`. */
 export class Bucket {
   readonly table: KeyTable
-  readonly order = new SortedKeys()
+  /** Made by the bucket's first listing: a store of many small buckets seldom lists them all. */
+  order: SortedKeys | undefined
 
   /** @param number tags the bucket's entries in the arena (a new bucket object, a new number) */
   constructor(
@@ -36,6 +37,8 @@ export class MemoryIndex {
   readonly entries = new EntryArena()
   #size = 0
   #nextNumber = 0
+  /** {@link bucketNames}, kept until a bucket is created or removed. */
+  #names: readonly string[] | undefined
   /** Room to turn a latin1 key id back into bytes (keys are at most 64 KiB). */
   #scratch = Buffer.allocUnsafeSlow(64 * 1024)
 
@@ -64,6 +67,7 @@ export class MemoryIndex {
       entries = new Bucket(this.entries, this.#nextNumber)
       this.#nextNumber = (this.#nextNumber + 1) % 0xffff_ffff
       this.buckets.set(name, entries)
+      this.#names = undefined
     }
     return entries
   }
@@ -96,7 +100,7 @@ export class MemoryIndex {
       valueLength,
     )
     bucket.table.insert(added, hash)
-    if (bucket.order.tracking) bucket.order.added(this.entries.keyId(added))
+    if (bucket.order?.tracking) bucket.order.added(this.entries.keyId(added))
     this.#size++
   }
 
@@ -109,7 +113,7 @@ export class MemoryIndex {
     this.entries.remove(slot)
     this.#size--
     if (entries.table.size === 0) this.#drop(bucket)
-    else entries.order.removed()
+    else entries.order?.removed()
   }
 
   /** Removes every key of `bucket`. */
@@ -130,6 +134,7 @@ export class MemoryIndex {
     // The bucket object is abandoned, not emptied: a snapshot walking its table skips its slots
     // once they are freed or reused (the arena records which bucket number owns a slot).
     this.buckets.delete(name)
+    this.#names = undefined
   }
 
   /** The keys of `bucket` that start with `prefix`, ascending, as owned copies. */
@@ -137,17 +142,18 @@ export class MemoryIndex {
     const entries = this.buckets.get(bucket)
     if (entries === undefined) return
     const { table } = entries
-    const sorted = entries.order.sorted(
+    entries.order ??= new SortedKeys()
+    const { order } = entries
+    const sorted = order.sorted(
       () => Array.from(table.allSlots(), (slot) => this.entries.keyId(slot)),
       (id) => this.#hasId(entries, id),
     )
     const from =
       prefix === undefined || prefix.length === 0 ? '' : keyIdAt(prefix, 0, prefix.length)
     // Checking each id against the table is needed only once a key has left the bucket.
-    const { order } = entries
     const removals = order.clean ? order.removals : -1
-    for (let i = from === '' ? 0 : lowerBound(sorted, from); i < sorted.length; i++) {
-      const id = sorted[i]!
+    const cursor = new KeyCursor(sorted, from)
+    for (let id = cursor.next(); id !== undefined; id = cursor.next()) {
       if (!id.startsWith(from)) return
       // The caller may have written or deleted between two steps: list what is there now.
       if (this.buckets.get(bucket) !== entries) return
@@ -160,10 +166,17 @@ export class MemoryIndex {
     return entries.table.find(this.#scratch, 0, length, hashKey(this.#scratch, 0, length)) >= 0
   }
 
-  /** The names of non-empty buckets in ascending order of their UTF-8 bytes. */
-  bucketNames(): string[] {
-    const named = [...this.buckets.keys()].map((name) => ({ name, bytes: utf8(name) }))
-    named.sort((a, b) => compareBytes(a.bytes, b.bytes))
-    return named.map(({ name }) => name)
+  /**
+   * The names of non-empty buckets in ascending order of their UTF-8 bytes. Sorted once per
+   * change of the set of buckets, not per call: a listing of 100,000 buckets spent 70–115 ms
+   * sorting them. Replaced, never changed in place, so a listing keeps the array it began with.
+   */
+  bucketNames(): readonly string[] {
+    if (this.#names === undefined) {
+      const named = [...this.buckets.keys()].map((name) => ({ name, bytes: utf8(name) }))
+      named.sort((a, b) => compareBytes(a.bytes, b.bytes))
+      this.#names = named.map(({ name }) => name)
+    }
+    return this.#names
   }
 }

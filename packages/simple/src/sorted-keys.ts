@@ -2,11 +2,15 @@
  * `SortedKeys`: the keys of one bucket in ascending byte order, for `keys()`, kept lazily.
  *
  * Nothing is kept until the first `keys()` call, so a store that never lists keys pays nothing.
- * After that, new keys are collected unsorted and merged in at the next listing (sorting only
- * the new ones; past as many as the sorted array holds, or 1,024, the array is dropped and the
- * next listing sorts the bucket afresh), and deleted keys stay in the sorted array until a merge
- * or a rebuild drops them; a listing skips keys that are no longer in the bucket. Arrays are replaced, never
- * changed in place, so a listing in progress keeps a consistent array to walk.
+ * After that the order is two sorted arrays: the main one, and a small side array of keys added
+ * since the main one was built, which a listing walks beside it ({@link KeyCursor}). New keys are
+ * collected unsorted and merged into the side array at the next listing (sorting only the new
+ * ones); the side array is folded into the main one only once it holds more than about √n keys,
+ * so a listing after each new key costs O(√n) amortised rather than a copy of the whole bucket.
+ * Past as many waiting keys as the main array holds (or 1,024) the view is dropped and the next
+ * listing sorts the bucket afresh. Deleted keys stay in the arrays until a fold or a rebuild
+ * drops them; a listing skips keys that are no longer in the bucket. Arrays are replaced, never
+ * changed in place, so a listing in progress keeps a consistent pair to walk.
  *
  * @module
  */
@@ -17,16 +21,31 @@
  */
 const MIN_PENDING = 1024
 
+/**
+ * Keys the side array may hold however small the main array: folding a tiny side array into a
+ * small main one after every few new keys would cost more than walking the two.
+ */
+const MIN_SIDE = 64
+
+/** The arrays a listing walks: both ascending; an id may be in both (deleted, then re-added). */
+export interface KeyOrder {
+  readonly main: readonly string[]
+  readonly side: readonly string[]
+}
+
+const NONE: readonly string[] = []
+
 /** Lazily sorted view of a bucket's key ids (latin1 strings, so string order is byte order). */
 export class SortedKeys {
-  #sorted: string[] | undefined
+  #main: string[] | undefined
+  #side: readonly string[] = NONE
   #added: string[] = []
   #stale = 0
   #removals = 0
 
   /** True once a listing has been asked for: new keys must then be reported with {@link added}. */
   get tracking(): boolean {
-    return this.#sorted !== undefined
+    return this.#main !== undefined
   }
 
   /**
@@ -36,17 +55,18 @@ export class SortedKeys {
    * between) would collect ids without bound.
    */
   added(id: string): void {
-    const sorted = this.#sorted
-    if (sorted === undefined) return
+    const main = this.#main
+    if (main === undefined) return
     this.#added.push(id)
-    if (this.#added.length > Math.max(MIN_PENDING, sorted.length)) {
-      this.#sorted = undefined
+    if (this.#added.length > Math.max(MIN_PENDING, main.length)) {
+      this.#main = undefined
+      this.#side = NONE
       this.#added = []
       this.#stale = 0
     }
   }
 
-  /** Keys added since the last listing, waiting to be merged into the sorted array. */
+  /** Keys added since the last listing, waiting to be merged into the side array. */
   get pending(): number {
     return this.#added.length
   }
@@ -54,19 +74,19 @@ export class SortedKeys {
   /** Records that a key left the bucket. */
   removed(): void {
     this.#removals++
-    if (this.#sorted !== undefined) this.#stale++
+    if (this.#main !== undefined) this.#stale++
   }
 
   /**
    * How many keys have left the bucket so far (never reset): a listing that saw no change of it
-   * since it began, over an array that {@link clean} said holds no departed key, need not check
+   * since it began, over arrays that {@link clean} said hold no departed key, need not check
    * that each id is still present.
    */
   get removals(): number {
     return this.#removals
   }
 
-  /** True when the last array {@link sorted} returned holds only keys present at that time. */
+  /** True when the arrays {@link sorted} last returned hold only keys present at that time. */
   get clean(): boolean {
     return this.#stale === 0
   }
@@ -75,36 +95,75 @@ export class SortedKeys {
    * The sorted ids, possibly with some that have since left the bucket (`present` tells);
    * `all` yields every current id when nothing has been sorted yet.
    */
-  sorted(all: () => Iterable<string>, present: (id: string) => boolean): string[] {
-    let sorted = this.#sorted
-    if (sorted === undefined || this.#stale * 2 > sorted.length) {
-      sorted = Array.from(all()).sort()
-      this.#added = []
+  sorted(all: () => Iterable<string>, present: (id: string) => boolean): KeyOrder {
+    let main = this.#main
+    let side = this.#side
+    if (main === undefined || this.#stale * 2 > main.length + side.length) {
+      main = Array.from(all()).sort()
+      side = NONE
       this.#stale = 0
     } else if (this.#added.length > 0) {
-      sorted = merge(sorted, this.#added.sort(), present)
-      this.#added = []
-      this.#stale = 0
+      side = merge(side, this.#added.sort())
+      if (side.length > Math.max(MIN_SIDE, Math.sqrt(main.length))) {
+        // Only departed keys need `present`: with none since the arrays were clean, skip it.
+        main = merge(main, side, this.#stale === 0 ? undefined : present)
+        side = NONE
+        this.#stale = 0
+      }
     }
-    this.#sorted = sorted
-    return sorted
+    this.#added = []
+    this.#main = main
+    this.#side = side
+    return { main, side }
   }
 }
 
-/** Merges two sorted arrays, dropping ids no longer present and duplicates. */
-function merge(a: string[], b: string[], present: (id: string) => boolean): string[] {
+/** Merges two sorted arrays into a new one, dropping duplicates and ids `present` rejects. */
+function merge(
+  a: readonly string[],
+  b: readonly string[],
+  present?: (id: string) => boolean,
+): string[] {
   const out: string[] = []
-  let i = 0
-  let j = 0
+  const cursor = new KeyCursor({ main: a, side: b }, '')
   let last: string | undefined
-  while (i < a.length || j < b.length) {
-    let next: string
-    if (j >= b.length || (i < a.length && a[i]! <= b[j]!)) next = a[i++]!
-    else next = b[j++]!
-    if (next !== last && present(next)) out.push(next)
-    last = next
+  for (let id = cursor.next(); id !== undefined; id = cursor.next()) {
+    // The cursor drops an id found in both arrays; new keys may hold one twice (re-added).
+    if (id !== last && (present === undefined || present(id))) out.push(id)
+    last = id
   }
   return out
+}
+
+/**
+ * Walks a {@link KeyOrder} in ascending order from the first id not below `from`, each id once.
+ * A class with a `next()` method rather than a generator: a full listing calls it once per key.
+ */
+export class KeyCursor {
+  readonly #main: readonly string[]
+  readonly #side: readonly string[]
+  #i: number
+  #j: number
+
+  constructor({ main, side }: KeyOrder, from: string) {
+    this.#main = main
+    this.#side = side
+    this.#i = from === '' ? 0 : lowerBound(main, from)
+    this.#j = from === '' ? 0 : lowerBound(side, from)
+  }
+
+  /** The next id, or undefined at the end. */
+  next(): string | undefined {
+    const a = this.#main[this.#i]
+    const b = this.#side[this.#j]
+    if (b === undefined || (a !== undefined && a < b)) {
+      if (a !== undefined) this.#i++
+      return a
+    }
+    this.#j++
+    if (a === b) this.#i++
+    return b
+  }
 }
 
 /** Index of the first id in `sorted` that is not below `id`. */

@@ -4,7 +4,7 @@
  * that a live owner holds, however takeovers race.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { isKVError } from '@kv/core'
@@ -141,6 +141,35 @@ describe('within one process', () => {
     const store = await openStore(dir)
     await store.close()
     await expect(readFile(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('temporary lock files left by processes killed while taking the lock', () => {
+  test('are removed once the lock is held, unless an attempt may still be using them', async () => {
+    // What a SIGKILL between creating `LOCK.<pid>.<hex>.tmp` and removing it leaves, one per
+    // kill: named by the pid of a process that is gone, or by this pid (an earlier process
+    // that had it, as in a restarted container).
+    const dead = `LOCK.${await deadPid()}.0123abcd.tmp`
+    const samePidGone = `LOCK.${process.pid}.89abcdef.tmp`
+    // Attempts that may be in progress, whose `link` must not fail with ENOENT: another running
+    // process's file, and one of this pid that a descriptor of ours has open (a worker's).
+    const sleeper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'])
+    const live = `LOCK.${sleeper.pid}.00ff00ff.tmp`
+    const ownOpen = `LOCK.${process.pid}.fedcba98.tmp`
+    const unrelated = 'LOCK.notes.tmp'
+    for (const name of [dead, samePidGone, live, ownOpen, unrelated]) {
+      await writeFile(join(dir, name), '1\n')
+    }
+    const handle = await open(join(dir, ownOpen), 'r')
+    try {
+      const store = await openStore(dir)
+      const left = (await readdir(dir)).filter((name) => name.startsWith('LOCK.'))
+      expect(left.sort()).toEqual([live, ownOpen, unrelated].sort())
+      await store.close()
+    } finally {
+      await handle.close()
+      sleeper.kill('SIGKILL')
+    }
   })
 })
 

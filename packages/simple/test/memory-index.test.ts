@@ -67,7 +67,7 @@ describe('MemoryIndex.keys', () => {
       index.delete('b', Buffer.from(name))
       put(name)
     }
-    expect(index.buckets.get('b')!.order.pending).toBeLessThanOrEqual(1024)
+    expect(index.buckets.get('b')!.order!.pending).toBeLessThanOrEqual(1024)
     // And the next listing is still exact.
     expect([...index.keys('b', undefined)].map((k) => Buffer.from(k).toString())).toEqual(names)
   })
@@ -81,5 +81,49 @@ describe('MemoryIndex.keys', () => {
     index.delete('z', Buffer.from('k'))
     expect(index.bucketNames()).not.toContain('z')
     expect(index.size).toBe(5)
+  })
+
+  test('bucket names are sorted again only when a bucket is created or removed', () => {
+    const index = new MemoryIndex()
+    const put = (bucket: string, key: string) =>
+      index.put(index.bucket(bucket), Buffer.from(`${key}v`), 0, key.length, key.length, 1)
+    put('b', 'k')
+    put('a', 'k')
+    const first = index.bucketNames()
+    expect(first).toEqual(['a', 'b'])
+    // Writes and deletes within existing buckets keep the same array: nothing was sorted.
+    put('a', 'k2')
+    index.delete('a', Buffer.from('k2'))
+    expect(index.bucketNames()).toBe(first)
+    put('c', 'k')
+    expect(index.bucketNames()).toEqual(['a', 'b', 'c'])
+    index.delete('a', Buffer.from('k'))
+    expect(index.bucketNames()).toEqual(['b', 'c'])
+    index.deleteBucket('c')
+    expect(index.bucketNames()).toEqual(['b'])
+    // The array a listing began with is never changed under it.
+    expect(first).toEqual(['a', 'b'])
+  })
+
+  test('a bucket of one key holds a table of a few positions and no sorted view until listed', () => {
+    const index = new MemoryIndex()
+    const put = (bucket: string, key: string) =>
+      index.put(index.bucket(bucket), Buffer.from(`${key}v`), 0, key.length, key.length, 1)
+    put('small', 'k')
+    const small = index.buckets.get('small')!
+    // 16 positions and an eager view cost 200,000 one-key buckets about 1.3 KB each.
+    expect(small.table.capacity).toBeLessThanOrEqual(4)
+    expect(small.order).toBeUndefined()
+    expect([...index.keys('small', undefined)].map((k) => Buffer.from(k).toString())).toEqual(['k'])
+    expect(small.order).toBeDefined()
+    // Large tables still grow to keep at least half of their positions empty.
+    const names = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
+    for (const name of names) put('large', name)
+    const large = index.buckets.get('large')!.table
+    expect(large.capacity).toBeGreaterThanOrEqual(2000)
+    for (const name of names) {
+      expect(Buffer.from(index.read('large', Buffer.from(name))!).toString()).toBe('v')
+    }
+    expect(index.read('large', Buffer.from('key-1000'))).toBeNull()
   })
 })
