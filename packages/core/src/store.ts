@@ -684,9 +684,17 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         }
         return {
           next: (): Promise<IteratorResult<T>> => {
-            if (finished) return Promise.resolve(done())
-            if (!this.#ready) return this.#whenOpen(step)
-            return step()
+            // A step asked for while one waits for its turn settles after it, whatever it
+            // settles with: the end of the listing, the limit reached, an error.
+            const before = waiting
+            const result = finished
+              ? Promise.resolve(done())
+              : this.#ready
+                ? step()
+                : this.#whenOpen(step)
+            if (before === undefined) return result
+            result.catch(() => {}) // handled by the caller, once its turn comes
+            return before.then(() => result)
           },
           return: finish,
         }

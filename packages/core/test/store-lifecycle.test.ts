@@ -316,6 +316,33 @@ describe('AbstractKVStore lifecycle', () => {
       Array.from({ length: 1030 }, (_, i) => listing.next().then(() => order.push(i))),
     )
     expect(order).toEqual(Array.from({ length: 1030 }, (_, i) => i))
+    // Also when the listing ends right at the step that waits: at its last key, or its limit.
+    for (const [keys, limit] of [
+      [1024, undefined],
+      [3000, 1024],
+    ] as const) {
+      class Sized extends GatedStore {
+        protected override *_keys(): Iterable<Uint8Array> {
+          for (let i = 0; i < keys; i++) yield new Uint8Array([i & 0xff, i >> 8])
+        }
+      }
+      const sized = new Sized()
+      await sized.open()
+      const steps = sized.keys('b', { limit })[Symbol.asyncIterator]()
+      const settled: number[] = []
+      const results = await Promise.all(
+        Array.from({ length: 1027 }, (_, i) =>
+          steps.next().then((result) => {
+            settled.push(i)
+            return result.done
+          }),
+        ),
+      )
+      expect(settled, `${keys} keys, limit ${limit}`).toEqual(
+        Array.from({ length: 1027 }, (_, i) => i),
+      )
+      expect(results.indexOf(true)).toBe(1024)
+    }
   })
 
   it('is closed after a failed open, and can be opened again', async () => {
