@@ -12,7 +12,7 @@
  */
 import { afterBucket, bucketPrefix, decodeBucket, startsWith } from '@kv/core'
 import { type LevelDb, runtimeError } from './engine.js'
-import type { BucketStats, TopKeys } from './stats.js'
+import { type BucketStats, eachEntry, type TopKeys } from './stats.js'
 
 /** The most keys the listing reads in one round trip while it looks for the next bucket. */
 const MAX_BATCH = 256
@@ -63,9 +63,6 @@ export async function readBuckets(
   }
 }
 
-/** Entries read per round trip by {@link scanBuckets}. */
-const PAGE = 512
-
 /** One bucket's figures as scanned, with its prefix and what it takes in the database. */
 interface Scanned extends Omit<BucketStats, 'approximateDiskBytes'> {
   prefix: Uint8Array
@@ -85,39 +82,27 @@ export async function scanBuckets(
   sized: boolean,
 ): Promise<BucketStats[]> {
   const scanned: Scanned[] = []
-  const iterator = db.iterator({ fillCache: false })
   let current: Scanned | undefined
-  try {
-    for (;;) {
-      const entries = await iterator.nextv(PAGE).then(undefined, (error: unknown) => {
-        throw runtimeError(error, db, 'read')
-      })
-      if (entries.length === 0) break
-      for (const [key, value] of entries) {
-        if (current === undefined || !startsWith(key, current.prefix)) {
-          const bucket = decodeBucket(key)
-          current = {
-            bucket,
-            prefix: bucketPrefix(bucket),
-            keys: 0,
-            keyBytes: 0,
-            valueBytes: 0,
-            stored: 0,
-          }
-          scanned.push(current)
-        }
-        const strip = current.prefix.length
-        current.keys++
-        current.keyBytes += key.length - strip
-        current.valueBytes += value.length
-        current.stored += key.length + value.length
-        if (value.length >= top.threshold)
-          top.offer(current.bucket, key.subarray(strip), value.length)
+  await eachEntry(db, {}, (key, value) => {
+    if (current === undefined || !startsWith(key, current.prefix)) {
+      const bucket = decodeBucket(key)
+      current = {
+        bucket,
+        prefix: bucketPrefix(bucket),
+        keys: 0,
+        keyBytes: 0,
+        valueBytes: 0,
+        stored: 0,
       }
+      scanned.push(current)
     }
-  } finally {
-    await iterator.close()
-  }
+    const strip = current.prefix.length
+    current.keys++
+    current.keyBytes += key.length - strip
+    current.valueBytes += value.length
+    current.stored += key.length + value.length
+    if (value.length >= top.threshold) top.offer(current.bucket, key.subarray(strip), value.length)
+  })
   const sizes = sized ? await estimateSizes(db, scanned) : undefined
   return scanned.map(({ bucket, keys, keyBytes, valueBytes }, i) => ({
     bucket,

@@ -88,7 +88,33 @@ export class TopKeys {
   }
 }
 
+/** Entries read per round trip by {@link eachEntry}. */
 const PAGE = 512
+
+/**
+ * Calls `visit` with every entry of `range` (the whole database when empty), in key order, with
+ * one iterator that does not fill LevelDB's cache and reads a page of entries per round trip; a
+ * read error is typed with {@link runtimeError}. The iterator is closed also when `visit` throws.
+ */
+export async function eachEntry(
+  db: LevelDb,
+  range: { gte?: Uint8Array; lt?: Uint8Array },
+  visit: (key: Uint8Array, value: Uint8Array) => void,
+): Promise<void> {
+  const iterator = db.iterator({ ...range, fillCache: false })
+  try {
+    for (;;) {
+      // nextv may return fewer than asked before the end; only an empty page is the end.
+      const entries = await iterator.nextv(PAGE).then(undefined, (error: unknown) => {
+        throw runtimeError(error, db, 'read')
+      })
+      if (entries.length === 0) return
+      for (const [key, value] of entries) visit(key, value)
+    }
+  } finally {
+    await iterator.close()
+  }
+}
 
 /**
  * Reads every entry of `[gte, lt)` once (without filling LevelDB's cache) and counts it; keys are
@@ -102,26 +128,14 @@ export async function scanRange(
   top: TopKeys,
 ): Promise<Omit<BucketStats, 'bucket' | 'approximateDiskBytes'>> {
   const options = range.lt === undefined ? { gte: range.gte } : { gte: range.gte, lt: range.lt }
-  const iterator = db.iterator({ ...options, fillCache: false })
   let keys = 0
   let keyBytes = 0
   let valueBytes = 0
-  try {
-    for (;;) {
-      // nextv may return fewer than asked before the end; only an empty page is the end.
-      const entries = await iterator.nextv(PAGE).then(undefined, (error: unknown) => {
-        throw runtimeError(error, db, 'read')
-      })
-      if (entries.length === 0) break
-      for (const [key, value] of entries) {
-        keys++
-        keyBytes += key.length - strip
-        valueBytes += value.length
-        if (value.length >= top.threshold) top.offer(bucket, key.subarray(strip), value.length)
-      }
-    }
-  } finally {
-    await iterator.close()
-  }
+  await eachEntry(db, options, (key, value) => {
+    keys++
+    keyBytes += key.length - strip
+    valueBytes += value.length
+    if (value.length >= top.threshold) top.offer(bucket, key.subarray(strip), value.length)
+  })
   return { keys, keyBytes, valueBytes }
 }
