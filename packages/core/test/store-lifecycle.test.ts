@@ -345,6 +345,53 @@ describe('AbstractKVStore lifecycle', () => {
     }
   })
 
+  it('settles steps in the order asked on an asynchronous backend too: a failure, the limit, return()', async () => {
+    class AsyncStore extends GatedStore {
+      failAt = -1
+      protected override async *_keys(): AsyncIterable<Uint8Array> {
+        for (let i = 0; i < 3000; i++) {
+          if (i === this.failAt) throw new Error(`key ${i} unreadable`)
+          yield new Uint8Array([i & 0xff, i >> 8])
+        }
+      }
+    }
+    const record = (order: string[], name: string, step: Promise<IteratorResult<Uint8Array>>) =>
+      step.then(
+        (result) => void order.push(`${name} ${result.done ? 'done' : 'key'}`),
+        () => void order.push(`${name} failed`),
+      )
+    // Step 1024 waits for its turn; step 1025 fails: the failure must not settle first.
+    const failing = new AsyncStore()
+    failing.failAt = 1024
+    await failing.open()
+    const listing = failing.keys('b')[Symbol.asyncIterator]()
+    for (let i = 0; i < 1023; i++) await listing.next()
+    const order: string[] = []
+    await Promise.all([
+      record(order, '1024', listing.next()),
+      record(order, '1025', listing.next()),
+    ])
+    expect(order).toEqual(['1024 key', '1025 failed'])
+    // A limit is exact however many steps are asked for at once.
+    const limited = new AsyncStore()
+    await limited.open()
+    const steps = limited.keys('b', { limit: 2 })[Symbol.asyncIterator]()
+    const results = await Promise.all(Array.from({ length: 4 }, () => steps.next()))
+    expect(results.map((r) => r.done)).toEqual([false, false, true, true])
+    // return() settles after a step asked for before it, which waits for its turn.
+    const returning = new AsyncStore()
+    await returning.open()
+    const walk = returning.keys('b')[Symbol.asyncIterator]()
+    for (let i = 0; i < 1023; i++) await walk.next()
+    const ended: string[] = []
+    await Promise.all([
+      record(ended, 'next', walk.next()),
+      record(ended, 'return', walk.return!()),
+      record(ended, 'after', walk.next()),
+    ])
+    expect(ended).toEqual(['next key', 'return done', 'after done'])
+  })
+
   it('is closed after a failed open, and can be opened again', async () => {
     const store = new GatedStore()
     store.failOpen = true
