@@ -11,15 +11,22 @@ import { configFilePath, InvalidConfigError, isKnownTopLevelKey, readConfigFile 
 import { CliError, ExitCode } from './exit-codes.js'
 
 /**
+ * Refuses an empty file name given to `option` (exit 2): resolve('') is the working directory,
+ * which an empty name must not silently stand for.
+ */
+export function checkFileOption(option: string, file: string | undefined): void {
+  if (file === '') {
+    throw new CliError(ExitCode.USAGE, `${option} needs the path of a file, not an empty string`)
+  }
+}
+
+/**
  * Makes `file` the configuration file of this process (`--config FILE`). It is checked here, so
  * that the error names `--config`: @kv/core, reading it later, only knows it from `KV_CONFIG`.
  */
 export function useConfigFile(file: string | undefined): void {
   if (file === undefined) return
-  // resolve('') is the working directory: an empty name must not silently stand for it.
-  if (file === '') {
-    throw new CliError(ExitCode.USAGE, '--config needs the path of a file, not an empty string')
-  }
+  checkFileOption('--config', file)
   const path = resolve(file)
   if (!existsSync(path)) {
     throw new CliError(

@@ -9,7 +9,7 @@ import { ErrorCode, isKVError } from '@kv/core'
 import { type Command, Option } from 'commander'
 import { type Act, concurrencyOption, examples, integer } from '../action.js'
 import { backendName } from '../backends.js'
-import { storeLocation } from '../config.js'
+import { checkFileOption, storeLocation } from '../config.js'
 import { countEntries, total } from '../count.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { Interrupt } from '../interrupt.js'
@@ -95,15 +95,8 @@ function whatNext(cause: unknown): string {
 async function runMigrate(session: Session, options: MigrateOptions): Promise<void> {
   const from = backendName(options.from)
   const to = backendName(options.to)
-  for (const [option, file] of [
-    ['--from-config', options.fromConfig],
-    ['--to-config', options.toConfig],
-  ] as const) {
-    // resolve('') is the working directory: an empty name must not silently stand for it.
-    if (file === '') {
-      throw new CliError(ExitCode.USAGE, `${option} needs the path of a file, not an empty string`)
-    }
-  }
+  checkFileOption('--from-config', options.fromConfig)
+  checkFileOption('--to-config', options.toConfig)
   if (from === to) {
     // Found before opening: opening the same store twice fails with KV_LOCKED, which would
     // send the user looking for another process.
