@@ -12,6 +12,20 @@ import { BadgerKV } from '../src/index.js'
 import { failFileSystem } from './helpers/fail-fs.js'
 import { removeDir, tempDir } from './helpers/temp.js'
 
+/** `deleteBucket('t')` with `syscall` failing (EIO) on `dir`; what it rejected with. */
+async function deleteBucketFailing(
+  store: BadgerKV,
+  syscall: Parameters<typeof failFileSystem>[0],
+  dir: string,
+): Promise<unknown> {
+  const restore = failFileSystem(syscall, dir)
+  try {
+    return await store.deleteBucket('t').catch((e: unknown) => e)
+  } finally {
+    restore()
+  }
+}
+
 describe('per-bucket deleteBucket after its name file is gone', () => {
   let path: string
   beforeEach(async () => {
@@ -48,13 +62,7 @@ describe('per-bucket deleteBucket after its name file is gone', () => {
       await store.addValue('t', 'k', 'v')
       const dir = join(path, 'buckets', bucketDirName('t'))
       await rm(join(path, 'trash'), { recursive: true })
-      const restore = failFileSystem('rm', dir)
-      let error: unknown
-      try {
-        error = await store.deleteBucket('t').catch((e: unknown) => e)
-      } finally {
-        restore()
-      }
+      const error = await deleteBucketFailing(store, 'rm', dir)
       // The removal's error, not the rename's.
       expect(error).toMatchObject({
         code: 'KV_BACKEND_UNAVAILABLE',
@@ -85,13 +93,7 @@ describe('per-bucket deleteBucket after its name file is gone', () => {
       await store.addValue('t', 'k', 'v')
       const dir = join(path, 'buckets', bucketDirName('t'))
       // The sync of the bucket's directory, after its name file went, fails.
-      const restore = failFileSystem('open', dir)
-      let error: unknown
-      try {
-        error = await store.deleteBucket('t').catch((e: unknown) => e)
-      } finally {
-        restore()
-      }
+      const error = await deleteBucketFailing(store, 'open', dir)
       expect(error).toMatchObject({
         code: 'KV_BACKEND_UNAVAILABLE',
         cause: expect.objectContaining({ code: 'EIO', syscall: 'open' }),
