@@ -181,7 +181,10 @@ export function checkEntries(entries: unknown, maxValueBytes: number): Entry[] {
 export interface KeysOptions {
   /** Only keys that start with these bytes (a string is UTF-8). */
   prefix?: BytesLike | undefined
-  /** At most this many keys (a non-negative integer). */
+  /**
+   * At most this many keys: a non-negative integer, or `Infinity` for no limit (the default; as
+   * in abstract-level).
+   */
   limit?: number | undefined
 }
 
@@ -230,7 +233,7 @@ export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   ) {
     throw new InvalidArgumentError(
       'options.limit',
-      `options.limit must be a non-negative integer, got ${shown(limit)}`,
+      `options.limit must be a non-negative integer (or Infinity for no limit), got ${shown(limit)}`,
     )
   }
   return {
