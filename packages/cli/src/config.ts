@@ -82,20 +82,114 @@ function realPath(path: string): string {
 }
 
 /**
+ * Where a store keeps its data, as far as the configuration tells without opening it: a file
+ * backend's directory, or an elastic index on a cluster.
+ */
+export type StoreLocation =
+  | {
+      kind: 'directory'
+      /** Absolute, with the symbolic links of its existing part resolved. */
+      directory: string
+    }
+  | {
+      kind: 'index'
+      /** `index_name`. */
+      index: string
+      /** The cluster's node URLs, as {@link nodeUrl} normalises them. */
+      nodes: string[]
+    }
+
+// @kv/elastic's defaults (its README, "Configuration"). The CLI imports no backend before it
+// is used, so they are repeated here; they only decide which sides count as one store. A test
+// (internals.test.ts) checks them against the elastic section's own defaults.
+export const ELASTIC_DEFAULT_ENDPOINT = 'http://localhost:9200'
+export const ELASTIC_DEFAULT_INDEX = 'kv'
+
+/**
+ * `endpoint` as the client reaches it, for comparison: scheme and host in lowercase and the
+ * scheme's default port left out (URL parsing does both: `HTTP://ES:80/` is `http://es`), and
+ * without the user-info (credentials name no other node), query, fragment and trailing slashes
+ * of the path (a path is a proxy's prefix: `/es/` and `/es` are one). `undefined` for a value the
+ * backend refuses when it opens (not an http(s) URL).
+ */
+export function nodeUrl(endpoint: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    return undefined
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
+}
+
+/** The index and nodes the `elastic` section configures; `undefined` when it is not valid. */
+function elasticLocation(section: Record<string, unknown>): StoreLocation | undefined {
+  const {
+    endpoint = ELASTIC_DEFAULT_ENDPOINT,
+    endpoints = [],
+    index_name: index = ELASTIC_DEFAULT_INDEX,
+  } = section
+  // Values of the wrong type are the store's to report when it opens (exit 4).
+  if (typeof index !== 'string' || !Array.isArray(endpoints)) return undefined
+  // As the backend does: `endpoints`, when not empty, overrides `endpoint`.
+  const list: unknown[] = endpoints.length > 0 ? endpoints : [endpoint]
+  const nodes: string[] = []
+  for (const given of list) {
+    const node = typeof given === 'string' ? nodeUrl(given) : undefined
+    if (node === undefined) return undefined
+    nodes.push(node)
+  }
+  return { kind: 'index', index, nodes }
+}
+
+/**
  * Where the store of backend `name` keeps its data when configured by `configFile` (else by the
  * configuration in force), to tell whether both sides of `migrate` are one store before either
- * is opened: `at <directory>` for a file backend (`simple_kv`, `badger`), `configured by <file>`
- * for another (its cluster and index are the backend's to resolve); `undefined` for a store kept
- * in memory (badger `memory_mode`), which is a store of its own.
+ * is opened (see {@link sharedLocation}). `undefined` for a store kept in memory (badger
+ * `memory_mode`), which is a store of its own, and for a configuration the store will refuse
+ * when it opens.
  */
-export function storeLocation(name: string, configFile?: string): string | undefined {
+export function storeLocation(name: string, configFile?: string): StoreLocation | undefined {
   const file = configFile ?? configFilePath()
-  if (!FILE_BACKENDS.has(name)) {
-    return `configured by ${file === undefined ? 'the defaults' : realPath(resolve(file))}`
-  }
   const section = file === undefined ? {} : sectionFromFile(file, name)
+  if (name === 'elastic') return elasticLocation(section)
+  if (!FILE_BACKENDS.has(name)) return undefined
   if (section.memory_mode === true) return undefined
   // A path of the wrong type is the store's to report when it opens.
   if (section.path !== undefined && typeof section.path !== 'string') return undefined
-  return `at ${realPath(resolve(section.path ?? join(resolve('data'), name)))}`
+  return {
+    kind: 'directory',
+    directory: realPath(resolve(section.path ?? join(resolve('data'), name))),
+  }
+}
+
+/**
+ * What `a` and `b` have in common when they are one store, else `undefined`: the same directory;
+ * or the same index on the same cluster, which a node of both node lists shows (the lists may
+ * name the cluster's nodes differently: only the nodes they share are kept). Nodes are compared
+ * as configured: two names of one host (`localhost`, `127.0.0.1`), two different nodes of one
+ * cluster or an alias of the other side's index would need the cluster (or DNS) to be told,
+ * and are not.
+ */
+export function sharedLocation(
+  a: StoreLocation | undefined,
+  b: StoreLocation | undefined,
+): StoreLocation | undefined {
+  if (a === undefined || b === undefined) return undefined
+  if (a.kind === 'directory' && b.kind === 'directory') {
+    return a.directory === b.directory ? a : undefined
+  }
+  if (a.kind === 'index' && b.kind === 'index' && a.index === b.index) {
+    const nodes = a.nodes.filter((node, i) => b.nodes.includes(node) && a.nodes.indexOf(node) === i)
+    return nodes.length > 0 ? { kind: 'index', index: a.index, nodes } : undefined
+  }
+  return undefined
+}
+
+/** `location` for a message: `at /srv/kv/data/badger`, `index "kv" at http://es1:9200`. */
+export function describeLocation(location: StoreLocation): string {
+  return location.kind === 'directory'
+    ? `at ${location.directory}`
+    : `index ${JSON.stringify(location.index)} at ${location.nodes.join(', ')}`
 }

@@ -270,3 +270,129 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
     }
   })
 })
+
+describe.skipIf(!built)('migrate from elastic to elastic', () => {
+  let standin: Standin
+  let ws: Workspace
+
+  beforeAll(async () => {
+    const { startStandin } = await import('@kv/es-standin')
+    standin = await startStandin()
+    ws = await workspace()
+  })
+  afterAll(async () => {
+    await ws?.cleanup()
+    await standin?.close()
+  })
+
+  it('refuses two configuration files that name one index on one cluster (exit 2), contacting no cluster', async () => {
+    const here = standin.url // http://127.0.0.1:<port>
+    // A side the check let through would try its cluster: fail fast there instead of hanging.
+    const quick = '  request_timeout_ms: 2000\n  max_retries: 0\n'
+    const section = (keys: string) => `elastic:\n${keys}${quick}`
+    const cases: { name: string; from: string; to: string; location: string }[] = [
+      {
+        name: 'one URL, the default index',
+        from: section(`  endpoint: ${here}\n`),
+        to: section(`  endpoint: ${here}\n`),
+        location: `index "kv" at ${here}`,
+      },
+      {
+        // Credentials and case in one URL, the index named on one side only, one node shared.
+        name: 'a node in common',
+        from: section(
+          `  endpoint: ${here.replace('http:', 'HTTP:').replace('//', '//kv:secret@')}/\n  index_name: kv\n`,
+        ),
+        to: section(`  endpoints: [http://other.invalid:9200, ${here}]\n`),
+        location: `index "kv" at ${here}`,
+      },
+      {
+        name: "the scheme's default port, host case",
+        from: section('  endpoint: https://ES.example.invalid:443/\n  index_name: kv-shared\n'),
+        to: section('  endpoint: https://es.example.invalid\n  index_name: kv-shared\n'),
+        location: 'index "kv-shared" at https://es.example.invalid',
+      },
+      {
+        name: 'a path prefix with and without its trailing slash',
+        from: section('  endpoint: http://127.0.0.1:80/es/\n'),
+        to: section('  endpoint: http://127.0.0.1/es\n'),
+        location: 'index "kv" at http://127.0.0.1/es',
+      },
+      {
+        // No elastic section: the backend's defaults, http://localhost:9200 and index kv.
+        name: 'the defaults',
+        from: 'data_dir: ./data\n',
+        to: section('  endpoint: http://LOCALHOST:9200/\n  index_name: kv\n'),
+        location: 'index "kv" at http://localhost:9200',
+      },
+    ]
+    standin.resetCounts()
+    for (const { name, from, to, location } of cases) {
+      const a = await ws.file('a.yml', from)
+      const b = await ws.file('b.yml', to)
+      // Both sides from their own file, and the source from the configuration in force.
+      for (const fromSide of [
+        ['--from-config', a],
+        ['--config', a],
+      ]) {
+        const same = await ws.kv([
+          ...(fromSide[0] === '--config' ? fromSide : []),
+          'migrate',
+          '--from',
+          'elastic',
+          '--to',
+          'elastic',
+          ...(fromSide[0] === '--config' ? [] : fromSide),
+          '--to-config',
+          b,
+        ])
+        expect(same.code, `${name} ${fromSide[0]}: ${same.stderr}`).toBe(2)
+        expect(same.stderr).toBe(
+          `kv: --from and --to are the same store (elastic ${location}, configured by ${a} for --from and by ${b} for --to); to migrate between two elastic stores, give one of them another index_name or cluster with --from-config or --to-config\n`,
+        )
+      }
+    }
+    expect(standin.counts().total).toBe(0)
+  })
+
+  it('migrates to another index of the same cluster, and to the same index name on another cluster', async () => {
+    const { startStandin } = await import('@kv/es-standin')
+    const other = await startStandin()
+    try {
+      const config = (endpoint: string, index: string) =>
+        `data_dir: ./data\nelastic:\n  endpoint: ${endpoint}\n  index_name: ${index}\n  refresh: true\n`
+      const source = await ws.file('source.yml', config(standin.url, 'kv-source'))
+      const seed = await ws.file('seed.ndjson', exportFile(generated(30, 3)))
+      const imported = await ws.kv(['--config', source, '--backend', 'elastic', 'import', seed])
+      expect(imported.code, imported.stderr).toBe(0)
+      const targets = {
+        // The same cluster, spelt otherwise, so that only the index tells the stores apart.
+        'another index': config(`${standin.url}/`, 'kv-target'),
+        'another cluster': config(other.url, 'kv-source'),
+      }
+      for (const [name, text] of Object.entries(targets)) {
+        const target = await ws.file('target.yml', text)
+        const migrated = await ws.kv([
+          '--no-progress',
+          'migrate',
+          '--from',
+          'elastic',
+          '--to',
+          'elastic',
+          '--from-config',
+          source,
+          '--to-config',
+          target,
+        ])
+        expect(migrated.code, `${name}: ${migrated.stderr}`).toBe(0)
+        expect(migrated.out).toMatch(/copied 30 entries in 3 buckets from elastic to elastic/)
+        expect(migrated.out).toMatch(
+          /verified counts: all 30 entries of 3 buckets are in the target/,
+        )
+      }
+      expect(other.cluster.indices.has('kv-source')).toBe(true)
+    } finally {
+      await other.close()
+    }
+  })
+})

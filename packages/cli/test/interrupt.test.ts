@@ -76,6 +76,33 @@ describe('interrupting export and import', () => {
     },
   )
 
+  it('import --dry-run from stdin: the note and the message say it checked, and wrote nothing (exit 130)', async () => {
+    const lines = exportFile(generated(2000, 2)).split('\n')
+    const child = start(ws.dir, ['--backend', 'badger', 'import', '--dry-run', '-'], {
+      env: { KV_PROGRESS_INTERVAL_MS: '50' },
+    })
+    const done = finish(child, undefined, true)
+    // As above: half the file, the signal once some of it is checked, then one more line to
+    // wake the read loop.
+    child.stdin!.write(`${lines.slice(0, 1001).join('\n')}\n`)
+    await stderrMatches(child, /kv import: [1-9][\d,]* entries/)
+    const stopping = stderrMatches(child, /kv import: stopping/)
+    child.kill('SIGINT')
+    await stopping
+    child.stdin!.write(`${lines[1001]}\n`)
+    const interrupted = await done
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    expect(interrupted.stderr).toContain(
+      'kv import: stopping the check of stdin; --dry-run writes nothing (Ctrl-C again to force)\n',
+    )
+    expect(interrupted.stderr).not.toMatch(/in flight|imported/)
+    expect(interrupted.stderr).toMatch(
+      /kv: interrupted: checked stdin up to line \d+, nothing written \(--dry-run\)\. Run the same command again to check the whole file\./,
+    )
+    // The dry run did not open the store: badger's directory was never created.
+    expect(await readdir(ws.dir)).not.toContain('data')
+  })
+
   it('export to stdout: SIGINT stops it (exit 130) without the trailer, and every entry it counts is on stdout', async () => {
     const seed = await ws.file('seed.ndjson', exportFile(generated(20_000, 2)))
     expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)

@@ -1,8 +1,13 @@
 /**
- * Ctrl-C during migrate's counting pass. The source is elastic behind a proxy that holds its
- * listings, so the signal arrives while the count is under way, whatever the machine's speed.
+ * Ctrl-C during the counting pass of migrate and export, and during migrate's verification: an
+ * elastic store sits behind a proxy that holds its listings, so the signal arrives while the
+ * count (or the verification's count of the target) is under way, whatever the machine's speed.
+ * The note printed at once says what is being stopped.
  */
+
+import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Standin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +19,28 @@ const built = existsSync(
   fileURLToPath(new URL('../node_modules/@kv/elastic/dist/index.js', import.meta.url)),
 )
 
-describe.skipIf(!built)('kv migrate interrupted while counting', () => {
+/** The stderr of `child` so far, and a wait for it to match a pattern. */
+function watchStderr(child: ChildProcess): (pattern: RegExp) => Promise<void> {
+  let stderr = ''
+  const waiting = new Set<() => void>()
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+    for (const check of waiting) check()
+  })
+  return (pattern) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (pattern.test(stderr)) {
+          waiting.delete(check)
+          resolve()
+        }
+      }
+      waiting.add(check)
+      check()
+    })
+}
+
+describe.skipIf(!built)('Ctrl-C while counting, and while verifying', () => {
   let standin: Standin
   let ws: Workspace
 
@@ -49,31 +75,20 @@ describe.skipIf(!built)('kv migrate interrupted while counting', () => {
       proxy.holdSearches = true
       const child = start(ws.dir, ['migrate', '--from', 'elastic', '--to', 'simple_kv'])
       const result = finish(child)
-      let stderr = ''
-      const waiting = new Set<() => void>()
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-        for (const check of waiting) check()
-      })
-      const seen = (pattern: RegExp) =>
-        new Promise<void>((resolve) => {
-          const check = () => {
-            if (pattern.test(stderr)) {
-              waiting.delete(check)
-              resolve()
-            }
-          }
-          waiting.add(check)
-          check()
-        })
+      const seen = watchStderr(child)
       // The count has begun and waits on a listing: the signal lands in the middle of it.
       await Promise.all([seen(/counting the entries of elastic/), proxy.searchHeld()])
       child.kill('SIGINT')
-      await seen(/stopping;/)
+      await seen(/kv migrate: stopping/)
       proxy.release()
 
       const interrupted = await result
       expect(interrupted.code, interrupted.stderr).toBe(130)
+      // The note says what stops: the count, with nothing copied and no write to wait for.
+      expect(interrupted.stderr).toContain(
+        'kv migrate: stopping the count of the entries of elastic; nothing was copied yet (Ctrl-C again to force)\n',
+      )
+      expect(interrupted.stderr).not.toMatch(/in flight/)
       expect(interrupted.stderr).toMatch(
         /kv: interrupted: stopped while counting the entries of elastic, before copying any; run the same command again/,
       )
@@ -84,6 +99,81 @@ describe.skipIf(!built)('kv migrate interrupted while counting', () => {
     } finally {
       proxy.release()
       await proxy.close()
+    }
+  })
+
+  it('export: the note says the count stops, with nothing exported yet; no file is left (exit 130)', async () => {
+    // The index kv-count, seeded by the test before, read through a proxy holding its listings.
+    const proxy = await startFaultProxy(standin.url)
+    try {
+      const config = await ws.file(
+        'export.yml',
+        `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-count\n`,
+      )
+      proxy.holdSearches = true
+      const child = start(ws.dir, [
+        '--config',
+        config,
+        '--backend',
+        'elastic',
+        'export',
+        'out.ndjson',
+      ])
+      const result = finish(child)
+      const seen = watchStderr(child)
+      await proxy.searchHeld()
+      child.kill('SIGINT')
+      await seen(/kv export: stopping/)
+      proxy.release()
+
+      const interrupted = await result
+      expect(interrupted.code, interrupted.stderr).toBe(130)
+      expect(interrupted.stderr).toContain(
+        'kv export: stopping the count of the entries of elastic; nothing was exported yet (Ctrl-C again to force)\n',
+      )
+      expect(interrupted.stderr).not.toMatch(/in flight/)
+      expect(interrupted.stderr).toMatch(
+        /kv: interrupted: export stopped after 0 entries; out\.ndjson was not written\. Run the command again\./,
+      )
+      expect((await readdir(ws.dir)).filter((name) => name.startsWith('out.ndjson'))).toEqual([])
+    } finally {
+      proxy.release()
+      await proxy.close()
+    }
+  })
+
+  it('migrate: the note says the verification stops, the copy being complete (exit 130)', async () => {
+    // The target is elastic behind the proxy: the copy sends no search, the verification's
+    // count of the target does, and is held there.
+    const proxy = await startFaultProxy(standin.url)
+    const own = await workspace(
+      `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-verify\n`,
+    )
+    try {
+      const seed = await own.file('seed.ndjson', exportFile(generated(30, 3)))
+      expect((await own.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
+      proxy.holdSearches = true
+      const child = start(own.dir, ['migrate', '--from', 'simple_kv', '--to', 'elastic'])
+      const result = finish(child)
+      const seen = watchStderr(child)
+      await proxy.searchHeld()
+      child.kill('SIGINT')
+      await seen(/kv migrate: stopping/)
+      proxy.release()
+
+      const interrupted = await result
+      expect(interrupted.code, interrupted.stderr).toBe(130)
+      expect(interrupted.stderr).toContain(
+        'kv migrate: stopping the verification (the copy is complete); finishing the reads in flight (Ctrl-C again to force)\n',
+      )
+      expect(interrupted.stderr).not.toMatch(/writes in flight/)
+      expect(interrupted.stderr).toMatch(
+        /kv: interrupted: the copy is complete but the verification was interrupted; run the command again to verify/,
+      )
+    } finally {
+      proxy.release()
+      await proxy.close()
+      await own.cleanup()
     }
   })
 })

@@ -75,10 +75,11 @@ async function runExport(session: Session, file: string, options: ExportOptions)
   const store = await session.store()
   const toStdout = file === '-'
   const started = performance.now()
+  // What the first Ctrl-C stops, said when it comes: set as each phase begins, since the
+  // counting pass has no entry read in flight to finish.
+  let stopping = 'stopping; nothing was exported yet'
   const interrupt = new Interrupt(() =>
-    process.stderr.write(
-      'kv export: stopping; finishing the reads in flight (Ctrl-C again to force)\n',
-    ),
+    process.stderr.write(`kv export: ${stopping} (Ctrl-C again to force)\n`),
   )
   const progress = session.progress('export')
   let target: ExportFile | undefined
@@ -91,12 +92,14 @@ async function runExport(session: Session, file: string, options: ExportOptions)
     }
     let expected: number | undefined
     if (session.options.progress !== false) {
+      stopping = `stopping the count of the entries of ${store.name}; nothing was exported yet`
       const stop = (): boolean => interrupt.requested
       expected = 0
       if (options.bucket === undefined) expected = total(await countEntries(store, stop))
       else
         for (const name of new Set(options.bucket)) expected += await countBucket(store, name, stop)
     }
+    stopping = 'stopping; finishing the reads in flight'
     const out = new LineWriter(target?.stream ?? process.stdout)
     await out.write(`${headerLine(store.name)}\n`)
     await progress.start(expected)

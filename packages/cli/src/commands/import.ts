@@ -86,9 +86,12 @@ async function runImport(session: Session, file: string, options: ImportOptions)
   const started = performance.now()
   const reader = new ExportReader(store.limits.maxValueBytes)
   const window = new WriteWindow(options.concurrency)
+  // A dry run has no write in flight to finish: it only stops checking.
   const interrupt = new Interrupt(() =>
     process.stderr.write(
-      'kv import: stopping; finishing the writes in flight (Ctrl-C again to force)\n',
+      options.dryRun
+        ? `kv import: stopping the check of ${name}; --dry-run writes nothing (Ctrl-C again to force)\n`
+        : 'kv import: stopping; finishing the writes in flight (Ctrl-C again to force)\n',
     ),
   )
   const progress = session.progress('import', mebibytes)
@@ -122,7 +125,9 @@ async function runImport(session: Session, file: string, options: ImportOptions)
     progress.stop()
     if (interrupt.requested) {
       throw interrupt.error(
-        `imported ${counted(written, 'entry', 'entries')} (up to line ${reader.lineNumber} of ${name}). Run the same command again to finish: import overwrites, so re-running is safe.`,
+        options.dryRun
+          ? `checked ${name} up to line ${reader.lineNumber}, nothing written (--dry-run). Run the same command again to check the whole file.`
+          : `imported ${counted(written, 'entry', 'entries')} (up to line ${reader.lineNumber} of ${name}). Run the same command again to finish: import overwrites, so re-running is safe.`,
       )
     }
     const entries = reader.end()

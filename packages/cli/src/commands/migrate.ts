@@ -5,11 +5,18 @@
  *
  * @module
  */
+import { resolve } from 'node:path'
 import { ErrorCode, isKVError } from '@kv/core'
 import { type Command, Option } from 'commander'
 import { type Act, concurrencyOption, examples, integer } from '../action.js'
 import { backendName } from '../backends.js'
-import { checkFileOption, storeLocation } from '../config.js'
+import {
+  checkFileOption,
+  describeConfig,
+  describeLocation,
+  sharedLocation,
+  storeLocation,
+} from '../config.js'
 import { countEntries, total } from '../count.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { Interrupt } from '../interrupt.js'
@@ -92,31 +99,51 @@ function whatNext(cause: unknown): string {
   }
 }
 
+/**
+ * Refuses (exit 2) two sides of backend `name` that are one store, before either is opened:
+ * opening one simple_kv or badger store twice fails with KV_LOCKED, which would send the user
+ * looking for another process, and an elastic index copied onto itself passes for a migration
+ * that moved nothing anywhere. Two sides configured by one file (or both by the configuration in
+ * force) are one store, wherever it is.
+ */
+function refuseSameStore(name: string, options: MigrateOptions): void {
+  const from = storeLocation(name, options.fromConfig)
+  const oneConfig = (options.fromConfig ?? '') === (options.toConfig ?? '')
+  const shared = oneConfig ? from : sharedLocation(from, storeLocation(name, options.toConfig))
+  if (!oneConfig && shared === undefined) return
+  let where = shared === undefined ? '' : ` ${describeLocation(shared)}`
+  if (shared?.kind === 'index') {
+    // An index is set by several keys, which each side may spell differently (other node
+    // URLs, the default index name or its own): name the file each side took them from.
+    where += oneConfig
+      ? `, configured by ${configName(options.fromConfig)}`
+      : `, configured by ${configName(options.fromConfig)} for --from and by ${configName(options.toConfig)} for --to`
+  }
+  const other = name === 'elastic' ? 'another index_name or cluster' : 'another configuration'
+  throw new CliError(
+    ExitCode.USAGE,
+    `--from and --to are the same store (${name}${where}); to migrate between two ${name} stores, give one of them ${other} with --from-config or --to-config`,
+  )
+}
+
+/** The configuration file of a side: `file` as given to --from-config/--to-config, else the one in force. */
+function configName(file: string | undefined): string {
+  return file === undefined ? describeConfig() : resolve(file)
+}
+
 async function runMigrate(session: Session, options: MigrateOptions): Promise<void> {
   const from = backendName(options.from)
   const to = backendName(options.to)
   checkFileOption('--from-config', options.fromConfig)
   checkFileOption('--to-config', options.toConfig)
-  if (from === to) {
-    // Found before opening: opening the same store twice fails with KV_LOCKED, which would
-    // send the user looking for another process.
-    const location = storeLocation(from, options.fromConfig)
-    if (
-      (options.fromConfig ?? '') === (options.toConfig ?? '') ||
-      (location !== undefined && location === storeLocation(to, options.toConfig))
-    ) {
-      throw new CliError(
-        ExitCode.USAGE,
-        `--from and --to are the same store (${from}${location === undefined ? '' : ` ${location}`}); to migrate between two ${from} stores, give one of them another configuration with --from-config or --to-config`,
-      )
-    }
-  }
+  if (from === to) refuseSameStore(from, options)
   const source = await session.storeNamed(from, options.fromConfig)
   const target = await session.storeNamed(to, options.toConfig, 'migrate')
+  // What the first Ctrl-C stops, said when it comes: set as each phase begins, since only the
+  // copy has writes in flight to finish.
+  let stopping = 'stopping; nothing was copied yet'
   const interrupt = new Interrupt(() =>
-    process.stderr.write(
-      'kv migrate: stopping; finishing the writes in flight (Ctrl-C again to force)\n',
-    ),
+    process.stderr.write(`kv migrate: ${stopping} (Ctrl-C again to force)\n`),
   )
   const started = performance.now()
   const progress = session.progress('migrate')
@@ -124,6 +151,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
   try {
     let expected: number | undefined
     if (session.options.progress !== false) {
+      stopping = `stopping the count of the entries of ${from}; nothing was copied yet`
       process.stderr.write(`kv migrate: counting the entries of ${from}\n`)
       const counts = await countEntries(source, () => interrupt.requested)
       // Stopped early, the count is partial: it must not pass for the total, and there is
@@ -138,6 +166,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
         `kv migrate: copying ${counted(expected, 'entry', 'entries')} from ${from} to ${to}\n`,
       )
     }
+    stopping = 'stopping; finishing the writes in flight'
     await progress.start(expected)
     copy = await copyAll(
       source,
@@ -155,6 +184,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     }
     let verification: Verification | undefined
     if (options.verify) {
+      stopping = 'stopping the verification (the copy is complete); finishing the reads in flight'
       const check = session.progress(options.verifyValues ? 'verify values' : 'verify counts')
       await check.start(options.verifyValues ? copy.copied : undefined)
       verification = await verify(
