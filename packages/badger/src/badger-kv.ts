@@ -4,17 +4,18 @@
  * @module
  */
 import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   AbstractKVStore,
   createStoreDirectory,
   dataDir,
   type Entry,
-  InvalidArgumentError,
   InvalidConfigError,
   isKVError,
   LockedError,
   type NormalizedKeysOptions,
+  syncDirectory,
 } from '@kv/core'
 import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.js'
 import { type Engine, fileSystemError, loadClassic, openClassic, openMemory } from './engine.js'
@@ -22,7 +23,7 @@ import { GcTracker } from './gc.js'
 import type { Compaction, Layout } from './layout.js'
 import { PerBucket } from './per-bucket.js'
 import { SingleKeyspace } from './single-keyspace.js'
-import { type BadgerStats, type StatsOptions, TopKeys } from './stats.js'
+import { type BadgerStats, checkStatsOptions, type StatsOptions, TopKeys } from './stats.js'
 
 /** The name the backend registers under. */
 export const BADGER = 'badger'
@@ -182,27 +183,17 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
    * Per-bucket key counts and sizes, and the keys with the largest values. Reads every entry
    * once (without filling LevelDB's cache), so it takes time proportional to the data. Single-bucket
    * and memory mode read one snapshot, taken when it starts; per-bucket mode leaves out a bucket
-   * deleted while it is read. `close()` waits for a `stats()` in progress. Rejects
-   * with `KV_INVALID_ARGUMENT` when `options` is not an object or `top` not a non-negative
-   * integer.
+   * deleted while it is read. `close()` waits for a `stats()` in progress. Rejects with
+   * `KV_INVALID_ARGUMENT`, before reading anything (and before checking that the store is open),
+   * when `options` is not an object (`null` and arrays included), has a key that is not an option
+   * of `stats()` (a typo such as `tpo`), or `top` is not a non-negative integer.
    */
   stats(options: StatsOptions = {}): Promise<BadgerStats> {
-    if (typeof options !== 'object' || options === null) {
-      return Promise.reject(
-        new InvalidArgumentError(
-          'options',
-          `options must be an object, got ${options === null ? 'null' : typeof options}`,
-        ),
-      )
-    }
-    const top = options.top ?? 10
-    if (!Number.isInteger(top) || top < 0) {
-      return Promise.reject(
-        new InvalidArgumentError(
-          'options.top',
-          `options.top must be a non-negative integer, got ${String(top)}`,
-        ),
-      )
+    let top: number
+    try {
+      top = checkStatsOptions(options)
+    } catch (error) {
+      return Promise.reject(error)
     }
     return this.operation(async () => {
       const topKeys = new TopKeys(top)
@@ -264,10 +255,37 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
  * Both modes take this one lock, before they look at the layout on disk: LevelDB's lock is per
  * database, and the two modes open different databases at `path`, so without it a store of each
  * mode could open one fresh path at the same time and lay it out twice, after which neither mode
- * opens it.
+ * opens it. Creates `path/meta` when missing, synced into `path` with `sync_writes`.
  */
 async function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
   const meta = join(path, 'meta')
+  // Created here rather than by classic-level as it opens the database, so that with sync_writes
+  // its entry in path is synced before LevelDB puts files in it, as per-bucket mode does for
+  // buckets/ and trash/: without that sync a power loss could forget the directory, and with it
+  // the files LevelDB synced there. (The other syncs of path come after meta's files: LevelDB's,
+  // as it writes the manifest of a single-bucket store's database, and per-bucket mode's, only
+  // when it creates buckets/ or trash/.) Only by the open that creates it, as for those.
+  let created: boolean
+  try {
+    created = (await mkdir(meta, { recursive: true })) !== undefined
+  } catch (error) {
+    throw fileSystemError(
+      error,
+      `Could not create the directory of the LevelDB database at ${meta}`,
+      'nothing was written, and nothing written before was lost.',
+    )
+  }
+  if (created && config.sync_writes) {
+    try {
+      await syncDirectory(path)
+    } catch (error) {
+      throw fileSystemError(
+        error,
+        `Could not sync badger.path ${path} after creating ${meta} in it`,
+        'nothing was written, and nothing written before was lost.',
+      )
+    }
+  }
   try {
     return await openClassic(meta, { ...config, mem_table_size: 64 * 1024, cache_size: 0 })
   } catch (error) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { InvalidArgumentError, shown } from '@kv/core'
 import { type LevelDb, runtimeError } from './engine.js'
 
 /** One bucket's figures. */
@@ -50,8 +51,46 @@ export interface BadgerStats {
 
 /** Options of {@link BadgerKV.stats}. */
 export interface StatsOptions {
-  /** How many of the largest values to list (default 10). */
-  top?: number
+  /** How many of the largest values to list: a non-negative integer (default 10). */
+  top?: number | undefined
+}
+
+/**
+ * The keys of {@link StatsOptions}. Checked at run time as well: a caller in JavaScript (or with a
+ * cast) gets no compile error for `{ tpo: 1 }`, and a typo silently ignored would list the default
+ * 10 keys as though they had been asked for.
+ */
+const STATS_OPTIONS: readonly (keyof StatsOptions)[] = ['top']
+
+/**
+ * Checks the options of `stats()` and returns `top`. Throws `KV_INVALID_ARGUMENT` for options
+ * that are not an object (`null` and arrays included), a key that is not an option (naming it and
+ * listing the options), or a `top` that is not a non-negative integer (`undefined` is the default,
+ * 10).
+ */
+export function checkStatsOptions(options: unknown): number {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      'options',
+      `options of stats() must be an object such as { top: 10 }, got ${shown(options)}`,
+    )
+  }
+  for (const name of Object.keys(options)) {
+    if (!(STATS_OPTIONS as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(
+        'options',
+        `options.${name} is not an option of stats(); its options are: ${STATS_OPTIONS.join(', ')}. Remove ${name} or correct its name.`,
+      )
+    }
+  }
+  const { top = 10 } = options as StatsOptions
+  if (typeof top !== 'number' || !Number.isInteger(top) || top < 0) {
+    throw new InvalidArgumentError(
+      'options.top',
+      `options.top of stats() must be a non-negative integer (how many of the largest values to list; default 10), got ${shown(top)}`,
+    )
+  }
+  return top
 }
 
 /** Keeps the `size` largest entries seen (ties: the first seen stays). */

@@ -78,6 +78,47 @@ describe.each([
     }
   })
 
+  it('rejects an unknown option, a top of the wrong type and an array, naming what was wrong', async () => {
+    await store.addValue('b', 'k', 'v')
+    const unknown = await store.stats({ tpo: 1 } as never).catch((e: unknown) => e)
+    expect(unknown).toMatchObject({ code: 'KV_INVALID_ARGUMENT', argument: 'options' })
+    // Names the bad key and lists the options there are.
+    expect((unknown as Error).message).toMatch(
+      /options\.tpo is not an option of stats\(\).*: top\b/,
+    )
+    // Beside a valid option too: the valid one does not hide the typo.
+    await expect(store.stats({ top: 2, limit: 5 } as never)).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      message: expect.stringContaining('options.limit'),
+    })
+    // null was taken for the default 10, and an array for an object with no options.
+    for (const top of [null, '3', 1.5, Number.NaN, Number.POSITIVE_INFINITY, -1, 10n]) {
+      await expect(store.stats({ top } as never)).rejects.toMatchObject({
+        code: 'KV_INVALID_ARGUMENT',
+        argument: 'options.top',
+      })
+    }
+    const string = await store.stats({ top: '3' } as never).catch((e: unknown) => e)
+    expect((string as Error).message).toContain('got "3" (a string)')
+    await expect(store.stats([] as never)).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+      argument: 'options',
+    })
+    // What was valid stays valid.
+    for (const options of [undefined, {}, { top: undefined }, { top: 0 }, { top: 1 }]) {
+      expect((await store.stats(options)).totalKeys).toBe(1)
+    }
+  })
+
+  it('checks the options before anything else: on a closed store a typo is KV_INVALID_ARGUMENT', async () => {
+    // Nothing can have been read: the store was never opened, and a valid call is KV_NOT_OPEN.
+    const closed = new BadgerKV({ ...options, path: `${path}-never` })
+    await expect(closed.stats({ tpo: 1 } as never)).rejects.toMatchObject({
+      code: 'KV_INVALID_ARGUMENT',
+    })
+    await expect(closed.stats({ top: 1 })).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+  })
+
   // Skipped in memory mode: memory-level has no files (approximateDiskBytes is undefined there,
   // asserted above) and reopening it would empty it.
   it.skipIf(options.memory_mode)(

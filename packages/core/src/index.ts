@@ -69,5 +69,6 @@ export {
   type KeysOptions,
   Limits,
   type NormalizedKeysOptions,
+  shown,
   toBytes,
 } from './validate.js'

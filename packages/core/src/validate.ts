@@ -41,7 +41,8 @@ function typeName(value: object, fallback: string): string {
 
 /**
  * A value as a message shows it: numbers as they are, strings quoted (so that "3" does not read
- * as 3), objects described.
+ * as 3), objects described. Exported for backends that check options of their own, so that their
+ * messages show a bad value as core's do.
  */
 export function shown(value: unknown): string {
   if (typeof value === 'number') return String(value)
