@@ -111,6 +111,16 @@ export class KeyTable {
     }
   }
 
+  /** Positions in the table, for a walk in steps with {@link slotAt}. */
+  get positionCount(): number {
+    return this.#positions.length >> 1
+  }
+
+  /** The slot at position `i`; negative for an empty position or a tombstone. */
+  slotAt(i: number): number {
+    return this.#positions[2 * i]!
+  }
+
   /** Every slot in the table, in table order. */
   *allSlots(): Generator<number> {
     const positions = this.#positions

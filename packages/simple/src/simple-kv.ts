@@ -41,6 +41,8 @@ const SNAPSHOT_RETRY_MS = 10_000
 
 /** Slots a compaction step looks at before yielding to the event loop. */
 const COMPACTION_STEP_SLOTS = 64 * 1024
+/** Table positions of deleted buckets a sweep step looks at before yielding to the event loop. */
+const SWEEP_STEP_POSITIONS = 64 * 1024
 
 /** Figures about an open store, for monitoring and tests. */
 export interface SimpleKVStats {
@@ -48,7 +50,10 @@ export interface SimpleKVStats {
   path: string
   /** Keys in all buckets. */
   entries: number
-  /** Bytes of keys and values held in memory. */
+  /**
+   * Bytes of keys and values held in memory. The entries of a deleted bucket of more than 4,096
+   * keys count here until they are freed, in steps between which the event loop runs.
+   */
   entryBytes: number
   /** Bytes of overwritten or deleted entries not yet reclaimed. */
   deadEntryBytes: number
@@ -78,7 +83,8 @@ interface OpenState {
   snapshotting: Promise<void> | undefined
   /** After a background snapshot failed, none is started before this time (ms since epoch). */
   retryAfter: number
-  compacting: boolean
+  /** Freeing deleted buckets' entries or compacting the arena, in steps (#maintainIfNeeded). */
+  maintaining: boolean
   timer: NodeJS.Timeout | undefined
 }
 
@@ -145,6 +151,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     try {
       const index = new MemoryIndex()
       const recovered = await recover(dir, index, config.sync_writes)
+      index.freeInSteps = true
       const state: OpenState = {
         dir,
         lock,
@@ -160,7 +167,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         snapshotBytes: recovered.snapshotBytes,
         snapshotting: undefined,
         retryAfter: 0,
-        compacting: false,
+        maintaining: false,
         timer: undefined,
       }
       if (config.snapshot_interval_seconds > 0) {
@@ -171,7 +178,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         state.timer.unref()
       }
       this.#state = state
-      this.#compactIfNeeded(state)
+      this.#maintainIfNeeded(state)
     } catch (error) {
       // The error that made open() fail is the one to report, not a failure to clean up.
       await lock.release().catch(() => {})
@@ -241,7 +248,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
   #afterBatch(state: OpenState): void {
     const limit = walLimit(this.config, state.snapshotBytes)
     if (limit > 0 && state.writer.segment.position >= limit) this.#backgroundSnapshot(state)
-    this.#compactIfNeeded(state)
+    this.#maintainIfNeeded(state)
   }
 
   /** Starts a snapshot unless one is running; a failure is reported as a warning, not thrown. */
@@ -295,16 +302,27 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     if (previous > 0) await removeFile(dir, snapshotName(previous))
   }
 
-  /** Runs a compaction pass of the value arena in steps between which the event loop runs. */
-  #compactIfNeeded(state: OpenState): void {
-    if (state.compacting || !state.index.entries.wantsCompaction) return
-    state.compacting = true
+  /**
+   * Frees the entries of deleted buckets, then runs a compaction pass of the value arena, in
+   * steps between which the event loop runs.
+   */
+  #maintainIfNeeded(state: OpenState): void {
+    const { index } = state
+    if (state.maintaining || (!index.sweepPending && !index.entries.wantsCompaction)) return
+    state.maintaining = true
     const step = (): void => {
-      if (this.#state !== state || state.index.entries.compactStep(COMPACTION_STEP_SLOTS)) {
-        state.compacting = false
-        return
+      if (this.#state === state) {
+        if (index.sweepPending) {
+          index.sweepStep(SWEEP_STEP_POSITIONS)
+          setImmediate(step)
+          return
+        }
+        if (index.entries.wantsCompaction && !index.entries.compactStep(COMPACTION_STEP_SLOTS)) {
+          setImmediate(step)
+          return
+        }
       }
-      setImmediate(step)
+      state.maintaining = false
     }
     setImmediate(step)
   }

@@ -1,7 +1,7 @@
 /** Key listing: byte order, prefixes, and changes between listings. */
 import { compareBytes } from '@kv/core'
 import { describe, expect, test } from 'vitest'
-import { MemoryIndex } from '../src/memory-index.js'
+import { FREE_AT_ONCE_MAX_KEYS, MemoryIndex } from '../src/memory-index.js'
 import { rng } from './fixtures/ops.mjs'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
@@ -125,5 +125,82 @@ describe('MemoryIndex.keys', () => {
       expect(Buffer.from(index.read('large', Buffer.from(name))!).toString()).toBe('v')
     }
     expect(index.read('large', Buffer.from('key-1000'))).toBeNull()
+  })
+})
+
+describe('MemoryIndex.deleteBucket', () => {
+  const value = Buffer.alloc(10, 7)
+  /** Puts `count` keys `<prefix><n>` with a 10-byte value into bucket `name`. */
+  const fill = (index: MemoryIndex, name: string, count: number, prefix = 'k') => {
+    for (let n = 0; n < count; n++) {
+      const record = Buffer.concat([Buffer.from(`${prefix}${n}`), value])
+      index.put(index.bucket(name), record, 0, record.length - 10, record.length - 10, 10)
+    }
+  }
+
+  test('a bucket of up to FREE_AT_ONCE_MAX_KEYS keys has its entries freed within the call', () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    fill(index, 'small', FREE_AT_ONCE_MAX_KEYS)
+    index.deleteBucket('small')
+    expect(index.sweepPending).toBe(false)
+    expect(index.entries.stats.liveBytes).toBe(0)
+  })
+
+  test('without freeInSteps (recovery replaying the WAL) any bucket is freed within the call', () => {
+    const index = new MemoryIndex()
+    fill(index, 'big', FREE_AT_ONCE_MAX_KEYS * 2)
+    index.deleteBucket('big')
+    expect(index.sweepPending).toBe(false)
+    expect(index.entries.stats.liveBytes).toBe(0)
+  })
+
+  test('a larger one is gone at once, its entries freed by sweepStep in bounded steps', () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    const keys = FREE_AT_ONCE_MAX_KEYS * 4
+    fill(index, 'big', keys)
+    fill(index, 'kept', 3)
+    const keptBytes = 3 * (2 + 10)
+    const before = index.entries.stats.liveBytes
+    index.deleteBucket('big')
+    // Gone for every reader at once: size, lookups, listings, bucket names.
+    expect(index.size).toBe(3)
+    expect(index.find('big', Buffer.from('k1'))).toBe(-1)
+    expect([...index.keys('big', undefined)]).toEqual([])
+    expect(index.bucketNames()).toEqual(['kept'])
+    // Its entries are freed later, a bounded part of its table per step.
+    expect(index.sweepPending).toBe(true)
+    expect(index.entries.stats.liveBytes).toBe(before)
+    // A bucket of the same name made meanwhile is a new one, untouched by the sweep.
+    fill(index, 'big', 2, 'new')
+    let steps = 0
+    while (!index.sweepStep(1024)) {
+      steps++
+      expect(index.entries.stats.liveBytes).toBeLessThan(before + 2 * (4 + 10))
+    }
+    // The table has at least twice as many positions as keys: more than `keys / 1024` steps.
+    expect(steps).toBeGreaterThanOrEqual((keys * 2) / 1024 - 1)
+    expect(index.sweepPending).toBe(false)
+    expect(index.entries.stats.liveBytes).toBe(keptBytes + 2 * (4 + 10))
+    expect([...index.keys('big', undefined)].map((k) => Buffer.from(k).toString())).toEqual([
+      'new0',
+      'new1',
+    ])
+    // Freed slots are reused: refilling takes no slot beyond those taken before.
+    const slots = index.entries.slotCount
+    fill(index, 'again', keys - 10)
+    expect(index.entries.slotCount).toBe(slots)
+  })
+
+  test('buckets deleted one after another are all swept, in one sweepStep call if it has the budget', () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    for (const name of ['a', 'b', 'c']) fill(index, name, FREE_AT_ONCE_MAX_KEYS + 1)
+    fill(index, 'kept', 1)
+    for (const name of ['a', 'b', 'c']) index.deleteBucket(name)
+    expect(index.sweepStep(Number.MAX_SAFE_INTEGER)).toBe(true)
+    expect(index.entries.stats.liveBytes).toBe(2 + 10)
+    expect(index.size).toBe(1)
   })
 })
