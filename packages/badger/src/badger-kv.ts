@@ -20,6 +20,7 @@ import {
 import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.js'
 import { type Engine, fileSystemError, loadClassic, openClassic, openMemory } from './engine.js'
 import { GcTracker } from './gc.js'
+import { holdPath } from './held-paths.js'
 import type { Compaction, Layout } from './layout.js'
 import { PerBucket } from './per-bucket.js'
 import { SingleKeyspace } from './single-keyspace.js'
@@ -39,6 +40,8 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   #layout: Layout | undefined
   /** On disk: the database at `path/meta` whose LevelDB lock is the store's (see {@link lockStore}). */
   #lock: Engine | undefined
+  /** On disk: gives up this process's hold of `path` (see {@link holdPath}). */
+  #releasePath: (() => void) | undefined
   #path: string | undefined
   readonly #gc = new GcTracker()
   #gcTimer: NodeJS.Timeout | undefined
@@ -88,21 +91,29 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       } catch (error) {
         throw fileSystemError(error, `Could not create badger.path ${path}`, 'nothing was written.')
       }
-      const lock = await lockStore(path, config)
+      // Before LevelDB's lock: its refusal of a path held here would release that lock.
+      const releasePath = holdPath(path)
       try {
-        // Again under the lock: a store of the other mode may have laid the path out since.
-        checkLayoutOnDisk(path, config.single_bucket_mode)
-        this.#layout = config.single_bucket_mode
-          ? new SingleKeyspace(await openClassic(path, config), {
-              syncWrites: config.sync_writes,
-              syncReads: config.sync_reads,
-            })
-          : await PerBucket.open(path, config)
+        const lock = await lockStore(path, config)
+        try {
+          // Again under the lock: a store of the other mode may have laid the path out since.
+          checkLayoutOnDisk(path, config.single_bucket_mode)
+          this.#layout = config.single_bucket_mode
+            ? new SingleKeyspace(await openClassic(path, config), {
+                syncWrites: config.sync_writes,
+                syncReads: config.sync_reads,
+              })
+            : await PerBucket.open(path, config)
+        } catch (error) {
+          await lock.db.close()
+          throw error
+        }
+        this.#lock = lock
       } catch (error) {
-        await lock.db.close()
+        releasePath()
         throw error
       }
-      this.#lock = lock
+      this.#releasePath = releasePath
       this.#path = path
     }
     // Writes are counted for value_log_gc on disk only (memory mode has nothing to compact):
@@ -121,12 +132,19 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     this.#gcTimer = undefined
     const layout = this.#layout!
     const lock = this.#lock
+    const releasePath = this.#releasePath
     this.#layout = undefined
     this.#lock = undefined
+    this.#releasePath = undefined
     try {
       await layout.close()
     } finally {
-      await lock?.db.close()
+      try {
+        await lock?.db.close()
+      } finally {
+        // Only once LevelDB's lock is given up: a store opened here next must find it free.
+        releasePath?.()
+      }
     }
   }
 
@@ -265,15 +283,19 @@ async function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
   // the files LevelDB synced there. (The other syncs of path come after meta's files: LevelDB's,
   // as it writes the manifest of a single-bucket store's database, and per-bucket mode's, only
   // when it creates buckets/ or trash/.) Only by the open that creates it, as for those.
-  let created: boolean
+  // Not recursive (path exists): a recursive mkdir reports a read-only file system as ENOENT.
+  let created = true
   try {
-    created = (await mkdir(meta, { recursive: true })) !== undefined
+    await mkdir(meta)
   } catch (error) {
-    throw fileSystemError(
-      error,
-      `Could not create the directory of the LevelDB database at ${meta}`,
-      'nothing was written, and nothing written before was lost.',
-    )
+    // A file in its place is reported by LevelDB's open below, as it always was.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') created = false
+    else
+      throw fileSystemError(
+        error,
+        `Could not create the directory of the LevelDB database at ${meta}`,
+        'nothing was written, and nothing written before was lost.',
+      )
   }
   if (created && config.sync_writes) {
     try {

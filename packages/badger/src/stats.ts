@@ -79,7 +79,7 @@ export function checkStatsOptions(options: unknown): number {
     if (!(STATS_OPTIONS as readonly string[]).includes(name)) {
       throw new InvalidArgumentError(
         'options',
-        `options.${name} is not an option of stats(); its options are: ${STATS_OPTIONS.join(', ')}. Remove ${name} or correct its name.`,
+        `options.${name} is not an option of stats(); its options are: ${STATS_OPTIONS.join(', ')}. Remove it or correct its name.`,
       )
     }
   }

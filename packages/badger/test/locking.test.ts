@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { symlink, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -63,16 +64,32 @@ describe.each([
     await store.close()
   }, 60_000)
 
-  it('a second store in this process fails with KV_LOCKED too, and the first keeps working', async () => {
+  it('a second store in this process fails with KV_LOCKED too, the first keeps working, and other processes stay locked out', async () => {
     const first = new BadgerKV({ ...options, path })
     await first.open()
+    // Also by another name of the same directory.
+    await symlink(path, `${path}-link`)
+    for (const other of [path, `${path}-link`]) {
+      const second = new BadgerKV({ ...options, path: other })
+      const error = await second.open().catch((e: unknown) => e)
+      expect(isKVError(error, 'KV_LOCKED')).toBe(true)
+      // Refused before LevelDB is asked: its refusal closes a descriptor of the LOCK file, which
+      // drops the lock this process holds on it.
+      expect((error as Error).cause).toBeUndefined()
+      expect((error as Error).message).toBe(
+        `badger.path ${other} is already open in this process (another BadgerKV store holds it); close that one first, or give this store its own badger.path.`,
+      )
+      expect(second.status).toBe('closed')
+    }
+    await unlink(`${path}-link`)
+    // The refused opens left the first store's lock in place: another process is still refused.
+    const { stdout } = await run(process.execPath, [
+      fixture('lock-child.mjs'),
+      path,
+      JSON.stringify(options),
+    ])
+    expect(JSON.parse(stdout)).toMatchObject({ code: 'KV_LOCKED', cause: 'LEVEL_LOCKED' })
     const second = new BadgerKV({ ...options, path })
-    const error = await second.open().catch((e: unknown) => e)
-    expect(isKVError(error, 'KV_LOCKED')).toBe(true)
-    expect((error as Error & { cause: { code: string } }).cause.code).toBe('LEVEL_LOCKED')
-    // Named by the path the user gave, not by the database inside it that holds the lock.
-    expect((error as Error).message).toMatch(new RegExp(`^badger\\.path ${path} is locked`))
-    expect(second.status).toBe('closed')
     await first.addValue('b', 'k', 'v')
     expect(await first.existsKey('b', 'k')).toBe(true)
     await first.close()
