@@ -99,12 +99,6 @@ export type StoreLocation =
       nodes: string[]
     }
 
-// @kv/elastic's defaults (its README, "Configuration"). The CLI imports no backend before it
-// is used, so they are repeated here; they only decide which sides count as one store. A test
-// (internals.test.ts) checks them against the elastic section's own defaults.
-export const ELASTIC_DEFAULT_ENDPOINT = 'http://localhost:9200'
-export const ELASTIC_DEFAULT_INDEX = 'kv'
-
 /**
  * `endpoint` as the client reaches it, for comparison: scheme and host in lowercase and the
  * scheme's default port left out (URL parsing does both: `HTTP://ES:80/` is `http://es`), and
@@ -123,24 +117,43 @@ export function nodeUrl(endpoint: string): string | undefined {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
 }
 
-/** The index and nodes the `elastic` section configures; `undefined` when it is not valid. */
-function elasticLocation(section: Record<string, unknown>): StoreLocation | undefined {
-  const {
-    endpoint = ELASTIC_DEFAULT_ENDPOINT,
-    endpoints = [],
-    index_name: index = ELASTIC_DEFAULT_INDEX,
-  } = section
-  // Values of the wrong type are the store's to report when it opens (exit 4).
-  if (typeof index !== 'string' || !Array.isArray(endpoints)) return undefined
+/** The shape of the `elastic` section that decides which cluster and index a store uses. */
+interface ElasticSection {
+  parse(
+    input: unknown,
+    source?: string,
+  ): {
+    endpoint: string
+    endpoints: string[]
+    index_name: string
+  }
+}
+
+/**
+ * The index and nodes the `elastic` section configures, read through @kv/elastic's own schema
+ * (its defaults, and its refusal of an unknown key: a typo such as `index_nme` must be reported
+ * as such when the store opens, not taken for the default index); `undefined` when @kv/elastic
+ * is not installed or the section is not valid — the store reports either when it opens.
+ */
+async function elasticLocation(section: unknown): Promise<StoreLocation | undefined> {
+  // The specifier is a variable so that bundlers leave the import to run time (as backends.ts).
+  const pkg = '@kv/elastic'
+  let config: ReturnType<ElasticSection['parse']>
+  try {
+    const { elasticSection } = (await import(pkg)) as { elasticSection: ElasticSection }
+    config = elasticSection.parse(section)
+  } catch {
+    return undefined
+  }
   // As the backend does: `endpoints`, when not empty, overrides `endpoint`.
-  const list: unknown[] = endpoints.length > 0 ? endpoints : [endpoint]
+  const list = config.endpoints.length > 0 ? config.endpoints : [config.endpoint]
   const nodes: string[] = []
   for (const given of list) {
-    const node = typeof given === 'string' ? nodeUrl(given) : undefined
+    const node = nodeUrl(given)
     if (node === undefined) return undefined
     nodes.push(node)
   }
-  return { kind: 'index', index, nodes }
+  return { kind: 'index', index: config.index_name, nodes }
 }
 
 /**
@@ -150,10 +163,13 @@ function elasticLocation(section: Record<string, unknown>): StoreLocation | unde
  * `memory_mode`), which is a store of its own, and for a configuration the store will refuse
  * when it opens.
  */
-export function storeLocation(name: string, configFile?: string): StoreLocation | undefined {
+export async function storeLocation(
+  name: string,
+  configFile?: string,
+): Promise<StoreLocation | undefined> {
   const file = configFile ?? configFilePath()
   const section = file === undefined ? {} : sectionFromFile(file, name)
-  if (name === 'elastic') return elasticLocation(section)
+  if (name === 'elastic') return await elasticLocation(section)
   if (!FILE_BACKENDS.has(name)) return undefined
   if (section.memory_mode === true) return undefined
   // A path of the wrong type is the store's to report when it opens.

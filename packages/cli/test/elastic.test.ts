@@ -355,6 +355,27 @@ describe.skipIf(!built)('migrate from elastic to elastic', () => {
     expect(standin.counts().total).toBe(0)
   })
 
+  it('leaves a section elastic refuses to the store (a typo is exit 4, not the default index), and names the one file both sides take', async () => {
+    const quick = '  request_timeout_ms: 2000\n  max_retries: 0\n'
+    const good = await ws.file('good.yml', `elastic:\n  endpoint: ${standin.url}\n${quick}`)
+    // index_nme: a typo of index_name. Read as the default index it would be "the same store".
+    const typo = await ws.file(
+      'typo.yml',
+      `elastic:\n  endpoint: ${standin.url}\n  index_nme: kv-new\n${quick}`,
+    )
+    const migrate = ['migrate', '--from', 'elastic', '--to', 'elastic']
+    const typoSide = await ws.kv([...migrate, '--from-config', good, '--to-config', typo])
+    expect(typoSide.code, typoSide.stderr).toBe(4)
+    expect(typoSide.stderr).toContain('index_nme')
+    expect(typoSide.stderr).not.toContain('same store')
+    // Both sides from that one file: one store whatever it says, named by its file.
+    const oneFile = await ws.kv(['--config', typo, ...migrate])
+    expect(oneFile.code, oneFile.stderr).toBe(2)
+    expect(oneFile.stderr).toBe(
+      `kv: --from and --to are the same store (elastic configured by ${typo}); to migrate between two elastic stores, give one of them another index_name or cluster with --from-config or --to-config\n`,
+    )
+  })
+
   it('migrates to another index of the same cluster, and to the same index name on another cluster', async () => {
     const { startStandin } = await import('@kv/es-standin')
     const other = await startStandin()

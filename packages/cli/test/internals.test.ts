@@ -15,9 +15,7 @@ import {
   MemoryStore,
   NotOpenError,
 } from '@kv/core'
-import { elasticSection } from '@kv/elastic'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ELASTIC_DEFAULT_ENDPOINT, ELASTIC_DEFAULT_INDEX } from '../src/config.js'
 import { CliError, ExitCode, exitCodeFor, kvCodeOf } from '../src/exit-codes.js'
 import { ExportFile } from '../src/export-file.js'
 import { Interrupt } from '../src/interrupt.js'
@@ -348,16 +346,5 @@ describe('progress', () => {
     expect(duration(65)).toBe('1m05s')
     expect(duration(3720)).toBe('1h02m')
     expect(duration(Number.NaN)).toBe('?')
-  })
-})
-
-describe('the elastic defaults migrate compares sides with', () => {
-  it('are those of the elastic section (they are repeated in the CLI, which imports no backend early)', () => {
-    const defaults = elasticSection.parse({})
-    expect({ endpoint: ELASTIC_DEFAULT_ENDPOINT, index: ELASTIC_DEFAULT_INDEX }).toEqual({
-      endpoint: defaults.endpoint,
-      index: defaults.index_name,
-    })
-    expect(defaults.endpoints).toEqual([])
   })
 })

@@ -106,13 +106,19 @@ function whatNext(cause: unknown): string {
  * that moved nothing anywhere. Two sides configured by one file (or both by the configuration in
  * force) are one store, wherever it is.
  */
-function refuseSameStore(name: string, options: MigrateOptions): void {
-  const from = storeLocation(name, options.fromConfig)
+async function refuseSameStore(name: string, options: MigrateOptions): Promise<void> {
+  const from = await storeLocation(name, options.fromConfig)
   const oneConfig = (options.fromConfig ?? '') === (options.toConfig ?? '')
-  const shared = oneConfig ? from : sharedLocation(from, storeLocation(name, options.toConfig))
+  const shared = oneConfig
+    ? from
+    : sharedLocation(from, await storeLocation(name, options.toConfig))
   if (!oneConfig && shared === undefined) return
   let where = shared === undefined ? '' : ` ${describeLocation(shared)}`
-  if (shared?.kind === 'index') {
+  if (shared === undefined && name === 'elastic') {
+    // One configuration that does not say where (not valid, which the store reports when it
+    // opens): the file still tells the user which one both sides took.
+    where = ` configured by ${configName(options.fromConfig)}`
+  } else if (shared?.kind === 'index') {
     // An index is set by several keys, which each side may spell differently (other node
     // URLs, the default index name or its own): name the file each side took them from.
     where += oneConfig
@@ -136,7 +142,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
   const to = backendName(options.to)
   checkFileOption('--from-config', options.fromConfig)
   checkFileOption('--to-config', options.toConfig)
-  if (from === to) refuseSameStore(from, options)
+  if (from === to) await refuseSameStore(from, options)
   const source = await session.storeNamed(from, options.fromConfig)
   const target = await session.storeNamed(to, options.toConfig, 'migrate')
   // What the first Ctrl-C stops, said when it comes: set as each phase begins, since only the
