@@ -102,43 +102,40 @@ describe.skipIf(!built)('Ctrl-C while counting, and while verifying', () => {
     }
   })
 
-  it('export: the note says the count stops, with nothing exported yet; no file is left (exit 130)', async () => {
-    // The index kv-count, seeded by the test before, read through a proxy holding its listings.
-    const proxy = await startFaultProxy(standin.url)
-    try {
-      const config = await ws.file(
-        'export.yml',
-        `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-count\n`,
-      )
-      proxy.holdSearches = true
-      const child = start(ws.dir, [
-        '--config',
-        config,
-        '--backend',
-        'elastic',
-        'export',
-        'out.ndjson',
-      ])
-      const result = finish(child)
-      const seen = watchStderr(child)
-      await proxy.searchHeld()
-      child.kill('SIGINT')
-      await seen(/kv export: stopping/)
-      proxy.release()
+  it('export: the note says the count stops, with nothing exported yet; no file is left, nothing on stdout (exit 130)', async () => {
+    for (const file of ['out.ndjson', '-']) {
+      // The index kv-count, seeded by the test before, read through a proxy holding its listings.
+      const proxy = await startFaultProxy(standin.url)
+      try {
+        const config = await ws.file(
+          'export.yml',
+          `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-count\n`,
+        )
+        proxy.holdSearches = true
+        const child = start(ws.dir, ['--config', config, '--backend', 'elastic', 'export', file])
+        const result = finish(child)
+        const seen = watchStderr(child)
+        await proxy.searchHeld()
+        child.kill('SIGINT')
+        await seen(/kv export: stopping/)
+        proxy.release()
 
-      const interrupted = await result
-      expect(interrupted.code, interrupted.stderr).toBe(130)
-      expect(interrupted.stderr).toContain(
-        'kv export: stopping the count of the entries of elastic; nothing was exported yet (Ctrl-C again to force)\n',
-      )
-      expect(interrupted.stderr).not.toMatch(/in flight/)
-      expect(interrupted.stderr).toMatch(
-        /kv: interrupted: export stopped after 0 entries; out\.ndjson was not written\. Run the command again\./,
-      )
-      expect((await readdir(ws.dir)).filter((name) => name.startsWith('out.ndjson'))).toEqual([])
-    } finally {
-      proxy.release()
-      await proxy.close()
+        const interrupted = await result
+        expect(interrupted.code, interrupted.stderr).toBe(130)
+        expect(interrupted.stderr).toContain(
+          'kv export: stopping the count of the entries of elastic; nothing was exported yet (Ctrl-C again to force)\n',
+        )
+        expect(interrupted.stderr).not.toMatch(/in flight/)
+        expect(interrupted.stderr).toContain(
+          `kv: interrupted: export stopped while counting the entries of elastic, before exporting any${file === '-' ? '' : '; out.ndjson was not written'}. Run the command again.`,
+        )
+        // Not even the header.
+        expect(interrupted.out).toBe('')
+        expect((await readdir(ws.dir)).filter((name) => name.startsWith('out.ndjson'))).toEqual([])
+      } finally {
+        proxy.release()
+        await proxy.close()
+      }
     }
   })
 

@@ -98,6 +98,13 @@ async function runExport(session: Session, file: string, options: ExportOptions)
       if (options.bucket === undefined) expected = total(await countEntries(store, stop))
       else
         for (const name of new Set(options.bucket)) expected += await countBucket(store, name, stop)
+      // Stopped while counting: nothing is written, not even the header (on stdout it would
+      // begin an export that has no entries and no trailer).
+      if (interrupt.requested) {
+        throw interrupt.error(
+          `export stopped while counting the entries of ${store.name}, before exporting any${toStdout ? '' : `; ${file} was not written`}. Run the command again.`,
+        )
+      }
     }
     stopping = 'stopping; finishing the reads in flight'
     const out = new LineWriter(target?.stream ?? process.stdout)
