@@ -273,7 +273,8 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
  * Both modes take this one lock, before they look at the layout on disk: LevelDB's lock is per
  * database, and the two modes open different databases at `path`, so without it a store of each
  * mode could open one fresh path at the same time and lay it out twice, after which neither mode
- * opens it. Creates `path/meta` when missing, synced into `path` with `sync_writes`.
+ * opens it. Creates `path/meta` when missing; with `sync_writes`, syncs `path` before LevelDB
+ * puts files in it.
  */
 async function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
   const meta = join(path, 'meta')
@@ -282,28 +283,28 @@ async function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
   // buckets/ and trash/: without that sync a power loss could forget the directory, and with it
   // the files LevelDB synced there. (The other syncs of path come after meta's files: LevelDB's,
   // as it writes the manifest of a single-bucket store's database, and per-bucket mode's, only
-  // when it creates buckets/ or trash/.) Only by the open that creates it, as for those.
+  // when it creates buckets/ or trash/.) Synced at every open with sync_writes, not only the one
+  // that creates it: an open without sync_writes, or one whose sync failed, may have created it
+  // (and buckets/ and trash/); one fsync of path covers them all.
   // Not recursive (path exists): a recursive mkdir reports a read-only file system as ENOENT.
-  let created = true
   try {
     await mkdir(meta)
   } catch (error) {
     // A file in its place is reported by LevelDB's open below, as it always was.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') created = false
-    else
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
       throw fileSystemError(
         error,
         `Could not create the directory of the LevelDB database at ${meta}`,
         'nothing was written, and nothing written before was lost.',
       )
   }
-  if (created && config.sync_writes) {
+  if (config.sync_writes) {
     try {
       await syncDirectory(path)
     } catch (error) {
       throw fileSystemError(
         error,
-        `Could not sync badger.path ${path} after creating ${meta} in it`,
+        `Could not sync badger.path ${path} (the directory holding ${meta})`,
         'nothing was written, and nothing written before was lost.',
       )
     }

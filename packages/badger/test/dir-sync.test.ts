@@ -116,6 +116,18 @@ describe.skipIf(strace === undefined)('with sync_writes: directory syncs (strace
       expect(synced).toBeGreaterThan(created)
       expect(synced).toBeLessThan(firstFile)
 
+      // Created by an open without sync_writes: the next open with it syncs path before
+      // LevelDB opens meta's files (the directory it found may never have been synced).
+      const unsynced = join(base, 'unsynced')
+      await traced(base, { ...options, path: unsynced, sync_writes: false }, 'await store.open()')
+      const reopened = await traced(base, { ...options, path: unsynced }, 'await store.open()')
+      const metaFile = reopened.findIndex(
+        (e) => e.kind === 'open' && e.path.startsWith(join(unsynced, 'meta') + sep),
+      )
+      const pathSynced = find(reopened, 'fsync', unsynced)
+      expect(pathSynced).toBeGreaterThanOrEqual(0)
+      expect(pathSynced).toBeLessThan(metaFile)
+
       // A meta/ removed from a per-bucket store that is otherwise laid out: created again and
       // synced, although buckets/ and trash/ are there (nothing else syncs path then).
       if (!single) {
