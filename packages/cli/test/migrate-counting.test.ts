@@ -11,8 +11,16 @@ import { readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Standin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFaultProxy } from './es-proxy.js'
-import { exportFile, finish, generated, start, type Workspace, workspace } from './helpers.js'
+import { type FaultProxy, startFaultProxy } from './es-proxy.js'
+import {
+  exportFile,
+  finish,
+  generated,
+  type Result,
+  start,
+  type Workspace,
+  workspace,
+} from './helpers.js'
 
 // Built by turbo before the tests (it is a dev dependency); run `pnpm build` in packages/elastic otherwise.
 const built = existsSync(
@@ -38,6 +46,29 @@ function watchStderr(child: ChildProcess): (pattern: RegExp) => Promise<void> {
       waiting.add(check)
       check()
     })
+}
+
+/**
+ * Runs `kv args` in `dir` with the proxy holding listings, sends SIGINT once a listing is held
+ * (and `before`, if given, has shown on stderr), waits for the first-Ctrl-C note of `command`,
+ * lets the listings go on, and returns how the command ended.
+ */
+async function interruptDuringListing(
+  proxy: FaultProxy,
+  dir: string,
+  args: string[],
+  command: 'migrate' | 'export',
+  before?: RegExp,
+): Promise<Result> {
+  proxy.holdSearches = true
+  const child = start(dir, args)
+  const result = finish(child)
+  const seen = watchStderr(child)
+  await Promise.all([before === undefined ? undefined : seen(before), proxy.searchHeld()])
+  child.kill('SIGINT')
+  await seen(new RegExp(`kv ${command}: stopping`))
+  proxy.release()
+  return result
 }
 
 describe.skipIf(!built)('Ctrl-C while counting, and while verifying', () => {
@@ -72,17 +103,14 @@ describe.skipIf(!built)('Ctrl-C while counting, and while verifying', () => {
       expect(imported.code, imported.stderr).toBe(0)
 
       await ws.file('kv.yml', config(proxy.url))
-      proxy.holdSearches = true
-      const child = start(ws.dir, ['migrate', '--from', 'elastic', '--to', 'simple_kv'])
-      const result = finish(child)
-      const seen = watchStderr(child)
       // The count has begun and waits on a listing: the signal lands in the middle of it.
-      await Promise.all([seen(/counting the entries of elastic/), proxy.searchHeld()])
-      child.kill('SIGINT')
-      await seen(/kv migrate: stopping/)
-      proxy.release()
-
-      const interrupted = await result
+      const interrupted = await interruptDuringListing(
+        proxy,
+        ws.dir,
+        ['migrate', '--from', 'elastic', '--to', 'simple_kv'],
+        'migrate',
+        /counting the entries of elastic/,
+      )
       expect(interrupted.code, interrupted.stderr).toBe(130)
       // The note says what stops: the count, with nothing copied and no write to wait for.
       expect(interrupted.stderr).toContain(
@@ -111,16 +139,12 @@ describe.skipIf(!built)('Ctrl-C while counting, and while verifying', () => {
           'export.yml',
           `data_dir: ./data\nelastic:\n  endpoint: ${proxy.url}\n  index_name: kv-count\n`,
         )
-        proxy.holdSearches = true
-        const child = start(ws.dir, ['--config', config, '--backend', 'elastic', 'export', file])
-        const result = finish(child)
-        const seen = watchStderr(child)
-        await proxy.searchHeld()
-        child.kill('SIGINT')
-        await seen(/kv export: stopping/)
-        proxy.release()
-
-        const interrupted = await result
+        const interrupted = await interruptDuringListing(
+          proxy,
+          ws.dir,
+          ['--config', config, '--backend', 'elastic', 'export', file],
+          'export',
+        )
         expect(interrupted.code, interrupted.stderr).toBe(130)
         expect(interrupted.stderr).toContain(
           'kv export: stopping the count of the entries of elastic; nothing was exported yet (Ctrl-C again to force)\n',
@@ -149,16 +173,12 @@ describe.skipIf(!built)('Ctrl-C while counting, and while verifying', () => {
     try {
       const seed = await own.file('seed.ndjson', exportFile(generated(30, 3)))
       expect((await own.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
-      proxy.holdSearches = true
-      const child = start(own.dir, ['migrate', '--from', 'simple_kv', '--to', 'elastic'])
-      const result = finish(child)
-      const seen = watchStderr(child)
-      await proxy.searchHeld()
-      child.kill('SIGINT')
-      await seen(/kv migrate: stopping/)
-      proxy.release()
-
-      const interrupted = await result
+      const interrupted = await interruptDuringListing(
+        proxy,
+        own.dir,
+        ['migrate', '--from', 'simple_kv', '--to', 'elastic'],
+        'migrate',
+      )
       expect(interrupted.code, interrupted.stderr).toBe(130)
       expect(interrupted.stderr).toContain(
         'kv migrate: stopping the verification (the copy is complete); finishing the reads in flight (Ctrl-C again to force)\n',
