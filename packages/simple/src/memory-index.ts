@@ -36,6 +36,15 @@ export class Bucket {
  */
 export const FREE_AT_ONCE_MAX_KEYS = 4096
 
+/**
+ * Table positions of deleted buckets each put frees while any are left: writes pay for the
+ * freeing, so that a loop filling and deleting buckets cannot outrun it (a fixed step per
+ * event-loop turn let 64 such writers pile up 2.3 GB of deleted entries in 39 s). A table has at
+ * most four positions per key it was built with, so four per put frees a bucket as fast as it
+ * can be filled again.
+ */
+const SWEEP_POSITIONS_PER_PUT = 4
+
 /** A deleted bucket whose entries are being freed: its table, walked from `position` on. */
 interface Sweep {
   bucket: Bucket
@@ -106,6 +115,7 @@ export class MemoryIndex {
     valueStart: number,
     valueLength: number,
   ): void {
+    if (this.#sweeps.length > 0) this.sweepStep(SWEEP_POSITIONS_PER_PUT)
     const hash = hashKey(source, keyStart, keyLength)
     const slot = bucket.table.find(source, keyStart, keyLength, hash)
     if (slot >= 0) {
@@ -139,9 +149,10 @@ export class MemoryIndex {
   }
 
   /**
-   * Removes every key of `bucket`. The bucket is gone at once (reads, listings, snapshots and
-   * {@link size} no longer see it); with {@link freeInSteps}, the entries of one with more than
-   * {@link FREE_AT_ONCE_MAX_KEYS} keys keep their arena bytes until {@link sweepStep} frees them.
+   * Removes every key of `bucket`. The bucket is gone at once (reads, listings, snapshots
+   * started from now on and {@link size} no longer see it); with {@link freeInSteps}, the entries
+   * of one with more than {@link FREE_AT_ONCE_MAX_KEYS} keys keep their arena bytes until
+   * {@link sweepStep} frees them — in the background, and four table positions with every put.
    */
   deleteBucket(bucket: string): void {
     const entries = this.buckets.get(bucket)
@@ -149,14 +160,25 @@ export class MemoryIndex {
     this.#size -= entries.table.size
     this.#drop(bucket)
     const sweep = { bucket: entries, position: 0 }
-    if (!this.freeInSteps || entries.table.size <= FREE_AT_ONCE_MAX_KEYS)
+    if (!this.freeInSteps || entries.table.size <= FREE_AT_ONCE_MAX_KEYS) {
       this.#free(sweep, Number.POSITIVE_INFINITY)
-    else this.#sweeps.push(sweep)
+    } else {
+      // Its sorted keys are no use any more (a listing in progress keeps its own reference).
+      entries.order = undefined
+      this.#sweeps.push(sweep)
+    }
   }
 
   /** Whether deleted buckets have entries still to be freed by {@link sweepStep}. */
   get sweepPending(): boolean {
     return this.#sweeps.length > 0
+  }
+
+  /** Table positions of deleted buckets still to be walked by {@link sweepStep}. */
+  get sweepBacklog(): number {
+    let left = 0
+    for (const { bucket, position } of this.#sweeps) left += bucket.table.positionCount - position
+    return left
   }
 
   /**
@@ -196,8 +218,9 @@ export class MemoryIndex {
   }
 
   #drop(name: string): void {
-    // The bucket object is abandoned, not emptied: a snapshot walking its table skips its slots
-    // once they are freed or reused (the arena records which bucket number owns a slot).
+    // The bucket object is abandoned, not emptied: a snapshot walking the arena's slots skips
+    // its entries, since the arena records which bucket number owns a slot and this number is
+    // no longer in `buckets`.
     this.buckets.delete(name)
     this.#names = undefined
   }

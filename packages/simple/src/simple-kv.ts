@@ -303,8 +303,8 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
   }
 
   /**
-   * Frees the entries of deleted buckets, then runs a compaction pass of the value arena, in
-   * steps between which the event loop runs.
+   * Frees the entries of deleted buckets and runs a compaction pass of the value arena, a step of
+   * each per turn of the event loop.
    */
   #maintainIfNeeded(state: OpenState): void {
     const { index } = state
@@ -312,12 +312,12 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     state.maintaining = true
     const step = (): void => {
       if (this.#state === state) {
-        if (index.sweepPending) {
-          index.sweepStep(SWEEP_STEP_POSITIONS)
-          setImmediate(step)
-          return
-        }
-        if (index.entries.wantsCompaction && !index.entries.compactStep(COMPACTION_STEP_SLOTS)) {
+        // Both in each turn: a sweep always pending (a writer deleting bucket after bucket)
+        // must not hold compaction off.
+        const swept = !index.sweepPending || index.sweepStep(SWEEP_STEP_POSITIONS)
+        const compacted =
+          !index.entries.wantsCompaction || index.entries.compactStep(COMPACTION_STEP_SLOTS)
+        if (!swept || !compacted) {
           setImmediate(step)
           return
         }

@@ -204,3 +204,29 @@ describe('MemoryIndex.deleteBucket', () => {
     expect(index.size).toBe(1)
   })
 })
+
+describe('MemoryIndex: puts pay for the freeing of deleted buckets', () => {
+  test('while entries of a deleted bucket are left, each put frees four table positions of it', () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    const value = Buffer.alloc(10, 7)
+    const put = (name: string, key: string) => {
+      const record = Buffer.concat([Buffer.from(key), value])
+      index.put(index.bucket(name), record, 0, record.length - 10, record.length - 10, 10)
+    }
+    for (let n = 0; n < FREE_AT_ONCE_MAX_KEYS * 2; n++) put('big', `k${n}`)
+    index.deleteBucket('big')
+    const backlog = index.sweepBacklog
+    expect(backlog).toBeGreaterThanOrEqual(FREE_AT_ONCE_MAX_KEYS * 4)
+    for (let n = 0; n < 100; n++) put('other', `o${n}`)
+    expect(index.sweepBacklog).toBe(backlog - 400)
+    // Until none is left: then puts free nothing and the backlog stays at 0.
+    let n = 100
+    while (index.sweepPending) put('other', `o${n++}`)
+    expect(index.sweepBacklog).toBe(0)
+    // Only the other bucket's entries are left.
+    let bytes = 0
+    for (let i = 0; i < n; i++) bytes += `o${i}`.length + 10
+    expect(index.entries.stats.liveBytes).toBe(bytes)
+  })
+})
