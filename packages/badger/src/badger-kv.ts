@@ -38,10 +38,8 @@ export const BADGER = 'badger'
  */
 export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   #layout: Layout | undefined
-  /** On disk: the database at `path/meta` whose LevelDB lock is the store's (see {@link lockStore}). */
-  #lock: Engine | undefined
-  /** On disk: gives up this process's hold of `path` (see {@link holdPath}). */
-  #releasePath: (() => void) | undefined
+  /** On disk: the store's lock (see {@link lockStore}). */
+  #lock: StoreLock | undefined
   #path: string | undefined
   readonly #gc = new GcTracker()
   #gcTimer: NodeJS.Timeout | undefined
@@ -91,29 +89,21 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
       } catch (error) {
         throw fileSystemError(error, `Could not create badger.path ${path}`, 'nothing was written.')
       }
-      // Before LevelDB's lock: its refusal of a path held here would release that lock.
-      const releasePath = holdPath(path)
+      const lock = await lockStore(path, config)
       try {
-        const lock = await lockStore(path, config)
-        try {
-          // Again under the lock: a store of the other mode may have laid the path out since.
-          checkLayoutOnDisk(path, config.single_bucket_mode)
-          this.#layout = config.single_bucket_mode
-            ? new SingleKeyspace(await openClassic(path, config), {
-                syncWrites: config.sync_writes,
-                syncReads: config.sync_reads,
-              })
-            : await PerBucket.open(path, config)
-        } catch (error) {
-          await lock.db.close()
-          throw error
-        }
-        this.#lock = lock
+        // Again under the lock: a store of the other mode may have laid the path out since.
+        checkLayoutOnDisk(path, config.single_bucket_mode)
+        this.#layout = config.single_bucket_mode
+          ? new SingleKeyspace(await openClassic(path, config), {
+              syncWrites: config.sync_writes,
+              syncReads: config.sync_reads,
+            })
+          : await PerBucket.open(path, config)
       } catch (error) {
-        releasePath()
+        await lock.release()
         throw error
       }
-      this.#releasePath = releasePath
+      this.#lock = lock
       this.#path = path
     }
     // Writes are counted for value_log_gc on disk only (memory mode has nothing to compact):
@@ -132,19 +122,12 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
     this.#gcTimer = undefined
     const layout = this.#layout!
     const lock = this.#lock
-    const releasePath = this.#releasePath
     this.#layout = undefined
     this.#lock = undefined
-    this.#releasePath = undefined
     try {
       await layout.close()
     } finally {
-      try {
-        await lock?.db.close()
-      } finally {
-        // Only once LevelDB's lock is given up: a store opened here next must find it free.
-        releasePath?.()
-      }
+      await lock?.release()
     }
   }
 
@@ -267,6 +250,12 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   }
 }
 
+/** The store's lock: LevelDB's lock of `path/meta` and this process's hold of `path`. */
+interface StoreLock {
+  /** Closes the lock's database, then gives up the hold: a store opened here next finds both free. */
+  release(): Promise<void>
+}
+
 /**
  * Takes the store's lock: opens the small LevelDB at `path/meta`, whose LevelDB lock a second
  * store on `path` (another process, or this one) then fails to take (`KV_LOCKED`, naming `path`).
@@ -274,9 +263,30 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
  * database, and the two modes open different databases at `path`, so without it a store of each
  * mode could open one fresh path at the same time and lay it out twice, after which neither mode
  * opens it. Creates `path/meta` when missing; with `sync_writes`, syncs `path` before LevelDB
- * puts files in it.
+ * puts files in it. Holds `path` for this process first ({@link holdPath}): LevelDB's refusal of
+ * a path held here would release the lock held.
  */
-async function lockStore(path: string, config: BadgerConfig): Promise<Engine> {
+async function lockStore(path: string, config: BadgerConfig): Promise<StoreLock> {
+  const releasePath = holdPath(path)
+  try {
+    const { db } = await openLockDb(path, config)
+    return {
+      release: async () => {
+        try {
+          await db.close()
+        } finally {
+          releasePath()
+        }
+      },
+    }
+  } catch (error) {
+    releasePath()
+    throw error
+  }
+}
+
+/** Creates `path/meta` if needed and opens its LevelDB, whose lock is the store's. */
+async function openLockDb(path: string, config: BadgerConfig): Promise<Engine> {
   const meta = join(path, 'meta')
   // Created here rather than by classic-level as it opens the database, so that with sync_writes
   // its entry in path is synced before LevelDB puts files in it, as per-bucket mode does for
