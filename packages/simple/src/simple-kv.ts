@@ -52,7 +52,8 @@ export interface SimpleKVStats {
   entries: number
   /**
    * Bytes of keys and values held in memory. The entries of a deleted bucket of more than 4,096
-   * keys count here until they are freed, in steps between which the event loop runs.
+   * keys (or that once held many more) count here until they are freed, in steps between which
+   * the event loop runs.
    */
   entryBytes: number
   /** Bytes of overwritten or deleted entries not yet reclaimed. */

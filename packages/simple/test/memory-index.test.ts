@@ -1,7 +1,11 @@
 /** Key listing: byte order, prefixes, and changes between listings. */
 import { compareBytes } from '@kv/core'
 import { describe, expect, test } from 'vitest'
-import { FREE_AT_ONCE_MAX_KEYS, MemoryIndex } from '../src/memory-index.js'
+import {
+  FREE_AT_ONCE_MAX_KEYS,
+  FREE_AT_ONCE_MAX_POSITIONS,
+  MemoryIndex,
+} from '../src/memory-index.js'
 import { rng } from './fixtures/ops.mjs'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
@@ -145,6 +149,34 @@ describe('MemoryIndex.deleteBucket', () => {
     index.deleteBucket('small')
     expect(index.sweepPending).toBe(false)
     expect(index.entries.stats.liveBytes).toBe(0)
+  })
+
+  test('a bucket of few keys left in a large table (it once held many) is freed in steps: the walk of the table is the cost', () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    fill(index, 'shrunk', FREE_AT_ONCE_MAX_KEYS * 8)
+    for (let n = 10; n < FREE_AT_ONCE_MAX_KEYS * 8; n++)
+      index.delete('shrunk', Buffer.from(`k${n}`))
+    const { table } = index.buckets.get('shrunk')!
+    expect(table.size).toBe(10)
+    expect(table.positionCount).toBeGreaterThan(FREE_AT_ONCE_MAX_POSITIONS)
+    index.deleteBucket('shrunk')
+    expect(index.sweepPending).toBe(true)
+    expect(index.sweepStep(Number.MAX_SAFE_INTEGER)).toBe(true)
+    expect(index.entries.stats.liveBytes).toBe(0)
+  })
+
+  test('a table built up to FREE_AT_ONCE_MAX_KEYS keys, with deletes and puts between, stays within FREE_AT_ONCE_MAX_POSITIONS', () => {
+    const index = new MemoryIndex()
+    fill(index, 'b', FREE_AT_ONCE_MAX_KEYS)
+    // Churn: tombstones make the table rebuild, at the same size or twice it.
+    for (let round = 0; round < 8; round++) {
+      for (let n = 0; n < FREE_AT_ONCE_MAX_KEYS / 2; n++) index.delete('b', Buffer.from(`k${n}`))
+      fill(index, 'b', FREE_AT_ONCE_MAX_KEYS / 2)
+    }
+    const { table } = index.buckets.get('b')!
+    expect(table.size).toBe(FREE_AT_ONCE_MAX_KEYS)
+    expect(table.positionCount).toBeLessThanOrEqual(FREE_AT_ONCE_MAX_POSITIONS)
   })
 
   test('without freeInSteps (recovery replaying the WAL) any bucket is freed within the call', () => {
