@@ -12,7 +12,8 @@
  * - Up to {@link MAX_IN_FLIGHT} writes or batches are in flight, so that the JavaScript work of
  *   the writers a batch released overlaps the writing of the next batch: a batch that has
  *   reached {@link EARLY_BATCH} writes goes out within the tick when the others in flight share
- *   no key with it (by a 32-bit hash of each key; a collision only costs the overlap). Two writes
+ *   no key with it (by a 32-bit hash of each key; a collision only costs the overlap; a
+ *   `putMany` of more than {@link TRACKED_KEYS_MAX} entries is not hashed, and flies alone). Two writes
  *   of the same key are therefore never in flight together, and every key's writes reach LevelDB
  *   in the order they were issued. `sync_writes` costs one fsync per batch, not one per write.
  *
@@ -44,6 +45,13 @@ import { type LevelDb, refusedWrite, runtimeError } from './engine.js'
 export const MAX_IN_FLIGHT = 2
 /** A batch this large goes out within the tick when another is in flight (see the module comment). */
 export const EARLY_BATCH = 32
+/**
+ * A `putMany` of more entries than this is not hashed key by key: it counts as sharing a key with
+ * every other write, so it is never in flight beside one. Hashing 1,000,000 keys into a set took
+ * about 40 % of such a call, which blocks the event loop; and a batch that large gains nothing
+ * from overlapping another.
+ */
+export const TRACKED_KEYS_MAX = 1024
 
 type ChainedBatch = ReturnType<LevelDb['batch']>
 
@@ -56,7 +64,8 @@ interface BatchItem {
   done: Promise<void>
   resolve: () => void
   reject: (error: unknown) => void
-  hashes: Set<number>
+  /** The hashes of its keys; null: not tracked, may share a key with anything. */
+  hashes: Set<number> | null
 }
 
 interface TaskItem {
@@ -85,8 +94,8 @@ export class WriteQueue {
   #items: Item[] = []
   /** The batch still accepting writes: the last item, when it is a batch not yet written. */
   #open: BatchItem | undefined
-  /** Key hashes of what is in flight: a single write's hash, or a batch's set of hashes. */
-  #inFlight: (number | Set<number>)[] = []
+  /** Key hashes of what is in flight: a single write's hash, or a batch's (see BatchItem). */
+  #inFlight: (number | Set<number> | null)[] = []
   #taskRunning = false
   #scheduled = false
   #idle: (() => void)[] = []
@@ -123,10 +132,12 @@ export class WriteQueue {
     this.#open = undefined
     const item = this.#openBatch()
     this.#open = undefined
+    const hashes = entries.length <= TRACKED_KEYS_MAX ? item.hashes : null
+    item.hashes = hashes
     for (const [key, value] of entries) {
       const k = dbKey(key)
       item.batch.put(this.#copy ? copyBytes(k) : k, this.#copy ? copyBytes(value) : value)
-      item.hashes.add(hashKey(k))
+      hashes?.add(hashKey(k))
     }
     item.writes = entries.length
     if (item.writes >= EARLY_BATCH) this.#dispatch(false)
@@ -235,7 +246,8 @@ export class WriteQueue {
   }
 
   #join(item: BatchItem, key: Uint8Array): Promise<void> {
-    item.hashes.add(hashKey(key))
+    // The open batch is always tracked: putMany's batch is never left open.
+    item.hashes!.add(hashKey(key))
     if (++item.writes === EARLY_BATCH) this.#dispatch(false)
     return item.done
   }
@@ -279,8 +291,10 @@ export class WriteQueue {
     if (item.kind === 'batch') item.batch.close().catch(() => {})
   }
 
-  #sharesKey(hashes: Set<number>): boolean {
+  #sharesKey(hashes: Set<number> | null): boolean {
+    if (hashes === null) return this.#inFlight.length > 0
     for (const flying of this.#inFlight) {
+      if (flying === null) return true
       if (typeof flying === 'number') {
         if (hashes.has(flying)) return true
         continue
@@ -315,7 +329,7 @@ export class WriteQueue {
   }
 
   /** After a write, batch or task: lets the next go, or with nothing queued, becomes idle. */
-  #finished(flight: number | Set<number> | undefined, writers: number): void {
+  #finished(flight: number | Set<number> | null | undefined, writers: number): void {
     if (flight !== undefined) this.#inFlight.splice(this.#inFlight.indexOf(flight), 1)
     // After a batch, stay in batching mode until the writers it released have queued again.
     if (writers > 1) this.#schedule()

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type BadgerConfig, badgerSchema } from '../src/config.js'
 import { type Engine, openClassic, openMemory } from '../src/engine.js'
 import { BadgerKV, type BadgerOptions } from '../src/index.js'
-import { EARLY_BATCH, WriteQueue } from '../src/write-queue.js'
+import { EARLY_BATCH, TRACKED_KEYS_MAX, WriteQueue } from '../src/write-queue.js'
 import { prng } from './fixtures/crash-plan.mjs'
 import { removeDir, tempDir } from './helpers/temp.js'
 
@@ -222,6 +222,33 @@ describe.each(['classic-level', 'memory-level'])('WriteQueue on %s', (engineName
     await Promise.all([single, many])
     expect(counts).toEqual({ put: 1, del: 0, batches: [100] })
     for (let i = 0; i < 100; i++) expect(text(engine.db.getSync(bytes(`m${i}`)))).toBe(`v${i}`)
+  })
+
+  it('holds a putMany of more than TRACKED_KEYS_MAX entries (its keys are not hashed) back while a write is in flight, and holds writes back while it is', async () => {
+    const large = TRACKED_KEYS_MAX + 1
+    const single = queue.put(bytes('single'), bytes('v'))
+    const many = queue.putMany(entriesOf('m', large), (key) => key)
+    // No key in common, but untracked keys count as shared: it waits for the put.
+    expect(counts.batches).toEqual([])
+    await Promise.all([single, many])
+    expect(counts.batches).toEqual([large])
+    // Now in flight alone; a batch of EARLY_BATCH writes of other keys may not join it in flight.
+    const again = queue.putMany(entriesOf('n', large), (key) => key)
+    expect(counts.batches).toEqual([large, large])
+    const writes = Array.from({ length: EARLY_BATCH }, (_, i) =>
+      queue.put(bytes(`w${i}`), bytes('v')),
+    )
+    expect(counts.batches).toEqual([large, large])
+    await Promise.all([again, ...writes])
+    expect(counts.batches).toEqual([large, large, EARLY_BATCH])
+    for (let i = 0; i < large; i++) expect(text(engine.db.getSync(bytes(`n${i}`)))).toBe(`v${i}`)
+  })
+
+  it('sends a putMany of TRACKED_KEYS_MAX entries beside a write in flight that shares no key', async () => {
+    const single = queue.put(bytes('single'), bytes('v'))
+    const many = queue.putMany(entriesOf('m', TRACKED_KEYS_MAX), (key) => key)
+    expect(counts.batches).toEqual([TRACKED_KEYS_MAX])
+    await Promise.all([single, many])
   })
 
   it('keeps putMany out of the batches of the writes around it', async () => {
