@@ -13,6 +13,7 @@ import { FirstWinsBatchStore } from './broken/first-wins-batch-store.js'
 import { GarbageDecoderStore } from './broken/garbage-decoder-store.js'
 import { LateKeyStore } from './broken/late-key-store.js'
 import { LossyConcurrentStore } from './broken/lossy-concurrent-store.js'
+import { PairByPairBatchStore } from './broken/pair-by-pair-batch-store.js'
 import { VolatileBatchStore } from './broken/volatile-batch-store.js'
 
 const MODEL_TEST = `§3 ${TargetDefaults.modelRuns} random sequences of ${TargetDefaults.modelOps} operations agree with a reference model`
@@ -207,6 +208,27 @@ describe('the suite has teeth: each deliberately broken store fails named tests'
         'addValues overwrites, and a key listed twice gets its last value',
         // Half its addValues steps give a key twice, and a later read sees the first value.
         MODEL_TEST,
+      ])
+    })
+  })
+
+  describe('a store whose addValues writes pair by pair (a refused pair leaves the pairs before it written)', () => {
+    let results: ConformanceResult[]
+    beforeAll(async () => {
+      results = await runAgainst('pair-by-pair-batch', () => new PairByPairBatchStore())
+    }, 120_000)
+
+    it('fails every test of bad input given to addValues (over-limit and lone-surrogate values included), and those of a store not open (its empty batch resolves)', () => {
+      expect(failedNames(results)).toEqual([
+        '§3.6 every operation on a never-opened store rejects with KV_NOT_OPEN',
+        '§3.6 every operation on a closed store rejects with KV_NOT_OPEN',
+        'a bad pair anywhere rejects the whole call and nothing is written',
+        '§3.7 a key that is neither bytes nor a string is rejected',
+        '§3.7 a key over 64 KiB (65537 bytes) is rejected',
+        '§3.7 a key string with a lone surrogate is rejected',
+        '§3.7 a value that is neither bytes nor a string is rejected',
+        '§3.7 a value string with a lone surrogate is rejected',
+        "§3.7 a value over the backend's limit is rejected",
       ])
     })
   })

@@ -12,7 +12,7 @@
  */
 import { type BytesLike, copyBytes, latin1Id, writeAscii } from './bytes.js'
 import type { ConfigSection } from './config/sections.js'
-import { BackendDisabledError, NotOpenError } from './errors.js'
+import { BackendDisabledError, isKVError, NotOpenError } from './errors.js'
 import { compress, decompress } from './lz4/index.js'
 import {
   checkBucket,
@@ -162,6 +162,11 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   #lastRequested: 'open' | 'close' | undefined
   /** Calls waiting in {@link #whenOpen} for the lifecycle changes requested before them. */
   #queued = 0
+  /**
+   * Why the last `open()` failed, until an `open()` succeeds or a `close()` runs: the cause of the
+   * `KV_NOT_OPEN` of calls made meanwhile (a call queued behind that open() among them).
+   */
+  #openFailure: unknown
   #pending = 0
   /** The backend promise {@link AbstractKVStore.#settle} counted last, while it is in flight. */
   #tracked: Promise<unknown> | undefined
@@ -244,31 +249,45 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     // Only a fast path when nothing is queued: a close() requested before must run first.
     if (this.#status === 'open' && this.#transitions === 0) return Promise.resolve()
     this.#lastRequested = 'open'
-    return this.#transition(async () => {
-      if (this.#status === 'open') return
-      const config = this.#resolveConfig()
-      if (config.enabled === false) {
-        throw new BackendDisabledError(
-          `The ${this.name} backend is disabled by its configuration (${this.name}.enabled: false); set enabled: true to open it.`,
-        )
-      }
-      this.#config = config
-      this.#maxValueBytes = this.#valueLimitFor(() => config)
-      this.#status = 'opening'
-      try {
-        await this._open()
-        this.#sessions++
-        this.#status = 'open'
-      } catch (error) {
-        this.#status = 'closed'
-        throw error
-      }
-    })
+    return this.#transition(() =>
+      this.#openNow().then(
+        () => {
+          this.#openFailure = undefined
+        },
+        (error: unknown) => {
+          this.#openFailure = error
+          throw error
+        },
+      ),
+    )
+  }
+
+  /** Opens the store unless it is open (one lifecycle change; see {@link open}). */
+  async #openNow(): Promise<void> {
+    if (this.#status === 'open') return
+    const config = this.#resolveConfig()
+    if (config.enabled === false) {
+      throw new BackendDisabledError(
+        `The ${this.name} backend is disabled by its configuration (${this.name}.enabled: false); set enabled: true to open it.`,
+      )
+    }
+    this.#config = config
+    this.#maxValueBytes = this.#valueLimitFor(() => config)
+    this.#status = 'opening'
+    try {
+      await this._open()
+      this.#sessions++
+      this.#status = 'open'
+    } catch (error) {
+      this.#status = 'closed'
+      throw error
+    }
   }
 
   close(): Promise<void> {
     this.#lastRequested = 'close'
     return this.#transition(async () => {
+      this.#openFailure = undefined
       if (this.#status !== 'open') return
       this.#status = 'closing'
       try {
@@ -335,6 +354,13 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   }
 
   #notOpen(): NotOpenError {
+    const failure = this.#openFailure
+    if (failure !== undefined && this.#status === 'closed') {
+      return new NotOpenError(
+        `The ${this.name} store is not open: its open() failed (${describeFailure(failure)}). Fix what that error reports, then call open() again.`,
+        { cause: failure },
+      )
+    }
     return new NotOpenError(
       `The ${this.name} store is ${this.#status === 'closing' ? 'closing' : 'not open'}: call open() before using it.`,
     )
@@ -784,4 +810,10 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     const value = this._get(bucket, key)
     return value instanceof Promise ? value.then((found) => found !== null) : value !== null
   }
+}
+
+/** How a failed `open()` is named in the `KV_NOT_OPEN` of the calls that waited for it. */
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return isKVError(error) ? `${error.code}: ${message}` : message
 }

@@ -92,6 +92,20 @@ describe('configuration', () => {
     )
   })
 
+  it('takes a key of a section configure() gives as undefined as absent: the file key stays in force', () => {
+    process.env.KV_CONFIG = write('v.yml', 'simple_kv:\n  sync_writes: true\n  path: from-file\n')
+    // Code passing optional settings of its own through: only `path` is given.
+    const options: { path?: string; sync?: boolean } = { path: 'from-code' }
+    configure({ simple_kv: { path: options.path, sync_writes: options.sync } })
+    expect(section.resolve()).toMatchObject({ sync_writes: true, path: 'from-code' })
+    // Without a file key, the default applies.
+    resetConfiguration()
+    delete process.env.KV_CONFIG
+    process.chdir(dir)
+    configure({ simple_kv: { sync_writes: undefined } })
+    expect(section.resolve().sync_writes).toBe(false)
+  })
+
   it('names an unknown key in a section', () => {
     process.env.KV_CONFIG = write('d.yml', 'simple_kv:\n  sync_write: true\n')
     expect(() => section.resolve()).toThrow(

@@ -406,6 +406,36 @@ describe('AbstractKVStore lifecycle', () => {
     expect(store.status).toBe('open')
   })
 
+  it('names the failure of open() in the KV_NOT_OPEN of calls made while it ran and after, until an open() succeeds or close() runs', async () => {
+    const store = new GatedStore()
+    store.failOpen = true
+    let release!: () => void
+    store.gate = new Promise((resolve) => (release = resolve))
+    const opening = store.open()
+    const during = store.getValue('b', 'k')
+    release()
+    const failure = await opening.catch((error: unknown) => error)
+    const expected = {
+      code: 'KV_NOT_OPEN',
+      message: expect.stringMatching(/its open\(\) failed \(engine refused to open\)/),
+      cause: failure,
+    }
+    await expect(during).rejects.toMatchObject(expected)
+    // A call made afterwards, with nothing queued, is told the same.
+    await expect(store.addValue('b', 'k', 'v')).rejects.toMatchObject(expected)
+    // Once close() has run, or an open() succeeded, the old failure is no longer the reason.
+    await store.close()
+    const afterClose = await store.existsKey('b', 'k').catch((error: unknown) => error)
+    expect(afterClose).toMatchObject({ code: 'KV_NOT_OPEN' })
+    expect((afterClose as Error).cause).toBeUndefined()
+    expect((afterClose as Error).message).not.toMatch(/failed/)
+    store.failOpen = false
+    await store.open()
+    await store.close()
+    const afterReopen = await store.getValue('b', 'k').catch((error: unknown) => error)
+    expect((afterReopen as Error).cause).toBeUndefined()
+  })
+
   it('checks the compressed size against the limit and writes nothing when over it', async () => {
     const store = new GatedStore()
     await store.open()

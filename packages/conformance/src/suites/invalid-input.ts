@@ -265,6 +265,8 @@ export const invalidInput: ConformanceSuite = (runner, target) => {
         await assertAllReject(store, valueCalls(value), 'value', `value ${show(value)}`)
       }
       await assertValue(store, 'b', 'k', text('before'))
+      // addValues is all or nothing: the valid entry before the bad one is not written either.
+      await assertMissing(store, 'b', 'valid')
     })
 
     test("§3.7 a value over the backend's limit is rejected", async (store, _session, context) => {
@@ -278,6 +280,8 @@ export const invalidInput: ConformanceSuite = (runner, target) => {
       const value = new Uint8Array(limit + 1).fill(0x76)
       await assertAllReject(store, valueCalls(value), 'value', `a value of ${limit + 1} bytes`)
       await assertMissing(store, 'b', 'k')
+      // addValues is all or nothing: the valid entry before the oversized one is not written either.
+      await assertMissing(store, 'b', 'valid')
       await store.addValue('b', 'k', 'before')
       await assertAllReject(
         store,
@@ -286,6 +290,7 @@ export const invalidInput: ConformanceSuite = (runner, target) => {
         `an overwrite with ${limit + 1} bytes`,
       )
       await assertValue(store, 'b', 'k', text('before'))
+      await assertMissing(store, 'b', 'valid')
     })
 
     test('§3.7 keys() options that break a rule are rejected', async (store) => {

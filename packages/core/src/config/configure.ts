@@ -10,7 +10,8 @@ import { checkTopLevel, resetSource, type Sections, setProgrammatic } from './so
 /**
  * Sets the configuration from code, in the shape of the YAML file
  * (`configure({ simple_kv: { path: './state' } })`). Its keys override the file's, section by
- * section and key by key; a later call replaces an earlier one. It takes effect for stores
+ * section and key by key (a key given as `undefined` is absent: the file's value stays); a later
+ * call replaces an earlier one. It takes effect for stores
  * opened after the call: a store that is open keeps its configuration until it is closed and
  * opened again (only `enabled` is read again when the active store is picked by registration
  * order). Unknown keys, wrong types and values that are not data (a function, a symbol) throw `InvalidConfigError`

@@ -161,11 +161,16 @@ export function configSource(): string {
   return path ?? 'the defaults'
 }
 
-/** One section, merged: the file's keys overridden by `configure()`'s. */
+/**
+ * One section, merged: the file's keys overridden by `configure()`'s. A key `configure()` gives
+ * as `undefined` is absent, as at the top level: code passing its own optional settings through
+ * (`{ sync_writes: options.sync }`) must not erase the file's `sync_writes: true`.
+ */
 export function rawSection(name: string): Record<string, unknown> {
-  const fromFile = loadFile().data[name]
-  const fromCode = state.programmatic?.[name]
-  return { ...(fromFile as object | null), ...(fromCode as object | null | undefined) }
+  const fromFile = loadFile().data[name] as object | null | undefined
+  const fromCode = Object.entries((state.programmatic?.[name] as object | null | undefined) ?? {})
+  // fromEntries and spread define keys (even one named __proto__) rather than assign them.
+  return { ...fromFile, ...Object.fromEntries(fromCode.filter(([, value]) => value !== undefined)) }
 }
 
 /** The data directory: `data_dir` from `configure()` or the file, else `./data`. */
