@@ -728,6 +728,11 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
             let result: Promise<IteratorResult<T>>
             if (finished) {
               result = lastStep === undefined ? Promise.resolve(done()) : lastStep.then(done, done)
+            } else if (inner !== undefined && remaining <= 0) {
+              // The limit is reached: the listing is over whether the store is still open or
+              // not (one that gave all its keys must not fail because the store closed since).
+              const end = (): Promise<IteratorResult<T>> => finish().catch(done)
+              result = lastStep === undefined ? end() : lastStep.then(end, end)
             } else {
               result = this.#ready ? step() : this.#whenOpen(step)
               if (before !== undefined) {

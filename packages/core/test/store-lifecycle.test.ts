@@ -267,6 +267,23 @@ describe('AbstractKVStore lifecycle', () => {
     expect(seen).toEqual([0, 1, 2])
   })
 
+  it('ends a listing that reached its limit even when the store was closed after its last key', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const seen: number[] = []
+    for await (const key of store.keys('b', { limit: 2 })) {
+      seen.push(key[0]!)
+      if (seen.length === 2) await store.close()
+    }
+    expect(seen).toEqual([0, 1])
+    // Short of its limit, the next step after close() is refused as before.
+    await store.open()
+    const listing = store.keys('b', { limit: 3 })[Symbol.asyncIterator]()
+    await listing.next()
+    await store.close()
+    await expect(listing.next()).rejects.toMatchObject({ code: 'KV_NOT_OPEN' })
+  })
+
   it('lets the event loop turn during a long listing from memory, sync or async', async () => {
     class CountingStore extends GatedStore {
       protected override *_keys(): Iterable<Uint8Array> {
