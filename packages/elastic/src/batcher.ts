@@ -13,8 +13,19 @@
  */
 import { Fifo } from './fifo.js'
 
-/** Sends one batch; returns one result per item, in order. A throw fails every item. */
-export type SendBatch<Item, Result> = (items: Item[]) => Promise<Result[]>
+/**
+ * The outcome of one item that failed on its own while others of its batch did not (a batch
+ * sent again in parts, see operations.ts): its caller gets `error`.
+ */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Sends one batch; returns one result per item, in order, or an {@link ItemFailure} for an item
+ * that failed alone. A throw fails every item.
+ */
+export type SendBatch<Item, Result> = (items: Item[]) => Promise<Array<Result | ItemFailure>>
 
 /** Limits of a {@link Batcher}. */
 export interface BatchLimits<Item> {
@@ -168,7 +179,11 @@ export class Batcher<Item, Result> {
   async #dispatch(batch: Array<Pending<Item, Result>>): Promise<void> {
     try {
       const results = await this.#send(batch.map((pending) => pending.item))
-      for (const [i, pending] of batch.entries()) pending.resolve(results[i]!)
+      for (const [i, pending] of batch.entries()) {
+        const result = results[i]!
+        if (result instanceof ItemFailure) pending.reject(result.error)
+        else pending.resolve(result)
+      }
     } catch (error) {
       for (const pending of batch) pending.reject(error)
     }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import type { Client, ClientOptions, UndiciConnection } from '@elastic/elasticsearch'
 import { InvalidConfigError } from '@kv/core'
 import type { ElasticKVConfig } from './config.js'
-import { maskEndpoint, type Scrubber, scrubberFor, toKVError } from './errors.js'
+import { maskEndpoint, type Privilege, type Scrubber, scrubberFor, toKVError } from './errors.js'
 
 /** Options passed with each request. */
 export interface RequestOptions {
@@ -163,30 +163,34 @@ export class Connection {
   /**
    * Runs one request, failing with a kv error when it fails or when `request_timeout_ms` passes
    * first (the request is then aborted). `what` describes it for error messages; `privilege`
-   * names the index privileges it needs, for the message of a 403.
+   * names what it needs on a secured cluster, for the message of a 403. `timeoutMs`, when
+   * given, replaces `request_timeout_ms` for this request (close()'s refresh has a shorter one).
    */
   async call<T>(
     what: string,
     request: (options: RequestOptions) => Promise<T>,
-    privilege?: string,
+    privilege?: Privilege,
+    timeoutMs: number = this.#timeoutMs,
   ): Promise<T> {
     const controller = new AbortController()
     let timer: NodeJS.Timeout | undefined
+    const limit =
+      timeoutMs === this.#timeoutMs ? `request_timeout_ms (${timeoutMs} ms)` : `${timeoutMs} ms`
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort()
         reject(
-          Object.assign(new Error(`no answer within request_timeout_ms (${this.#timeoutMs} ms)`), {
+          Object.assign(new Error(`no answer within ${limit}`), {
             name: 'TimeoutError',
           }),
         )
-      }, this.#timeoutMs)
+      }, timeoutMs)
     })
     // A request that throws synchronously becomes a rejection, so the deadline is always cleared.
     const attempt = Promise.resolve().then(() =>
       request({
         signal: controller.signal,
-        requestTimeout: this.#timeoutMs,
+        requestTimeout: timeoutMs,
         maxRetries: this.#maxRetries,
         retryBackoff,
       }),

@@ -90,6 +90,17 @@ export function maxValueBytesFor(maxContentLength: number): number {
  */
 export const MAX_KEYS_PER_PAGE = Math.floor(MAX_REQUEST_BYTES / (2 * 64 * 1024 + 1024))
 
+/**
+ * The longest close() waits for its refresh (at most `request_timeout_ms`, if that is shorter).
+ * The refresh only makes this store's writes searchable sooner: they are already durable, and
+ * the cluster's periodic refresh (`index.refresh_interval`, 1 s by default) makes them
+ * searchable anyway, so its failure is ignored. A healthy cluster answers a refresh in well
+ * under a second; waiting the full `request_timeout_ms` (30 s by default) for a cluster that does
+ * not answer would hold up a process's shutdown for nothing. 5 s leaves a slow but working
+ * cluster time to answer; the minimum keeps close() within the bound a user chose for requests.
+ */
+export const CLOSE_REFRESH_TIMEOUT_MS = 5_000
+
 /** Attempts of a conditional write under `id_scheme: infini` before giving up on contention. */
 const CONDITIONAL_ATTEMPTS = 8
 /**
@@ -164,12 +175,13 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       maxReadBytes: Math.max(1, envelope),
       refresh: config.refresh,
     })
-    const refresher = new Refresher(async () => {
+    const refresher = new Refresher(async (timeoutMs) => {
       const what = `refreshing index ${index}`
       const response = await connection.call(
         what,
         (options) => connection.client.indices.refresh({ index }, options),
         'maintenance or manage',
+        timeoutMs,
       )
       // A refresh that failed on some shards still answers 200, with `_shards.failed` > 0: the
       // writes on those shards are not searchable, so a listing, or deleteBucket(), would miss
@@ -198,17 +210,23 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     if (state === undefined) return
     // Make this store's writes searchable for whoever lists next (a store that wrote nothing
     // sends nothing). They are already durable, so a failure here (the cluster went away) does not
-    // fail close().
+    // fail close(), and close() does not wait long for it: see CLOSE_REFRESH_TIMEOUT_MS. Its
+    // deadline aborts the request, so no socket or timer of it outlives close().
     if (this.config.refresh === 'false' && state.wrote) {
-      await state.refresher.ensureFresh().catch(() => {})
+      const timeoutMs = Math.min(this.config.request_timeout_ms, CLOSE_REFRESH_TIMEOUT_MS)
+      await state.refresher.ensureFresh(timeoutMs).catch(() => {})
     }
     await state.connection.close()
   }
 
   /** Refuses clusters older than 8 (the 8.x client cannot talk to them) or newer than 9. */
   async #checkCluster(connection: Connection): Promise<void> {
-    const info = await connection.call('connecting', (options) =>
-      connection.client.info({}, options),
+    // `GET /` is the cluster action cluster:monitor/main, which the `monitor` cluster privilege
+    // grants (elastic/elasticsearch#83179): a user with only index privileges is refused it.
+    const info = await connection.call(
+      'reading the cluster version (GET /)',
+      (options) => connection.client.info({}, options),
+      { cluster: 'monitor', action: 'cluster:monitor/main' },
     )
     const version = info.version?.number ?? ''
     const major = Number.parseInt(version, 10)

@@ -10,7 +10,10 @@
  *   status: Elasticsearch authorizes `_mget` by its action name, then each shard request, so a
  *   user without `read` on the index gets 200 with every item failed that way
  *   (elastic/elasticsearch#97451).
- * - 413 (request over `http.max_content_length`) → KV_INVALID_ARGUMENT.
+ * - 413 (request over the cluster's `http.max_content_length`) → KV_BACKEND_ERROR
+ *   ({@link RequestTooLargeError}). The batchers send a coalesced request that got it again in
+ *   halves, and a write whose request alone got it fails as KV_INVALID_ARGUMENT (`value`); see
+ *   operations.ts.
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
  * - 408 (a request that timed out on the cluster, such as a delete-by-query), 429 and 5xx
  *   (overloaded, a node or shard unavailable) → KV_BACKEND_UNAVAILABLE: retrying later may work.
@@ -34,7 +37,6 @@ import {
   AuthFailedError,
   BackendError,
   BackendUnavailableError,
-  InvalidArgumentError,
   KVError,
   NotSupportedError,
 } from '@kv/core'
@@ -200,6 +202,16 @@ export class AnswerTooLongError extends BackendError {}
 const TOO_LONG =
   /^The content length \(\d+\) is bigger than the maximum allowed (string|buffer) \(\d+\)$/
 
+/**
+ * A request the cluster refused as larger than its `http.max_content_length` (413): the cluster's
+ * setting is smaller than `elastic.max_content_length`, from which the batch and value limits are
+ * derived. Code KV_BACKEND_ERROR: the same request is refused again. Nothing of the request was
+ * applied (the cluster refuses it before reading it), so the batchers send a request of several
+ * items again in halves, and only an item refused alone fails; a write's then fails as
+ * KV_INVALID_ARGUMENT naming `value` (see operations.ts).
+ */
+export class RequestTooLargeError extends BackendError {}
+
 const UNREACHABLE = new Set([
   'ConnectionError',
   'TimeoutError',
@@ -208,16 +220,32 @@ const UNREACHABLE = new Set([
 ])
 
 /**
+ * What a request needs on a secured cluster, for the message of a 403: the index privileges it
+ * needs on the index (`'read'`, `'view_index_metadata or manage'`, …), or a cluster privilege and
+ * the one cluster action it stands for here (a role may grant the action alone).
+ */
+export type Privilege = string | { cluster: string; action: string }
+
+/** The clause of a 403's message that says what to grant. */
+function grantFor(privilege: Privilege | undefined): string {
+  if (privilege === undefined)
+    return 'grant it the privileges listed in the @kv/elastic README ("Privileges")'
+  if (typeof privilege === 'string')
+    return `this needs the ${privilege} index privilege on the index (see the @kv/elastic README, "Privileges")`
+  return `this needs the ${privilege.cluster} cluster privilege, or a role granting the cluster action ${privilege.action} (see the @kv/elastic README, "Privileges")`
+}
+
+/**
  * The kv error for a failed request. `what` says what was being done ("writing 3 entries to
- * index kv"); `where` names the cluster without credentials; `privilege` names the index
- * privileges the request needs (`read`, `view_index_metadata or manage`, …), for a 403.
+ * index kv"); `where` names the cluster without credentials; `privilege` names what the request
+ * needs on a secured cluster, for a 403.
  */
 export function toKVError(
   error: unknown,
   what: string,
   where: string,
   scrub: Scrubber,
-  privilege?: string,
+  privilege?: Privilege,
 ): KVError {
   if (error instanceof KVError) return error
   const failure = (error ?? {}) as ClientError
@@ -260,10 +288,7 @@ export function toKVError(
     // An `_mget` item refused for want of `read` (see the module comment).
     (status === undefined && type === 'security_exception')
   ) {
-    const grant =
-      privilege === undefined
-        ? 'grant it the privileges listed in the @kv/elastic README ("Privileges")'
-        : `this needs the ${privilege} index privilege on the index (see the @kv/elastic README, "Privileges")`
+    const grant = grantFor(privilege)
     return new AuthFailedError(
       status === 401
         ? `Elasticsearch at ${where} refused the credentials while ${what} (${detail}); check elastic.username/password, api_key or bearer_token.`
@@ -278,9 +303,8 @@ export function toKVError(
     )
   }
   if (status === 413) {
-    return new InvalidArgumentError(
-      'value',
-      `Elasticsearch at ${where} refused a request as too large (413) while ${what}; set elastic.max_content_length to the cluster's http.max_content_length.`,
+    return new RequestTooLargeError(
+      `Elasticsearch at ${where} refused the request as too large (HTTP 413) while ${what}: it is larger than the cluster's http.max_content_length. Set elastic.max_content_length to the cluster's http.max_content_length (values too large for it are then refused before anything is sent), or raise that setting on the cluster.`,
       { cause },
     )
   }

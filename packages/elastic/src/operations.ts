@@ -1,15 +1,18 @@
 /**
  * The two coalesced request kinds: reads become one realtime `_mget`, writes one `_bulk`. Each
  * item's answer (a document, or a bulk item's status and error) goes back to its caller. Both
- * weigh their items exactly, so that a request body stays within `maxBytes`.
+ * weigh their items exactly, so that a request body stays within `maxBytes`; a request the
+ * cluster still refuses as too large (its `http.max_content_length` is smaller than configured)
+ * is sent again in halves ({@link sendInParts}).
  *
  * @module
  */
 import type { Client } from '@elastic/elasticsearch'
-import { Batcher } from './batcher.js'
+import { InvalidArgumentError } from '@kv/core'
+import { Batcher, ItemFailure } from './batcher.js'
 import type { Connection } from './connection.js'
 import { documentBytes, type StoredSource } from './document.js'
-import { AnswerTooLongError } from './errors.js'
+import { AnswerTooLongError, RequestTooLargeError } from './errors.js'
 
 /** One document to read: its id and which `_source` fields to fetch. */
 export interface ReadItem {
@@ -105,34 +108,94 @@ export function jsonBytes(text: string): number {
   return Buffer.byteLength(JSON.stringify(text))
 }
 
+/**
+ * Sends `items` as one request; when `inParts(error)` says that smaller requests may succeed
+ * where it failed, sends them again as two halves, the first before the second, and so on down
+ * to single items, so that only an item that fails alone fails (with `alone(item, error)`).
+ * The cases: a request refused as too large (413), which the cluster refuses before applying
+ * any of it, so resending it applies nothing twice; an `_mget` answer too long for the client
+ * (a read applies nothing). The halves go one after the other, in order: the batcher sends the
+ * writes of one document issued together in one request so that they are applied in issue
+ * order, and they still are. Once a part fails for another reason (no answer, refused
+ * credentials, …) the items not sent yet fail with that error without being sent: the same
+ * would most likely befall them, each after its own wait.
+ */
+export async function sendInParts<Item, Result>(
+  items: Item[],
+  send: (items: Item[]) => Promise<Result[]>,
+  inParts: (error: unknown) => boolean,
+  alone: (item: Item, error: unknown) => unknown,
+): Promise<Array<Result | ItemFailure>> {
+  const outcomes: Array<Result | ItemFailure> = []
+  let stopped: { error: unknown } | undefined
+  const sendPart = async (part: Item[]): Promise<void> => {
+    if (stopped !== undefined) {
+      for (const _ of part) outcomes.push(new ItemFailure(stopped.error))
+      return
+    }
+    try {
+      for (const result of await send(part)) outcomes.push(result)
+    } catch (error) {
+      if (!inParts(error)) {
+        stopped = { error }
+        for (const _ of part) outcomes.push(new ItemFailure(error))
+      } else if (part.length === 1) {
+        outcomes.push(new ItemFailure(alone(part[0]!, error)))
+      } else {
+        const half = Math.ceil(part.length / 2)
+        await sendPart(part.slice(0, half))
+        await sendPart(part.slice(half))
+      }
+    }
+  }
+  await sendPart(items)
+  return outcomes
+}
+
+/**
+ * The error of a write whose request alone the cluster refused as too large: its value (the
+ * only part of a document without a limit below the cluster's) is too large for this cluster,
+ * KV_INVALID_ARGUMENT naming `value`. A delete (which carries no value) keeps the error.
+ */
+function writeTooLarge(item: WriteItem, error: unknown): unknown {
+  if (!(error instanceof RequestTooLargeError) || item.source === undefined) return error
+  return new InvalidArgumentError(
+    'value',
+    `value is too large for this cluster: ${error.message}`,
+    {
+      cause: error,
+    },
+  )
+}
+
 /** Creates the read and write batchers for `index`. */
 export function createBatchers(connection: Connection, index: string, limits: CoalescingLimits) {
   const client: Client = connection.client
   const indexJsonBytes = jsonBytes(index)
-  /**
-   * One `_mget`; if its answer is longer than the client can hold (a few large values can make
-   * it so), the same documents read in two halves, one after the other, and so on down to one
-   * document, whose failure then says why. Reads of small values keep their large batches.
-   */
-  const read = async (items: ReadItem[]): Promise<ReadResult[]> => {
-    try {
-      const response = await connection.call(
-        `reading ${items.length} document(s) from index ${index}`,
-        (options) =>
-          client.mget<StoredSource>(
-            { docs: items.map((item) => mgetEntryOf(index, item)) },
-            options,
-          ),
-        'read',
-      )
-      return response.docs as ReadResult[]
-    } catch (error) {
-      if (!(error instanceof AnswerTooLongError) || items.length === 1) throw error
-      const half = Math.ceil(items.length / 2)
-      const first = await read(items.slice(0, half))
-      return [...first, ...(await read(items.slice(half)))]
-    }
+  /** One `_mget`. */
+  const mget = async (items: ReadItem[]): Promise<ReadResult[]> => {
+    const response = await connection.call(
+      `reading ${items.length} document(s) from index ${index}`,
+      (options) =>
+        client.mget<StoredSource>({ docs: items.map((item) => mgetEntryOf(index, item)) }, options),
+      'read',
+    )
+    return response.docs as ReadResult[]
   }
+  /**
+   * One `_mget`, read again in halves if its answer is longer than the client can hold (a few
+   * large values can make it so) or the cluster refuses it as too large (its
+   * `http.max_content_length` is smaller than configured): see {@link sendInParts}. A document
+   * whose read fails alone fails with the error that says why (never as a bad `value`: a read
+   * has none). Reads of small values keep their large batches.
+   */
+  const read = (items: ReadItem[]) =>
+    sendInParts(
+      items,
+      mget,
+      (error) => error instanceof AnswerTooLongError || error instanceof RequestTooLargeError,
+      (_item, error) => error,
+    )
   const reads = new Batcher<ReadItem, ReadResult>(read, {
     maxItems: limits.maxItems,
     maxBytes: limits.maxReadBytes,
@@ -140,28 +203,33 @@ export function createBatchers(connection: Connection, index: string, limits: Co
     // Exact, so that thousands of reads under a long index name still fit in one request.
     weigh: (item) => mgetItemBytes(indexJsonBytes, item),
   })
+  /** One `_bulk`. */
+  const bulk = async (items: WriteItem[]): Promise<WriteResult[]> => {
+    const operations: unknown[] = []
+    for (const item of items) {
+      operations.push(actionOf(index, item))
+      if (item.source !== undefined) operations.push(item.source)
+    }
+    const response = await connection.call(
+      `writing ${items.length} document(s) to index ${index}`,
+      (options) =>
+        client.bulk(
+          {
+            operations,
+            ...(limits.refresh === 'false' ? {} : { refresh: limits.refresh }),
+            filter_path: 'items.*.status,items.*.error.type,items.*.error.reason',
+          },
+          options,
+        ),
+      'write',
+    )
+    return response.items.map((item) => Object.values(item)[0] as WriteResult)
+  }
   const writes = new Batcher<WriteItem, WriteResult>(
-    async (items) => {
-      const operations: unknown[] = []
-      for (const item of items) {
-        operations.push(actionOf(index, item))
-        if (item.source !== undefined) operations.push(item.source)
-      }
-      const response = await connection.call(
-        `writing ${items.length} document(s) to index ${index}`,
-        (options) =>
-          client.bulk(
-            {
-              operations,
-              ...(limits.refresh === 'false' ? {} : { refresh: limits.refresh }),
-              filter_path: 'items.*.status,items.*.error.type,items.*.error.reason',
-            },
-            options,
-          ),
-        'write',
-      )
-      return response.items.map((item) => Object.values(item)[0] as WriteResult)
-    },
+    // A `_bulk` the cluster refuses as too large is sent again in halves (see sendInParts): a
+    // small write coalesced with a large one no longer fails with it.
+    (items) =>
+      sendInParts(items, bulk, (error) => error instanceof RequestTooLargeError, writeTooLarge),
     {
       maxItems: limits.maxItems,
       maxBytes: limits.maxBytes,

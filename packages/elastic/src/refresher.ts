@@ -9,12 +9,15 @@
 
 /** Tracks whether this store wrote since its last refresh. */
 export class Refresher {
-  readonly #refresh: () => Promise<void>
+  readonly #refresh: (timeoutMs?: number) => Promise<void>
   #dirty = false
   #running: Promise<void> | undefined
 
-  /** @param refresh sends one refresh request. */
-  constructor(refresh: () => Promise<void>) {
+  /**
+   * @param refresh sends one refresh request, bounded by `timeoutMs` when given (else by
+   * `request_timeout_ms`).
+   */
+  constructor(refresh: (timeoutMs?: number) => Promise<void>) {
     this.#refresh = refresh
   }
 
@@ -23,23 +26,27 @@ export class Refresher {
     this.#dirty = true
   }
 
-  /** Resolves once every write acknowledged before the call is searchable. */
-  async ensureFresh(): Promise<void> {
+  /**
+   * Resolves once every write acknowledged before the call is searchable. `timeoutMs` bounds the
+   * refresh it sends, if any, instead of `request_timeout_ms`.
+   */
+  async ensureFresh(timeoutMs?: number): Promise<void> {
     if (!this.#dirty) {
       // A refresh under way may have started after the last write: wait for it too.
       if (this.#running !== undefined) await this.#running
       return
     }
-    await this.refreshNow()
+    await this.refreshNow(timeoutMs)
   }
 
   /**
    * Sends a refresh whether or not this store wrote: resolves once every write acknowledged
-   * before the call, by this store or any other client, is searchable.
+   * before the call, by this store or any other client, is searchable. `timeoutMs` bounds it
+   * instead of `request_timeout_ms`.
    */
-  async refreshNow(): Promise<void> {
+  async refreshNow(timeoutMs?: number): Promise<void> {
     this.#dirty = false
-    const running = this.#refresh()
+    const running = this.#refresh(timeoutMs)
     this.#running = running
     try {
       await running

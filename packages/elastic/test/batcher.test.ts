@@ -1,10 +1,11 @@
 /**
  * The Batcher on its own: items queued together go out together within the limits, each caller
- * gets its own result, a failed request fails exactly the items it carried, and items of one
- * order key wait for a request in flight with that key.
+ * gets its own result, a failed request fails exactly the items it carried (an ItemFailure in
+ * its answer only its own item), and items of one order key wait for a request in flight with
+ * that key.
  */
 import { describe, expect, it } from 'vitest'
-import { Batcher } from '../src/batcher.js'
+import { Batcher, ItemFailure } from '../src/batcher.js'
 
 function recorder<T = number>(fail?: (items: T[]) => boolean) {
   const batches: T[][] = []
@@ -79,6 +80,21 @@ describe('Batcher', () => {
       'rejected',
       'fulfilled',
       'fulfilled',
+    ])
+  })
+
+  it('rejects only the items a request answers with an ItemFailure, with its error', async () => {
+    const failed = new Error('item 2 failed alone')
+    const batcher = new Batcher(
+      async (items: number[]) =>
+        items.map((item) => (item === 2 ? new ItemFailure(failed) : `result ${item}`)),
+      { maxItems: 100, maxBytes: 1000, maxInFlight: 4, weigh: () => 1 },
+    )
+    const results = await Promise.allSettled([1, 2, 3].map((item) => batcher.add(item)))
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'result 1' },
+      { status: 'rejected', reason: failed },
+      { status: 'fulfilled', value: 'result 3' },
     ])
   })
 

@@ -1,14 +1,18 @@
 /**
  * close() and listings: a listing paused between pages cannot go on after close(), even after the
  * store is opened again (it fails with KV_NOT_OPEN, not as an unreachable cluster), and after
- * close() nothing of the store keeps the process alive.
+ * close() nothing of the store keeps the process alive. close() against a cluster that stopped
+ * answering waits for its refresh at most 5 s (or request_timeout_ms if shorter), not the full
+ * request_timeout_ms.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type Standin, startStandin } from '@kv/es-standin'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { CLOSE_REFRESH_TIMEOUT_MS } from '../src/elastic-kv.js'
 import { ElasticKV } from '../src/index.js'
+import { startProxy } from './proxy.js'
 import { freshIndexName } from './targets.js'
 
 let standin: Standin
@@ -84,4 +88,57 @@ describe('after close()', () => {
     const active = JSON.parse(out) as string[]
     expect(active.filter((resource) => resource !== 'PipeWrap')).toEqual([])
   })
+})
+
+describe('close() when the cluster stops answering', () => {
+  /** The timers keeping this process alive. */
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+  it.each([
+    // The default 30 s would make the test slow to fail; 20 s is as far from 5 s.
+    { request_timeout_ms: 20_000, waits: CLOSE_REFRESH_TIMEOUT_MS },
+    { request_timeout_ms: 1_000, waits: 1_000 },
+  ])(
+    'with request_timeout_ms $request_timeout_ms waits $waits ms for its refresh, then closes, leaving no socket or timer',
+    async ({ request_timeout_ms, waits }) => {
+      expect(CLOSE_REFRESH_TIMEOUT_MS).toBe(5_000) // the README's "at most 5 s"
+      // No periodic refresh, so that the stand-in (in this process) holds no timer of its own.
+      const quiet = await startStandin({ refreshIntervalMs: -1 })
+      const proxy = await startProxy(quiet.url)
+      const store = new ElasticKV({
+        endpoint: proxy.url,
+        index_name: freshIndexName('close-silent'),
+        request_timeout_ms,
+      })
+      try {
+        await store.open()
+        await store.addValue('b', 'k', 'v')
+        // The cluster goes silent: its refresh is never answered.
+        let refreshes = 0
+        proxy.intercept = (req) => {
+          if (!req.url.split('?')[0]!.endsWith('/_refresh')) return undefined
+          refreshes++
+          return new Promise(() => {})
+        }
+        const started = performance.now()
+        await store.close()
+        const took = performance.now() - started
+        expect(refreshes).toBe(1)
+        expect(store.status).toBe('closed')
+        // It waited for the refresh (its deadline, not a failure, ended the wait), and no longer.
+        expect(took).toBeGreaterThanOrEqual(waits - 20)
+        expect(took).toBeLessThan(waits + 1_500)
+        // The refresh's request was aborted and the client closed: no connection of it stays
+        // open (the proxy sees it close), and no timer of it is left (neither the stand-in, with
+        // no periodic refresh, nor the proxy holds one).
+        await vi.waitFor(() => expect(proxy.openConnections()).toBe(0), { timeout: 2_000 })
+        expect({ timers: timers() }).toEqual({ timers: 0 })
+      } finally {
+        await store.close()
+        await proxy.close()
+        await quiet.close()
+      }
+    },
+    40_000,
+  )
 })

@@ -196,6 +196,30 @@ describe('authentication and authorisation', () => {
     expect(error.code).toBe('KV_AUTH_FAILED')
     expect(printed(error)).not.toContain('url-secret-wrong')
   })
+
+  it('fails open() with KV_AUTH_FAILED naming the monitor cluster privilege when GET / is refused (403)', async () => {
+    // What Elasticsearch answers a user whose roles grant index privileges only: GET / is the
+    // cluster action cluster:monitor/main (elastic/elasticsearch#83179).
+    const reason =
+      'action [cluster:monitor/main] is unauthorized for user [kv] with effective roles [kv_role], this action is granted by the cluster privileges [monitor,manage,all]'
+    const proxy = await startProxy(standin.url, (req) =>
+      req.method === 'GET' && req.url.split('?')[0] === '/'
+        ? esError(403, 'security_exception', reason)
+        : undefined,
+    )
+    try {
+      const error = await failure(store({ endpoint: proxy.url }).open())
+      expect(error.code).toBe('KV_AUTH_FAILED')
+      expect(error.message).toContain('while reading the cluster version (GET /)')
+      expect(error.message).toContain(
+        'this needs the monitor cluster privilege, or a role granting the cluster action cluster:monitor/main',
+      )
+      expect(error.message).not.toMatch(/index privilege/)
+      expect(proxy.answered).toEqual(['GET /'])
+    } finally {
+      await proxy.close()
+    }
+  })
 })
 
 describe('values over the request size limit', () => {
@@ -286,11 +310,66 @@ describe('values over the request size limit', () => {
     try {
       const error = await failure(s.addValue('b', 'k', new Uint8Array(200 * 1024)))
       expect(error.code).toBe('KV_INVALID_ARGUMENT')
-      expect(error.message).toMatch(/max_content_length/)
+      expect(error).toMatchObject({ argument: 'value' })
+      expect(error.message).toMatch(
+        /^value is too large for this cluster: .*refused the request as too large \(HTTP 413\) while writing 1 document\(s\).*larger than the cluster's http\.max_content_length\. Set elastic\.max_content_length/,
+      )
     } finally {
       await s.close()
       await small.close()
     }
+  })
+
+  // A cluster whose http.max_content_length (64 KiB) is smaller than configured (1mb): the
+  // batches are made for 1mb, so the cluster refuses some of them with 413.
+  describe('coalesced requests the cluster refuses with 413', () => {
+    let small: Standin
+    let s: ElasticKV
+    beforeAll(async () => {
+      small = await startStandin({ maxContentLength: 64 * 1024 })
+      s = store({ endpoint: small.url, max_content_length: '1mb' })
+      await s.open()
+    })
+    afterAll(async () => {
+      await s.close()
+      await small.close()
+    })
+
+    it('reads 1000 documents coalesced into one _mget over the limit in halves: every caller gets its value', async () => {
+      await s.addValue('b', 'k0', 'v0')
+      await s.addValue('b', 'k999', 'v999')
+      small.resetCounts()
+      // 1000 ids of 64 characters: about 130 KB of _mget body, twice the cluster's limit.
+      const values = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => s.getValue('b', `k${i}`)),
+      )
+      expect(values[0]).toEqual(new TextEncoder().encode('v0'))
+      expect(values[999]).toEqual(new TextEncoder().encode('v999'))
+      expect(values.slice(1, 999).every((value) => value === null)).toBe(true)
+      // The whole one (refused), then its halves, and theirs as far as needed.
+      const mgets = small.counts().byEndpoint.mget ?? 0
+      expect(mgets).toBeGreaterThanOrEqual(3)
+      expect(mgets).toBeLessThanOrEqual(7)
+    })
+
+    it('writes a small value coalesced with one too large for the cluster; only the large one fails, as KV_INVALID_ARGUMENT naming both limits', async () => {
+      small.resetCounts()
+      const [smallWrite, largeWrite] = await Promise.allSettled([
+        s.addValue('b', 'small', 'x'),
+        s.addValue('b', 'large', new Uint8Array(100 * 1024)),
+      ])
+      expect(smallWrite.status).toBe('fulfilled')
+      expect(largeWrite.status).toBe('rejected')
+      const error = (largeWrite as PromiseRejectedResult).reason as KVError
+      expect(error.code).toBe('KV_INVALID_ARGUMENT')
+      expect(error).toMatchObject({ argument: 'value' })
+      expect(error.message).toMatch(/http\.max_content_length/)
+      expect(error.message).toMatch(/elastic\.max_content_length/)
+      // One _bulk of both (refused), then each alone.
+      expect(small.counts().byEndpoint).toEqual({ bulk: 3 })
+      expect(await s.getValue('b', 'small')).toEqual(new TextEncoder().encode('x'))
+      expect(await s.getValue('b', 'large')).toBeNull()
+    })
   })
 })
 
@@ -767,6 +846,91 @@ describe('answers of a cluster in trouble', () => {
       expect(values).toEqual(keys.map((key) => new TextEncoder().encode(`v-${key}`)))
       // 8 → 4 + 4 → each 4 → 2 + 2; halves one after the other.
       expect(sizes).toEqual([8, 4, 2, 2, 4, 2, 2])
+    })
+  })
+
+  const bulkSize = (body: Buffer): number =>
+    body
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => /^\{"(index|create|delete)":/.test(line)).length
+  const tooLarge = (): Answer => ({ status: 413 })
+
+  it('sends a _bulk refused with 413 again in halves, one after the other: writes of one key keep their issue order', async () => {
+    await throughProxy({}, async (s, proxy) => {
+      const sizes: number[] = []
+      proxy.intercept = on('/_bulk', (req) => {
+        sizes.push(bulkSize(req.body))
+        return bulkSize(req.body) > 1 ? tooLarge() : undefined
+      })
+      // One turn: one _bulk of four items, three of them writes of one key in issue order.
+      await Promise.all([
+        s.addValue('b', 'k', '1'),
+        s.addValue('b', 'k', '2'),
+        s.addValue('b', 'k', '3'),
+        s.addValue('b', 'other', 'o'),
+      ])
+      // 4 → 2 (→ 1, 1) → 2 (→ 1, 1), each part answered before the next is sent.
+      expect(sizes).toEqual([4, 2, 1, 1, 2, 1, 1])
+      proxy.intercept = undefined
+      expect(await s.getValue('b', 'k')).toEqual(new TextEncoder().encode('3'))
+      expect(await s.getValue('b', 'other')).toEqual(new TextEncoder().encode('o'))
+    })
+  })
+
+  it('reads an _mget refused with 413 in halves, every caller getting its value; a read refused alone fails as KV_BACKEND_ERROR, never as a bad value', async () => {
+    await throughProxy({}, async (s, proxy) => {
+      await Promise.all([s.addValue('b', 'k1', 'v1'), s.addValue('b', 'k2', 'v2')])
+      const sizes: number[] = []
+      proxy.intercept = on('/_mget', (req) => {
+        sizes.push(mgetSize(req.body))
+        return mgetSize(req.body) > 1 ? tooLarge() : undefined
+      })
+      const values = await Promise.all([s.getValue('b', 'k1'), s.getValue('b', 'k2')])
+      expect(values).toEqual([new TextEncoder().encode('v1'), new TextEncoder().encode('v2')])
+      expect(sizes).toEqual([2, 1, 1])
+      proxy.intercept = on('/_mget', tooLarge)
+      for (const read of [() => s.getValue('b', 'k1'), () => s.existsKey('b', 'k1')]) {
+        const error = await failure(read())
+        expect(error.code).toBe('KV_BACKEND_ERROR')
+        expect(error).not.toHaveProperty('argument')
+        expect(error.message).toMatch(
+          /refused the request as too large \(HTTP 413\) while reading 1 document\(s\) from index .*: it is larger than the cluster's http\.max_content_length\. Set elastic\.max_content_length to the cluster's http\.max_content_length/,
+        )
+      }
+      proxy.intercept = undefined
+      expect(await s.getValue('b', 'k1')).toEqual(new TextEncoder().encode('v1'))
+    })
+  })
+
+  it('fails the items not yet sent with the error of a part that failed otherwise, and keeps the answers of the parts before it', async () => {
+    await throughProxy({ request_timeout_ms: 1000, max_retries: 0 }, async (s, proxy) => {
+      const sizes: number[] = []
+      let singles = 0
+      proxy.intercept = on('/_bulk', (req) => {
+        const size = bulkSize(req.body)
+        sizes.push(size)
+        if (size > 1) return tooLarge()
+        // The second part (key c) meets a cluster in trouble.
+        return ++singles === 2
+          ? esError(503, 'unavailable_shards_exception', 'primary shard is not active')
+          : undefined
+      })
+      const outcomes = await Promise.allSettled(
+        ['a', 'c', 'e'].map((key) => s.addValue('b', key, 'v')),
+      )
+      // 3 → 2 (→ a: applied; c: 503) → e: not sent, failed with c's error.
+      expect(sizes).toEqual([3, 2, 1, 1])
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'rejected',
+      ])
+      for (const outcome of outcomes.slice(1)) {
+        expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+          code: 'KV_BACKEND_UNAVAILABLE',
+        })
+      }
     })
   })
 

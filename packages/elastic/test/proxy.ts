@@ -4,7 +4,7 @@
  * passes every other request through unchanged. The backend under test talks real HTTP to it.
  */
 import { createServer, type IncomingHttpHeaders, request } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 
 /** A request as the proxy received it. */
 export interface ProxiedRequest {
@@ -41,6 +41,8 @@ export interface Proxy {
   intercept: Intercept | undefined
   /** `METHOD path` (without the query) of every request the proxy answered itself, in order. */
   readonly answered: string[]
+  /** How many client connections to the proxy are open now. */
+  openConnections(): number
   close(): Promise<void>
 }
 
@@ -89,11 +91,17 @@ export async function startProxy(target: string, intercept?: Intercept): Promise
     }
     req.on('end', () => void answerOrPass().catch(() => res.destroy()))
   })
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   return Object.assign(proxy, {
     url: `http://127.0.0.1:${port}`,
     answered,
+    openConnections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
