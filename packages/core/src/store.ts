@@ -26,6 +26,7 @@ import {
   type KeysOptions,
   keepPrefix,
   type NormalizedKeysOptions,
+  shown,
   toBytes,
 } from './validate.js'
 
@@ -728,10 +729,15 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
             let result: Promise<IteratorResult<T>>
             if (finished) {
               result = lastStep === undefined ? Promise.resolve(done()) : lastStep.then(done, done)
-            } else if (inner !== undefined && remaining <= 0) {
-              // The limit is reached: the listing is over whether the store is still open or
-              // not (one that gave all its keys must not fail because the store closed since).
-              const end = (): Promise<IteratorResult<T>> => finish().catch(done)
+            } else if (inner !== undefined && remaining <= 0 && !this.#ready) {
+              // The limit is reached but the store is not ready (a close() came after the last
+              // key): the listing is over all the same, not refused. Its backend iterator is
+              // ended: counted as in flight from now if the store is still open, so that a
+              // close() requested already waits for it; once closed, whatever it answers is moot.
+              const counted = this.#status === 'open'
+              if (counted) this.#begin()
+              const end = (): Promise<IteratorResult<T>> =>
+                counted ? finish().finally(() => this.#end()) : finish().catch(done)
               result = lastStep === undefined ? end() : lastStep.then(end, end)
             } else {
               result = this.#ready ? step() : this.#whenOpen(step)
@@ -819,6 +825,6 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
 
 /** How a failed `open()` is named in the `KV_NOT_OPEN` of the calls that waited for it. */
 function describeFailure(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  return isKVError(error) ? `${error.code}: ${message}` : message
+  if (!(error instanceof Error)) return typeof error === 'string' ? error : shown(error)
+  return isKVError(error) ? `${error.code}: ${error.message}` : error.message
 }

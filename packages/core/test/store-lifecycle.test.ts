@@ -276,6 +276,35 @@ describe('AbstractKVStore lifecycle', () => {
       if (seen.length === 2) await store.close()
     }
     expect(seen).toEqual([0, 1])
+    // A close() requested before that step waits for the backend's iterator to end.
+    const log: string[] = []
+    let release!: () => void
+    const ended = new Promise<void>((resolve) => (release = resolve))
+    class SlowReturn extends GatedStore {
+      protected override async *_keys(): AsyncIterable<Uint8Array> {
+        try {
+          yield new Uint8Array([1])
+          yield new Uint8Array([2])
+        } finally {
+          log.push('return:start')
+          await ended
+          log.push('return:end')
+        }
+      }
+      protected override async _close(): Promise<void> {
+        log.push('close')
+      }
+    }
+    const slow = new SlowReturn()
+    await slow.open()
+    const walk = slow.keys('b', { limit: 1 })[Symbol.asyncIterator]()
+    await walk.next()
+    const closing = slow.close()
+    const last = walk.next()
+    setTimeout(release, 20)
+    await Promise.all([closing, last])
+    expect(await last).toEqual({ done: true, value: undefined })
+    expect(log).toEqual(['return:start', 'return:end', 'close'])
     // Short of its limit, the next step after close() is refused as before.
     await store.open()
     const listing = store.keys('b', { limit: 3 })[Symbol.asyncIterator]()
@@ -421,6 +450,20 @@ describe('AbstractKVStore lifecycle', () => {
     await store.close()
     await store.open()
     expect(store.status).toBe('open')
+  })
+
+  it('names a failure of open() that is not an Error too', async () => {
+    class OddFailure extends GatedStore {
+      protected override async _open(): Promise<void> {
+        throw Object.create(null)
+      }
+    }
+    const store = new OddFailure()
+    await expect(store.open()).rejects.toBeDefined()
+    await expect(store.getValue('b', 'k')).rejects.toMatchObject({
+      code: 'KV_NOT_OPEN',
+      message: expect.stringContaining('its open() failed (an object)'),
+    })
   })
 
   it('names the failure of open() in the KV_NOT_OPEN of calls made while it ran and after, until an open() succeeds or close() runs', async () => {
