@@ -8,7 +8,7 @@
  * @module
  */
 import type { Client } from '@elastic/elasticsearch'
-import { InvalidArgumentError } from '@kv/core'
+import { BackendError, BackendUnavailableError, InvalidArgumentError, isKVError } from '@kv/core'
 import { Batcher, ItemFailure } from './batcher.js'
 import type { Connection } from './connection.js'
 import { documentBytes, type StoredSource } from './document.js'
@@ -117,8 +117,10 @@ export function jsonBytes(text: string): number {
  * (a read applies nothing). The halves go one after the other, in order: the batcher sends the
  * writes of one document issued together in one request so that they are applied in issue
  * order, and they still are. Once a part fails for another reason (no answer, refused
- * credentials, …) the items not sent yet fail with that error without being sent: the same
- * would most likely befall them, each after its own wait.
+ * credentials, …) the items not sent yet fail without being sent — the same would most likely
+ * befall them, each after its own wait — with an error that says they were not sent
+ * ({@link notSent}). A part answered with a different number of results than it has items
+ * fails alone (its results cannot be told apart), so that no result reaches another caller.
  */
 export async function sendInParts<Item, Result>(
   items: Item[],
@@ -134,10 +136,18 @@ export async function sendInParts<Item, Result>(
       return
     }
     try {
-      for (const result of await send(part)) outcomes.push(result)
+      const results = await send(part)
+      if (results.length !== part.length) {
+        const wrong = new BackendError(
+          `Elasticsearch answered a request of ${part.length} operation(s) with ${results.length} result(s); none of them can be told apart, so each of these operations fails (it may have been applied). Check the cluster or the proxy in front of it.`,
+        )
+        for (const _ of part) outcomes.push(new ItemFailure(wrong))
+        return
+      }
+      for (const result of results) outcomes.push(result)
     } catch (error) {
       if (!inParts(error)) {
-        stopped = { error }
+        stopped = { error: notSent(error) }
         for (const _ of part) outcomes.push(new ItemFailure(error))
       } else if (part.length === 1) {
         outcomes.push(new ItemFailure(alone(part[0]!, error)))
@@ -150,6 +160,20 @@ export async function sendInParts<Item, Result>(
   }
   await sendPart(items)
   return outcomes
+}
+
+/**
+ * The error of an operation that was not sent because an earlier part of its request failed
+ * with `error`. A failure without an answer (`KV_BACKEND_UNAVAILABLE`) means for the operations
+ * sent that they may have been applied; these were not, and say so. Other errors (refused
+ * credentials, …) apply to them as they are.
+ */
+function notSent(error: unknown): unknown {
+  if (!isKVError(error, 'KV_BACKEND_UNAVAILABLE')) return error
+  return new BackendUnavailableError(
+    `This operation was not sent, so nothing of it was applied: an earlier part of its request failed (${error.message}). Retrying later may work.`,
+    { cause: error },
+  )
 }
 
 /**

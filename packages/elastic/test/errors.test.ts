@@ -903,7 +903,7 @@ describe('answers of a cluster in trouble', () => {
     })
   })
 
-  it('fails the items not yet sent with the error of a part that failed otherwise, and keeps the answers of the parts before it', async () => {
+  it('fails the items not yet sent with an error saying they were not sent (the cause: the error of a part that failed otherwise), and keeps the answers of the parts before it', async () => {
     await throughProxy({ request_timeout_ms: 1000, max_retries: 0 }, async (s, proxy) => {
       const sizes: number[] = []
       let singles = 0
@@ -926,11 +926,16 @@ describe('answers of a cluster in trouble', () => {
         'rejected',
         'rejected',
       ])
-      for (const outcome of outcomes.slice(1)) {
-        expect((outcome as PromiseRejectedResult).reason).toMatchObject({
-          code: 'KV_BACKEND_UNAVAILABLE',
-        })
-      }
+      const [, sent, unsent] = outcomes as PromiseRejectedResult[]
+      expect(sent!.reason).toMatchObject({ code: 'KV_BACKEND_UNAVAILABLE' })
+      expect(sent!.reason.message).not.toMatch(/not sent/)
+      // e was never sent: its error says so (an error without an answer means "may have been
+      // applied" for what was sent), with c's as cause.
+      expect(unsent!.reason).toMatchObject({
+        code: 'KV_BACKEND_UNAVAILABLE',
+        message: expect.stringMatching(/was not sent, so nothing of it was applied/),
+        cause: sent!.reason,
+      })
     })
   })
 
