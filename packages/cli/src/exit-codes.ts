@@ -66,12 +66,15 @@ export function exitCodeFor(error: unknown): ExitCode {
 /**
  * The kv error code to print with `error`: its own, or for a {@link CliError} that explains a kv
  * error (a write of `import` or `migrate` that failed), that error's — the code names the
- * failure whatever the CLI's message adds to it.
+ * failure whatever the CLI's message adds to it. The chain of CLI errors is followed to its
+ * end: a bad bucket on an import line is a CliError (the import) caused by an ExportFormatError
+ * (the line) caused by the KV_INVALID_ARGUMENT of @kv/core.
  */
 export function kvCodeOf(error: unknown): ErrorCode | undefined {
-  if (isKVError(error)) return error.code
-  if (error instanceof CliError && isKVError(error.cause)) return error.cause.code
-  return undefined
+  let current = error
+  // Bounded, in case a cause chain loops.
+  for (let depth = 0; depth < 16 && current instanceof CliError; depth++) current = current.cause
+  return isKVError(current) ? current.code : undefined
 }
 
 /** An error the command reports with a chosen exit code and a message for the user. */

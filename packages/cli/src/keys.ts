@@ -4,8 +4,8 @@
  *
  * @module
  */
+import { checkBucket, InvalidArgumentError } from '@kv/core'
 import { fromBase64, toBase64 } from './base64.js'
-import { CliError, ExitCode } from './exit-codes.js'
 
 /** The encodings `--key-encoding` accepts. */
 export const KEY_ENCODINGS = ['utf8', 'hex', 'base64'] as const
@@ -15,15 +15,54 @@ export type KeyEncoding = (typeof KEY_ENCODINGS)[number]
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/
 
+/**
+ * Node.js decodes the command line as UTF-8 and turns every byte sequence that is not valid
+ * UTF-8 into U+FFFD, so `kv del raw $'\xff'` would act on the key `ef bf bd` rather than `ff`.
+ * The argument as given is lost by then: a U+FFFD in it may be one the user typed or one made
+ * from an invalid byte, so any is refused (KV_INVALID_ARGUMENT, exit 4) rather than guessed.
+ */
+function refuseReplacementCharacter(text: string, what: string, instead: string): void {
+  if (!text.includes('\uFFFD')) return
+  throw new InvalidArgumentError(
+    what,
+    `${what} ${JSON.stringify(text)} is not valid UTF-8 (or holds U+FFFD, which kv cannot tell apart from an invalid byte on the command line); ${instead}`,
+  )
+}
+
+const KEY_INSTEAD = 'give it in hex or base64 with -k hex or -k base64'
+
 /** The bytes of a key (or prefix) given on the command line in `encoding`. */
 export function parseKey(text: string, encoding: KeyEncoding, what = 'KEY'): Uint8Array {
-  if (encoding === 'utf8') return Buffer.from(text, 'utf8')
+  if (encoding === 'utf8') {
+    refuseReplacementCharacter(text, what, KEY_INSTEAD)
+    return Buffer.from(text, 'utf8')
+  }
   const bytes =
     encoding === 'hex' ? (HEX.test(text) ? Buffer.from(text, 'hex') : undefined) : fromBase64(text)
   if (bytes === undefined) {
-    throw new CliError(ExitCode.INVALID_INPUT, `${what} "${text}" is not valid ${encoding}`)
+    throw new InvalidArgumentError(what, `${what} "${text}" is not valid ${encoding}`)
   }
   return bytes
+}
+
+/**
+ * A bucket name given on the command line (BUCKET, `export --bucket`), checked as @kv/core
+ * checks it and refused when it holds U+FFFD (see {@link refuseReplacementCharacter}): bucket
+ * names are UTF-8 text, with no other encoding to give one in.
+ */
+export function parseBucket(text: string, what = 'bucket'): string {
+  refuseReplacementCharacter(
+    text,
+    what,
+    'bucket names are UTF-8 text, and one holding U+FFFD cannot be named on the command line (kv export without --bucket exports it)',
+  )
+  return checkBucket(text, what)
+}
+
+/** The VALUE argument of `kv put` as bytes, refused when it holds U+FFFD (see {@link refuseReplacementCharacter}). */
+export function parseValueText(text: string): Uint8Array {
+  refuseReplacementCharacter(text, 'VALUE', 'give the value with - (stdin) or --file PATH')
+  return Buffer.from(text, 'utf8')
 }
 
 /** A key printed in `encoding` (UTF-8 text prints invalid sequences as U+FFFD). */

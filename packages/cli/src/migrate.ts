@@ -10,6 +10,12 @@ import type { Interrupt } from './interrupt.js'
 import type { Progress } from './progress.js'
 import { WriteWindow } from './window.js'
 
+/**
+ * The bytes of values the copy holds at once (read from the source and not yet written), shared
+ * by the batches in flight; a single value larger than a batch's share is still copied, alone.
+ */
+export const VALUE_BYTES_BUDGET = 64 * 1024 * 1024
+
 /** A copy that failed on an entry, or on a batch of entries (`key` to `lastKey`). */
 export class CopyFailure {
   /** Entries written to the target before the copy stopped (the writes in flight included). */
@@ -58,32 +64,59 @@ export async function copyAll(
   const window = new WriteWindow(concurrency)
   let copied = 0
   let buckets = 0
+  // The values a batch holds at once: its share of the budget, so that the batches in flight
+  // hold about VALUE_BYTES_BUDGET together however large the values.
+  const budget = Math.max(1, Math.floor(VALUE_BYTES_BUDGET / concurrency))
+  const limit = target.limits.maxValueBytes
+  const write = async (bucket: string, pairs: [Uint8Array, Uint8Array][]): Promise<void> => {
+    if (pairs.length === 1) await target.addValue(bucket, ...pairs[0]!)
+    else if (pairs.length > 1) await target.addValues(bucket, pairs)
+    copied += pairs.length
+  }
   const copy = (bucket: string, keys: Uint8Array[]) =>
     window.add(
       async () => {
-        const values = await Promise.all(keys.map((key) => source.getValue(bucket, key)))
-        const pairs: [Uint8Array, Uint8Array][] = []
-        // A key deleted from the source while we copy is not copied.
-        for (let i = 0; i < keys.length; i++)
-          if (values[i] !== null) pairs.push([keys[i]!, values[i]!])
-        // A value the target cannot hold would fail the whole batch naming only its index in
-        // it: name its key instead, and write nothing of the batch (as addValues would not).
-        const limit = target.limits.maxValueBytes
-        for (const [key, value] of pairs) {
-          if (value.length > limit) {
-            throw new CopyFailure(
-              bucket,
-              key,
-              new InvalidArgumentError(
-                'value',
-                `its value is ${value.length} bytes, over the ${target.name} target's limit of ${limit} bytes`,
-              ),
-            )
+        // The values are read a few at a time, as many as the budget left takes at the size of
+        // the largest value read so far (one at first, at most twice as many as the time
+        // before), and written out whenever they fill the budget: a batch of 1,000 values of
+        // 8 MiB read at once held 8 GB. Values of 100 bytes are still read 512 at a time.
+        let pairs: [Uint8Array, Uint8Array][] = []
+        let held = 0
+        let largest = 0
+        let reads = 1
+        for (let i = 0; i < keys.length; ) {
+          const room = largest === 0 ? 1 : Math.floor((budget - held) / largest)
+          reads = Math.max(1, Math.min(keys.length - i, room, reads * 2))
+          const chunk = keys.slice(i, i + reads)
+          i += chunk.length
+          const values = await Promise.all(chunk.map((key) => source.getValue(bucket, key)))
+          for (let j = 0; j < chunk.length; j++) {
+            const value = values[j]
+            // A key deleted from the source while we copy is not copied.
+            if (value === null || value === undefined) continue
+            // A value the target cannot hold would fail the whole batch naming only its index
+            // in it: name its key instead, and write nothing more of the batch.
+            if (value.length > limit) {
+              throw new CopyFailure(
+                bucket,
+                chunk[j]!,
+                new InvalidArgumentError(
+                  'value',
+                  `its value is ${value.length} bytes, over the ${target.name} target's limit of ${limit} bytes`,
+                ),
+              )
+            }
+            pairs.push([chunk[j]!, value])
+            held += value.length
+            if (value.length > largest) largest = value.length
+          }
+          if (held >= budget) {
+            await write(bucket, pairs)
+            pairs = []
+            held = 0
           }
         }
-        if (pairs.length === 1) await target.addValue(bucket, ...pairs[0]!)
-        else if (pairs.length > 1) await target.addValues(bucket, pairs)
-        copied += pairs.length
+        await write(bucket, pairs)
         progress.advance(keys.length)
       },
       (error) =>
@@ -120,23 +153,28 @@ export async function copyAll(
 /** One bucket as the verification found it. */
 export interface BucketCheck {
   bucket: string
-  /** Keys in the source. */
+  /** Keys the source lists. */
   source: number
   /** Keys the target lists (a listing may not show the latest writes yet: see `missing`). */
   target: number
   /**
-   * Source keys missing from the target, each source key looked up in the target (reads are
-   * realtime in every backend, listings not always): with value checks, or when the target
-   * listed fewer keys than the source.
+   * Source keys missing from the target: every source key is looked up in the target (reads are
+   * realtime in every backend, listings not always), and one not found there that the source
+   * still has is missing.
    */
-  missing?: number
+  missing: number
   /** With value checks: source keys whose value differs in the target. */
   different?: number
+  /**
+   * Keys the target lists beyond the source keys found in it (`target` minus those found):
+   * keys it held before the migration. Only when there are some.
+   */
+  extra?: number
 }
 
 /** What {@link verify} found. */
 export interface Verification {
-  /** `counts`, or `values` when every value was compared too. */
+  /** `counts` (every source key looked up in the target), or `values` (every value compared too). */
   mode: 'counts' | 'values'
   /** True when every source entry is in the target (with the same value, for `values`). */
   ok: boolean
@@ -146,43 +184,53 @@ export interface Verification {
   interrupted: boolean
 }
 
+/** What {@link checkKeys} found in one bucket. */
+interface KeyCheck {
+  /** Source keys listed. */
+  listed: number
+  /** Of those, found in the target. */
+  found: number
+  missing: number
+  different: number
+}
+
 /**
- * Looks every source key of `bucket` up in the target: counts those missing and, with `values`,
- * those whose value differs (advancing `progress` per key). A key gone from the source
- * meanwhile is not counted.
+ * Looks every source key of `bucket` up in the target (advancing `progress` per key): counts the
+ * keys listed, those found in the target, those missing and, with `values`, those whose value
+ * differs. A key gone from the source meanwhile is not counted as missing.
  */
 async function checkKeys(
   source: KVStore,
   target: KVStore,
   bucket: string,
-  check: BucketCheck,
   values: boolean,
   concurrency: number,
   progress: Progress,
   interrupt: Interrupt,
-): Promise<void> {
+): Promise<KeyCheck> {
   const window = new WriteWindow(concurrency)
-  check.missing = 0
-  if (values) check.different = 0
+  const check: KeyCheck = { listed: 0, found: 0, missing: 0, different: 0 }
   try {
     for await (const key of source.keys(bucket)) {
       if (interrupt.requested) break
+      check.listed++
       const full = window.add(async () => {
         if (!values) {
-          const [inSource, inTarget] = await Promise.all([
-            source.existsKey(bucket, key),
-            target.existsKey(bucket, key),
-          ])
-          if (inSource && !inTarget) check.missing!++
+          // The source is asked only about a key the target lacks (deleted meanwhile?): one
+          // read per key in the common case.
+          if (await target.existsKey(bucket, key)) check.found++
+          else if (await source.existsKey(bucket, key)) check.missing++
+          progress.advance(1)
           return
         }
         const [expected, actual] = await Promise.all([
           source.getValue(bucket, key),
           target.getValue(bucket, key),
         ])
-        if (expected !== null && actual === null) check.missing!++
+        if (actual !== null) check.found++
+        if (expected !== null && actual === null) check.missing++
         else if (expected !== null && actual !== null && !bytesEqual(expected, actual))
-          check.different!++
+          check.different++
         progress.advance(1)
       })
       if (full !== undefined) await full
@@ -192,15 +240,16 @@ async function checkKeys(
     await window.settle()
     throw error
   }
+  return check
 }
 
 /**
- * Checks the target against the source, bucket by bucket: the key counts, and with `values`
- * every value. A target holding more keys than the source (keys it had before) is reported in
- * the counts but is not a failure; a missing key or a different value is. Only reads of single
- * keys decide that a key is missing: a listing may lag behind the writes (elastic's search with
- * `refresh_before_listing: false`), so when the target lists fewer keys than the source, every
- * source key is looked up in the target before any is called missing.
+ * Checks the target against the source, bucket by bucket: every source key is looked up in the
+ * target (and with `values` its value compared), while the target's keys are counted. A missing
+ * key or a different value is a failure; keys the target holds beyond the source's (keys it had
+ * before) are reported but are not. Only reads of single keys decide that a key is missing,
+ * never a listing: a listing may lag behind the writes (elastic's search with
+ * `refresh_before_listing: false`), and a count hides a missing key behind an extra one.
  */
 export async function verify(
   source: KVStore,
@@ -214,18 +263,20 @@ export async function verify(
   let ok = true
   for await (const bucket of source.buckets()) {
     if (interrupt.requested) break
-    const stop = (): boolean => interrupt.requested
-    // The two counts overlap: one store's I/O runs while the other's keys are counted.
-    const [inSource, inTarget] = await Promise.all([
-      countBucket(source, bucket, stop),
-      countBucket(target, bucket, stop),
+    // The target's count overlaps the lookups: one store's I/O runs while the other works.
+    const [keys, inTarget] = await Promise.all([
+      checkKeys(source, target, bucket, values, concurrency, progress, interrupt),
+      countBucket(target, bucket, () => interrupt.requested),
     ])
-    const check: BucketCheck = { bucket, source: inSource, target: inTarget }
-    if (values || check.target < check.source) {
-      await checkKeys(source, target, bucket, check, values, concurrency, progress, interrupt)
+    const check: BucketCheck = {
+      bucket,
+      source: keys.listed,
+      target: inTarget,
+      missing: keys.missing,
     }
-    if (!values) progress.advance(check.source)
-    if ((check.missing ?? 0) > 0 || (check.different ?? 0) > 0) ok = false
+    if (values) check.different = keys.different
+    if (inTarget > keys.found) check.extra = inTarget - keys.found
+    if (check.missing > 0 || (check.different ?? 0) > 0) ok = false
     buckets.push(check)
   }
   return { mode: values ? 'values' : 'counts', ok, buckets, interrupted: interrupt.requested }

@@ -106,6 +106,37 @@ export class Session {
     return store
   }
 
+  /**
+   * Refuses, before any store is opened, a store of backend `name` (configured by `configFile`,
+   * else by the configuration in force) that would not keep what `writes` (the command's name)
+   * writes, as {@link Session.storeNamed} does once it is open: `migrate` checks its target
+   * first, so that a refused migration does not create an empty source database either.
+   */
+  async refuseNonPersistentNamed(
+    name: string,
+    configFile: string | undefined,
+    writes: string,
+  ): Promise<void> {
+    const registered = await loadBackend(name)
+    const Store = registered.constructor as new (options: unknown) => KVStore
+    const file = configFile ?? configFilePath()
+    // An instance given the section knows from its construction whether it persists; the
+    // registered store learns its section only at open().
+    let probe: KVStore
+    try {
+      probe = new Store(file === undefined ? {} : sectionFromFile(file, backendName(name)))
+    } catch {
+      // A configuration the store refuses is reported when it opens, as it would be without this.
+      return
+    }
+    refuseNonPersistent(
+      probe,
+      writes,
+      configFile ?? describeConfig(),
+      'migrate to another backend or configuration (--to, --to-config)',
+    )
+  }
+
   /** Opens `store` and remembers to close it. */
   async open(store: KVStore): Promise<KVStore> {
     if (!this.#opened.includes(store)) {

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, fstatSync } from 'node:fs'
 import { InvalidArgumentError } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
+import { parseValueText } from './keys.js'
 
 /** Where the value comes from, chosen before anything is read (usage errors first). */
 export type ValueSource =
-  | { kind: 'argument'; text: string }
+  | { kind: 'argument'; value: Uint8Array }
   | { kind: 'file'; path: string }
   | { kind: 'stdin' }
 
@@ -26,7 +27,9 @@ export function valueSource(argument: string | undefined, file: string | undefin
       'missing VALUE: give it as an argument, as - to read stdin, or with --file PATH',
     )
   }
-  return argument === '-' ? { kind: 'stdin' } : { kind: 'argument', text: argument }
+  return argument === '-'
+    ? { kind: 'stdin' }
+    : { kind: 'argument', value: parseValueText(argument) }
 }
 
 /**
@@ -63,19 +66,45 @@ async function readAtMost(
 export async function readValue(source: ValueSource, maxBytes: number): Promise<Uint8Array> {
   switch (source.kind) {
     case 'argument':
-      return Buffer.from(source.text, 'utf8')
+      return source.value
     case 'stdin':
-      return readAtMost(process.stdin, maxBytes, 'stdin')
+      // Node.js reads a directory on stdin (`kv put b k - < dir`) as an empty stream, which
+      // would store an empty value: refused as `--file dir` is.
+      if (stdinIsDirectory()) {
+        throw new CliError(
+          ExitCode.INVALID_INPUT,
+          'cannot read the value from stdin: EISDIR: it is a directory',
+        )
+      }
+      try {
+        return await readAtMost(process.stdin, maxBytes, 'stdin')
+      } catch (cause) {
+        throw unreadable(cause, 'from stdin')
+      }
     case 'file':
       try {
         return await readAtMost(createReadStream(source.path), maxBytes, source.path)
       } catch (cause) {
-        if (cause instanceof InvalidArgumentError) throw cause
-        throw new CliError(
-          ExitCode.INVALID_INPUT,
-          `cannot read the value file ${source.path}: ${(cause as Error).message}`,
-          { cause },
-        )
+        throw unreadable(cause, `file ${source.path}`)
       }
+  }
+}
+
+/** A failure to read the value: the limit's refusal as it is, anything else exit 4 naming `what`. */
+function unreadable(cause: unknown, what: string): unknown {
+  if (cause instanceof InvalidArgumentError) return cause
+  return new CliError(
+    ExitCode.INVALID_INPUT,
+    `cannot read the value ${what}: ${(cause as Error).message}`,
+    { cause },
+  )
+}
+
+function stdinIsDirectory(): boolean {
+  try {
+    return fstatSync(0).isDirectory()
+  } catch {
+    // No stdin to stat (closed): reading it says what is wrong.
+    return false
   }
 }

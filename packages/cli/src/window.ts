@@ -152,6 +152,16 @@ export class OrderedWindow<T> {
     return { value: await this.#queue.shift()! }
   }
 
+  /** Operations started and not yet taken. */
+  get length(): number {
+    return this.#queue.length
+  }
+
+  /** Waits for and returns the oldest result; only when {@link OrderedWindow.length} > 0. */
+  shift(): Promise<T> {
+    return this.#queue.shift()!
+  }
+
   /** The remaining results, oldest first. */
   async *drain(): AsyncGenerator<T> {
     while (this.#queue.length > 0) yield await this.#queue.shift()!

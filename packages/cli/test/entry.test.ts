@@ -140,7 +140,24 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
     ).toBe('binary key')
     const bad = await kv(['get', '-k', 'hex', 'keys', 'xyz'])
     expect(bad.code).toBe(4)
-    expect(bad.stderr).toMatch(/not valid hex/)
+    expect(bad.stderr).toMatch(/not valid hex \[KV_INVALID_ARGUMENT\]/)
+  })
+
+  it('types a key not valid in its encoding as KV_INVALID_ARGUMENT under --json', async () => {
+    for (const [encoding, key] of [
+      ['hex', 'zz'],
+      ['base64', 'AP8'],
+    ]) {
+      const bad = await kv(['--json', 'del', '-k', encoding!, 'keys', key!])
+      expect(bad.code).toBe(4)
+      expect(JSON.parse(bad.stderr)).toEqual({
+        error: {
+          message: `KEY "${key}" is not valid ${encoding} [KV_INVALID_ARGUMENT]`,
+          exitCode: 4,
+          code: 'KV_INVALID_ARGUMENT',
+        },
+      })
+    }
   })
 
   it('keeps a key that starts with U+FEFF (byte order mark) whole in --json and in ls', async () => {

@@ -236,6 +236,25 @@ describe.each(BACKENDS)('import validation on %s', (backend) => {
     },
   )
 
+  it('types a bad bucket on an import line as KV_INVALID_ARGUMENT, also under --json', async () => {
+    for (const bad of [
+      JSON.stringify({ b: '', k: 'azk=', v: 'AA==' }),
+      JSON.stringify({ b: 'x'.repeat(256), k: 'azk=', v: 'AA==' }),
+    ]) {
+      const { result } = await importLines(() => [header, good(1), bad, trailer(2)])
+      expect(result.code).toBe(4)
+      expect(result.stderr).toMatch(/line 3: bucket must .* \[KV_INVALID_ARGUMENT\]\n$/)
+      const file = await ws.file('bad-bucket.ndjson', `${[header, bad, trailer(1)].join('\n')}\n`)
+      const json = await ws.kv(['--backend', backend, '--json', '--no-progress', 'import', file])
+      expect(json.code).toBe(4)
+      expect(JSON.parse(json.stderr).error).toMatchObject({
+        message: expect.stringMatching(/^cannot import .*line 2: bucket must/),
+        exitCode: 4,
+        code: 'KV_INVALID_ARGUMENT',
+      })
+    }
+  })
+
   it('stops at a line that is not valid UTF-8, naming it; earlier lines are kept, later ones not written', async () => {
     bucket = `v${++imports}`
     // Line 4's bucket is "bad" then the byte FF: not UTF-8, so not a bucket name at all.
@@ -349,5 +368,67 @@ describe.each(BACKENDS)('import validation on %s', (backend) => {
     const result = await ws.kv(['--backend', backend, 'import', 'no-such-file.ndjson'])
     expect(result.code).toBe(4)
     expect(result.stderr).toMatch(/cannot read no-such-file.ndjson/)
+  })
+})
+
+describe('export of large values', () => {
+  let ws: Workspace
+  beforeAll(async () => {
+    ws = await workspace()
+  })
+  afterAll(async () => {
+    await ws.cleanup()
+  })
+
+  it('holds about 64 MiB of values in its window of reads, not --concurrency values', async () => {
+    // 24 values of 4 MiB: the window of 64 reads held all 24 (96 MiB) until it drained; 64 MiB
+    // takes 16 of them.
+    const mib = 1024 * 1024
+    const big = Array.from({ length: 24 }, (_, i) => ({
+      b: 'big',
+      k: Buffer.from(`k${String(i).padStart(2, '0')}`),
+      v: Buffer.alloc(4 * mib, i),
+    }))
+    const seedFile = await ws.file('big.ndjson', exportFile(big))
+    const seeded = await ws.kv(['--backend', 'badger', '--no-progress', 'import', seedFile])
+    expect(seeded.code, seeded.stderr).toBe(0)
+    // Values read and not yet written to the file, at their most (entry lines are counted as
+    // they are handed to the file's stream: a line of 4 MiB goes out on its own).
+    const badger = new URL('../node_modules/@kv/badger/dist/index.js', import.meta.url).href
+    const preload = await ws.file(
+      'held.mjs',
+      `import fs from 'node:fs'
+import { BadgerKV } from ${JSON.stringify(badger)}
+let held = 0
+let most = 0
+const { getValue } = BadgerKV.prototype
+BadgerKV.prototype.getValue = async function (bucket, key) {
+  const value = await getValue.call(this, bucket, key)
+  if (value !== null) most = Math.max(most, ++held)
+  return value
+}
+const { write } = fs.WriteStream.prototype
+fs.WriteStream.prototype.write = function (chunk, ...rest) {
+  if (typeof chunk === 'string') held -= chunk.split('"v":"').length - 1
+  return write.call(this, chunk, ...rest)
+}
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(`${ws.dir}/held.txt`)}, String(most)))
+`,
+    )
+    const exported = await ws.kv(
+      ['--backend', 'badger', '--no-progress', 'export', 'out.ndjson', '--bucket', 'big'],
+      { env: { NODE_OPTIONS: `--import ${preload}` } },
+    )
+    expect(exported.code, exported.stderr).toBe(0)
+    expect(exported.out).toMatch(/wrote 24 entries from 1 bucket/)
+    const most = Number(await readFile(`${ws.dir}/held.txt`, 'utf8'))
+    expect(most).toBeGreaterThanOrEqual(1)
+    expect(most).toBeLessThanOrEqual(16)
+    const lines = (await readFile(`${ws.dir}/out.ndjson`, 'utf8')).trimEnd().split('\n')
+    expect(lines.slice(1, -1)).toEqual(
+      big.map(({ b, k, v }) =>
+        JSON.stringify({ b, k: k.toString('base64'), v: v.toString('base64') }),
+      ),
+    )
   })
 })

@@ -2,6 +2,8 @@
  * A store whose data does not outlive the process (badger with memory_mode: true): the commands
  * that write refuse it, since they would exit 0 and keep nothing; those that read still work.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { exportFile, type Result, type Workspace, workspace } from './helpers.js'
 
@@ -60,6 +62,23 @@ describe('a store kept in memory only', () => {
     ])
     expectRefused(toConfig, 'migrate')
     expect(toConfig.stderr).toContain(`badger section of ${other}`)
+  })
+
+  it('refuses a migrate to it before opening the source: no empty source database is created', async () => {
+    const other = await ws.file('other.yml', MEMORY)
+    for (const toConfig of [[], ['--to-config', other]]) {
+      const to = await ws.kv([
+        '--no-progress',
+        'migrate',
+        '--from',
+        'simple_kv',
+        '--to',
+        'badger',
+        ...toConfig,
+      ])
+      expectRefused(to, 'migrate')
+    }
+    expect(existsSync(join(ws.dir, 'data'))).toBe(false)
   })
 
   it('still serves the commands that only read, and migrate from it', async () => {

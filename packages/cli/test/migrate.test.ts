@@ -114,8 +114,121 @@ describe('kv migrate', () => {
     await ws.kv(['--backend', 'simple_kv', 'put', 'a', 'only-in-target', 'x'])
     const again = await ws.kv(['migrate', '--from', 'badger', '--to', 'simple_kv'])
     expect(again.code, again.stderr).toBe(0)
-    expect(again.out).toMatch(/bucket a: source 1, target 2: 1 more key in the target/)
+    expect(again.out).toMatch(
+      /bucket a: source 1, target 2: 1 key in the target that the source does not have/,
+    )
   })
+
+  /**
+   * A target that acknowledges writes it does not keep: badger, with a preload that drops the
+   * key `k2` from every write (one lost write).
+   */
+  async function lossyTarget(): Promise<Record<string, string>> {
+    const badger = new URL('../node_modules/@kv/badger/dist/index.js', import.meta.url).href
+    const preload = await ws.file(
+      'drop-k2.mjs',
+      `import { BadgerKV } from ${JSON.stringify(badger)}
+const keep = (key) => Buffer.from(key).toString() !== 'k2'
+const { addValue, addValues } = BadgerKV.prototype
+BadgerKV.prototype.addValue = function (bucket, key, value) {
+  return keep(key) ? addValue.call(this, bucket, key, value) : Promise.resolve()
+}
+BadgerKV.prototype.addValues = function (bucket, entries) {
+  return addValues.call(this, bucket, [...entries].filter(([key]) => keep(key)))
+}
+`,
+    )
+    return { NODE_OPTIONS: `--import ${preload}` }
+  }
+
+  it('holds a bounded share of value bytes per batch, however large the values (64 MiB over the batches in flight)', async () => {
+    // 40 values of 1 MiB in one bucket: one batch of 40 keys. Read whole, it held 40 MiB; with
+    // 4 batches in flight, a batch holds at most its 16 MiB share of the budget.
+    const mib = 1024 * 1024
+    const big = Array.from({ length: 40 }, (_, i) => ({
+      b: 'big',
+      k: Buffer.from(`k${String(i).padStart(2, '0')}`),
+      v: Buffer.alloc(mib, i),
+    }))
+    const seedFile = await ws.file('big.ndjson', exportFile(big))
+    const seeded = await ws.kv(['--backend', 'simple_kv', '--no-progress', 'import', seedFile])
+    expect(seeded.code, seeded.stderr).toBe(0)
+    // Value bytes read from the source and not yet written to the target, at their most.
+    const dist = (name: string) =>
+      new URL(`../node_modules/@kv/${name}/dist/index.js`, import.meta.url).href
+    const preload = await ws.file(
+      'held.mjs',
+      `import { writeFileSync } from 'node:fs'
+import { BadgerKV } from ${JSON.stringify(dist('badger'))}
+import { SimpleKV } from ${JSON.stringify(dist('simple'))}
+let held = 0
+let most = 0
+const { getValue } = SimpleKV.prototype
+SimpleKV.prototype.getValue = async function (bucket, key) {
+  const value = await getValue.call(this, bucket, key)
+  if (value !== null) most = Math.max(most, (held += value.length))
+  return value
+}
+const { addValue, addValues } = BadgerKV.prototype
+BadgerKV.prototype.addValue = async function (bucket, key, value) {
+  await addValue.call(this, bucket, key, value)
+  held -= value.length
+}
+BadgerKV.prototype.addValues = async function (bucket, entries) {
+  const list = [...entries]
+  await addValues.call(this, bucket, list)
+  for (const [, value] of list) held -= value.length
+}
+process.on('exit', () => writeFileSync(${JSON.stringify(join(ws.dir, 'held.txt'))}, String(most)))
+`,
+    )
+    // Without the verification, whose reads of the source would count as held.
+    const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
+    const migrated = await ws.kv([...args, '--no-verify'], {
+      env: { NODE_OPTIONS: `--import ${preload}` },
+    })
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(migrated.out).toMatch(/copied 40 entries in 1 bucket/)
+    const most = Number(await readFile(join(ws.dir, 'held.txt'), 'utf8'))
+    expect(most).toBeGreaterThanOrEqual(mib)
+    expect(most).toBeLessThanOrEqual(16 * mib)
+    // Written in parts, the batch is still copied whole.
+    const verified = await ws.kv([...args, '--verify-values'])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(verified.out).toMatch(/verified counts and values: all 40 entries of 1 bucket/)
+  })
+
+  it.each([
+    ['more keys than the source', ['old1', 'old2'], 4, 2],
+    ['as many keys as the source', ['old1'], 3, 1],
+  ])(
+    'finds a key missing from a target that lists %s (exit 7), naming the keys that were there before',
+    async (_name, before, listed, extra) => {
+      for (const key of ['k1', 'k2', 'k3']) {
+        expect((await ws.kv(['--backend', 'simple_kv', 'put', 'b', key, 'v'])).code).toBe(0)
+      }
+      for (const key of before) {
+        expect((await ws.kv(['--backend', 'badger', 'put', 'b', key, 'x'])).code).toBe(0)
+      }
+      const env = await lossyTarget()
+      const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
+      const migrated = await ws.kv(args, { env })
+      expect(migrated.code, migrated.stderr).toBe(7)
+      expect(migrated.out).toMatch(/verification FAILED \(counts\) in 1 bucket/)
+      expect(migrated.out).toContain(
+        `bucket b: source 3, target ${listed}: 1 key missing, ${extra} ${extra === 1 ? 'key' : 'keys'} in the target that the source does not have`,
+      )
+      const json = await ws.kv(['--json', ...args], { env })
+      expect(json.code).toBe(7)
+      expect(JSON.parse(json.out).verification).toEqual({
+        mode: 'counts',
+        ok: false,
+        buckets: [{ bucket: 'b', source: 3, target: listed, missing: 1, extra }],
+        interrupted: false,
+      })
+      expect((await ws.kv(['--backend', 'badger', 'exists', 'b', 'k2'])).code).toBe(3)
+    },
+  )
 
   it('migrates between two simple_kv stores with --to-config', async () => {
     await seed('simple_kv', 200)

@@ -2,12 +2,13 @@
  * `kv put` reads a value from stdin or --file only as far as the store's value limit, and checks
  * the bucket and key before reading at all: an endless input must not fill the memory.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { finish, start, type Workspace, workspace } from './helpers.js'
+import { BIN, cleanEnv, finish, start, type Workspace, workspace } from './helpers.js'
 
 /** More than any limit here by far: a reader that takes it all did not stop at the limit. */
 const ENDLESS = 16 * 1024 * 1024
@@ -125,5 +126,32 @@ describe('kv put with a value from stdin or --file', () => {
     const file = await ws.file('full.bin', limit)
     expect((await ws.kv(args('put', 'b', 'from-file', '--file', file))).code).toBe(0)
     expect((await ws.kv(args('get', 'b', 'from-file'))).stdout).toEqual(limit)
+  })
+
+  it('refuses a directory on stdin as it refuses --file DIRECTORY (exit 4), storing nothing', async () => {
+    const dir = join(ws.dir, 'a-directory')
+    await mkdir(dir)
+    const file = await ws.kv(args('put', 'b', 'from-dir', '--file', dir))
+    expect(file.code).toBe(4)
+    expect(file.stderr).toMatch(/^kv: cannot read the value file .*a-directory: EISDIR/)
+    // Through a shell: the redirection makes the directory the process's stdin.
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        `exec "$0" "$1" --backend badger put b from-dir - < a-directory`,
+        process.execPath,
+        BIN,
+      ],
+      {
+        cwd: ws.dir,
+        env: cleanEnv(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
+    const stdin = await finish(child)
+    expect(stdin.code, stdin.stderr).toBe(4)
+    expect(stdin.stderr).toBe('kv: cannot read the value from stdin: EISDIR: it is a directory\n')
+    expect((await ws.kv(args('exists', 'b', 'from-dir'))).code).toBe(3)
   })
 })

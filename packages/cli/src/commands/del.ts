@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { type Act, examples, keyEncodingOption } from '../action.js'
-import { type KeyEncoding, keyJson, parseKey } from '../keys.js'
+import { type KeyEncoding, keyJson, parseBucket, parseKey } from '../keys.js'
 import { printJson } from '../output.js'
 
 interface DelOptions {
@@ -24,6 +24,7 @@ export function registerDel(program: Command, act: Act): void {
     .addHelpText('after', examples('kv del demo hello', 'kv delete -k base64 demo AAE='))
     .action(
       act(async (session, bucket: string, keyText: string, options: DelOptions) => {
+        parseBucket(bucket)
         const key = parseKey(keyText, options.keyEncoding)
         const store = await session.store('del')
         await store.deleteKey(bucket, key)

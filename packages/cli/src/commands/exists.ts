@@ -6,7 +6,7 @@
 import type { Command } from 'commander'
 import { type Act, examples, keyEncodingOption } from '../action.js'
 import { ExitCode } from '../exit-codes.js'
-import { type KeyEncoding, keyJson, parseKey } from '../keys.js'
+import { type KeyEncoding, keyJson, parseBucket, parseKey } from '../keys.js'
 import { printJson, printLine } from '../output.js'
 
 interface ExistsOptions {
@@ -27,6 +27,7 @@ export function registerExists(program: Command, act: Act): void {
     )
     .action(
       act(async (session, bucket: string, keyText: string, options: ExistsOptions) => {
+        parseBucket(bucket)
         const key = parseKey(keyText, options.keyEncoding)
         const store = await session.store()
         const exists = await store.existsKey(bucket, key)

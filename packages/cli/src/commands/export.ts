@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { checkBucket, type KVStore } from '@kv/core'
+import type { KVStore } from '@kv/core'
 import type { Command } from 'commander'
 import { type Act, concurrencyOption, examples } from '../action.js'
 import { countBucket, countEntries, total } from '../count.js'
 import { ExportFile } from '../export-file.js'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
+import { parseBucket } from '../keys.js'
 import { counted, LineWriter, write } from '../output.js'
 import type { Progress } from '../progress.js'
 import type { Session } from '../session.js'
@@ -22,6 +23,13 @@ interface ExportOptions {
   bucket?: string[]
   concurrency: number
 }
+
+/**
+ * The bytes of values the reads in flight may hold at once: the window of `--concurrency` reads
+ * narrows to as many as this takes at the size of the largest value read so far (at least one),
+ * so that 64 reads of 8 MiB values do not hold 512 MiB.
+ */
+export const READ_BYTES_BUDGET = 64 * 1024 * 1024
 
 interface Read {
   bucket: string
@@ -41,6 +49,9 @@ async function writeEntries(
   const wanted = options.bucket === undefined ? undefined : new Set(options.bucket)
   let entries = 0
   let buckets = 0
+  // The largest value read so far; undefined until the first read completes, meanwhile one
+  // read at a time.
+  let largest: number | undefined
   const emit = async (read: Read): Promise<void> => {
     progress.advance(1)
     // A key deleted between listing and reading is not exported.
@@ -54,7 +65,17 @@ async function writeEntries(
       buckets++
       for await (const key of store.keys(bucket)) {
         if (interrupt.requested) break
-        const read = store.getValue(bucket, key).then((value) => ({ bucket, key, value }))
+        // Room for as many reads as the budget takes at the largest size seen: the oldest are
+        // written out first. (A value's size is known only once it is read.)
+        const room =
+          largest === undefined
+            ? 1
+            : Math.max(1, Math.floor(READ_BYTES_BUDGET / Math.max(1, largest)))
+        while (window.length > 0 && window.length >= room) await emit(await window.shift())
+        const read = store.getValue(bucket, key).then((value) => {
+          largest = Math.max(largest ?? 0, value?.length ?? 0)
+          return { bucket, key, value }
+        })
         const oldest = await window.push(read)
         if (oldest !== undefined) await emit(oldest.value)
       }
@@ -71,7 +92,7 @@ async function writeEntries(
 async function runExport(session: Session, file: string, options: ExportOptions): Promise<void> {
   // Checked before anything is opened: without the counting pass (--no-progress) a name is only
   // a filter, and one that no bucket can have would export an empty file.
-  for (const name of options.bucket ?? []) checkBucket(name, '--bucket')
+  for (const name of options.bucket ?? []) parseBucket(name, '--bucket')
   const store = await session.store()
   const toStdout = file === '-'
   const started = performance.now()

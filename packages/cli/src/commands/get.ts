@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { type Act, examples, keyEncodingOption } from '../action.js'
 import { toBase64 } from '../base64.js'
 import { CliError, ExitCode } from '../exit-codes.js'
-import { type KeyEncoding, keyJson, parseKey } from '../keys.js'
+import { type KeyEncoding, keyJson, parseBucket, parseKey } from '../keys.js'
 import { printJson, write } from '../output.js'
 
 interface GetOptions {
@@ -38,6 +38,7 @@ export function registerGet(program: Command, act: Act): void {
     )
     .action(
       act(async (session, bucket: string, keyText: string, options: GetOptions) => {
+        parseBucket(bucket)
         const key = parseKey(keyText, options.keyEncoding)
         const store = await session.store()
         const value = options.compressed

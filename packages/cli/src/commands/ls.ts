@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { type Act, examples, integer, keyEncodingOption } from '../action.js'
-import { formatKey, type KeyEncoding, keyJson, parseKey } from '../keys.js'
+import { formatKey, type KeyEncoding, keyJson, parseBucket, parseKey } from '../keys.js'
 import { LineWriter } from '../output.js'
 
 interface LsOptions {
@@ -34,6 +34,7 @@ export function registerLs(program: Command, act: Act): void {
     )
     .action(
       act(async (session, bucket: string, options: LsOptions) => {
+        parseBucket(bucket)
         const prefix =
           options.prefix === undefined
             ? undefined

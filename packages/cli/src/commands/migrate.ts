@@ -43,7 +43,7 @@ function describeCheck(verification: Verification): string[] {
     entries += check.source
     const problems: string[] = []
     // `missing` counts keys looked up one by one; the listed count alone decides nothing.
-    if ((check.missing ?? 0) > 0) problems.push(`${counted(check.missing!, 'key', 'keys')} missing`)
+    if (check.missing > 0) problems.push(`${counted(check.missing, 'key', 'keys')} missing`)
     else if (check.target < check.source) {
       problems.push(
         `every key found when read, though the target lists fewer (its listing does not show the latest writes yet)`,
@@ -53,9 +53,10 @@ function describeCheck(verification: Verification): string[] {
       problems.push(
         `${counted(check.different!, 'value', 'values')} ${check.different === 1 ? 'differs' : 'differ'}`,
       )
-    if (check.target > check.source) {
+    // Not `target - source`: with keys both missing and extra, that difference names neither.
+    if (check.extra !== undefined) {
       problems.push(
-        `${counted(check.target - check.source, 'more key', 'more keys')} in the target (there before the migration?)`,
+        `${counted(check.extra, 'key', 'keys')} in the target that the source does not have (there before the migration?)`,
       )
     }
     if (problems.length > 0) {
@@ -143,6 +144,8 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
   checkFileOption('--from-config', options.fromConfig)
   checkFileOption('--to-config', options.toConfig)
   if (from === to) await refuseSameStore(from, options)
+  // Before either store is opened: opening the source creates its database when there is none.
+  await session.refuseNonPersistentNamed(to, options.toConfig, 'migrate')
   const source = await session.storeNamed(from, options.fromConfig)
   const target = await session.storeNamed(to, options.toConfig, 'migrate')
   // What the first Ctrl-C stops, said when it comes: set as each phase begins, since only the
@@ -192,7 +195,8 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
     if (options.verify) {
       stopping = 'stopping the verification (the copy is complete); finishing the reads in flight'
       const check = session.progress(options.verifyValues ? 'verify values' : 'verify counts')
-      await check.start(options.verifyValues ? copy.copied : undefined)
+      // Both modes look every source key up in the target, one progress step each.
+      await check.start(copy.copied)
       verification = await verify(
         source,
         target,
@@ -260,7 +264,9 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
 export function registerMigrate(program: Command, act: Act): void {
   program
     .command('migrate')
-    .description('copy every bucket from one backend to another, then verify the counts')
+    .description(
+      'copy every bucket from one backend to another, then check that every key is in the target',
+    )
     .requiredOption('--from <name>', 'source backend: badger, simple_kv or elastic')
     .requiredOption('--to <name>', 'target backend: badger, simple_kv or elastic')
     .option('--from-config <file>', "configure the source from this file's section instead")

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { checkBucket, checkKey } from '@kv/core'
+import { checkKey } from '@kv/core'
 import type { Command } from 'commander'
 import { type Act, examples, keyEncodingOption } from '../action.js'
-import { type KeyEncoding, keyJson, parseKey } from '../keys.js'
+import { type KeyEncoding, keyJson, parseBucket, parseKey } from '../keys.js'
 import { printJson } from '../output.js'
 import { readValue, valueSource } from '../value-input.js'
 
@@ -50,7 +50,7 @@ export function registerPut(program: Command, act: Act): void {
           // Everything that can be checked is checked before the value is read: stdin or a
           // file may be huge (or endless), and a bad bucket must not wait for all of it.
           const source = valueSource(valueText, options.file)
-          checkBucket(bucket)
+          parseBucket(bucket)
           const key = checkKey(parseKey(keyText, options.keyEncoding))
           // Reading stops past the store's value limit (for --compressed the raw value must fit
           // it too), known from its configuration. The store is opened only once the value is
