@@ -39,6 +39,7 @@ export async function loadSnapshot(
       let offset = FILE_HEADER_BYTES
       let entries = 0
       for (;;) {
+        if (cursor.due(offset)) await cursor.turn(offset)
         if (size - offset < FRAME_HEADER_BYTES) {
           throw corrupt(path, offset, 'the snapshot ends before its end marker (it is truncated)')
         }

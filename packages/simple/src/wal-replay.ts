@@ -135,6 +135,7 @@ async function replayRecords(
     }
   }
   while (offset < size) {
+    if (cursor.due(offset)) await cursor.turn(offset)
     if (size - offset < FRAME_HEADER_BYTES) {
       if (await zerosFrom(cursor, offset)) break
       return torn('its header is cut off')
@@ -235,6 +236,7 @@ async function replayBatches(
   }
 
   for (;;) {
+    if (cursor.due(offset)) await cursor.turn(offset)
     const inBatch = offset < batchEnd
     const kind = inBatch ? 'a record' : 'a batch frame'
     if (offset >= size) {

@@ -325,6 +325,43 @@ describe('snapshots', () => {
     await store.close()
   }, 120_000)
 
+  test('open() yields to the event loop every mebibyte of snapshot and WAL it parses', async () => {
+    const store = await openStore(dir, MANUAL)
+    const value = Buffer.alloc(100, 7)
+    const fill = async () => {
+      for (let n = 0; n < 20_000; n += 1000) {
+        await store.addValues(
+          'b',
+          Array.from({ length: 1000 }, (_, i) => [`key-${n + i}`, value] as const),
+        )
+      }
+    }
+    await fill()
+    await store.snapshot()
+    await fill()
+    const { snapshotBytes, walBytes } = store.stats()
+    await store.close()
+    // Each file is read in one chunk, so only the parse can give the loop its turns: count the
+    // setImmediate calls it makes (see the snapshot test above for why calls, not turns).
+    const realSetImmediate = globalThis.setImmediate
+    let yields = 0
+    globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
+      yields++
+      return realSetImmediate(...args)
+    }) as typeof setImmediate
+    let reopened: Awaited<ReturnType<typeof openStore>>
+    try {
+      reopened = await openStore(dir, MANUAL)
+    } finally {
+      globalThis.setImmediate = realSetImmediate
+    }
+    expect(reopened.stats().entries).toBe(20_000)
+    const mebibytes = Math.floor(snapshotBytes / 2 ** 20) + Math.floor(walBytes / 2 ** 20)
+    expect(mebibytes).toBeGreaterThanOrEqual(4)
+    expect(yields).toBeGreaterThanOrEqual(mebibytes)
+    await reopened.close()
+  })
+
   test('listing the slots of many one-key buckets for a snapshot takes memory in proportion to the slots', async () => {
     const index = new MemoryIndex()
     const buckets = 20_000
