@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { symlink, unlink } from 'node:fs/promises'
+import { mkdir, symlink, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -99,6 +99,51 @@ describe.each([
     await second.close()
   })
 })
+
+/** Whether this machine lets an unprivileged process make a mount namespace (for bind mounts). */
+async function canBindMount(): Promise<boolean> {
+  return run('unshare', ['-rm', 'true']).then(
+    () => true,
+    () => false,
+  )
+}
+
+describe.each([
+  ['single_bucket_mode: true', { single_bucket_mode: true }],
+  ['single_bucket_mode: false', { single_bucket_mode: false }],
+] as [string, BadgerOptions][])(
+  'a store directory reached through a bind mount (%s)',
+  (_name, options) => {
+    it('a second store in this process fails with KV_LOCKED', async (context) => {
+      // Bind mounts need a mount namespace: `unshare -rm` (user namespaces), which some machines
+      // forbid. Nothing else makes a second path to a directory that realpath does not resolve.
+      if (!(await canBindMount())) return context.skip('unshare -rm is not permitted here')
+      const base = await tempDir('bind')
+      try {
+        const real = join(base, 'real')
+        const alias = join(base, 'alias')
+        await mkdir(real)
+        await mkdir(alias)
+        const script = 'mount --bind "$1" "$2" && exec "$3" "$4" "$1" "$2" "$5"'
+        const { stdout } = await run('unshare', [
+          '-rm',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          real,
+          alias,
+          process.execPath,
+          fixture('bind-child.mjs'),
+          JSON.stringify(options),
+        ])
+        expect(JSON.parse(stdout)).toEqual({ code: 'KV_LOCKED' })
+      } finally {
+        await removeDir(base)
+      }
+    }, 60_000)
+  },
+)
 
 describe('layout on disk', () => {
   it('refuses to open a directory written in the other single_bucket_mode', async () => {
