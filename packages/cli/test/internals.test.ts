@@ -167,10 +167,39 @@ describe('copyAll and verify', () => {
     expect(new TextDecoder().decode(key)).toBe('k1')
     expect(new TextDecoder().decode(lastKey)).toBe('k34')
     expect((cause as Error).message).toBe('refused')
+    // Small values: the batch is written in one part, with one addValues.
+    expect((failure as CopyFailure).phase).toBe('write')
+    expect((failure as CopyFailure).entries).toBe(10)
     // b0's two batches, then b1's first; nothing after the failure.
     expect(batches).toBe(3)
     expect(await target.existsKey('b0', 'k0')).toBe(true)
     expect(await target.existsKey('b2', 'k2')).toBe(false)
+  })
+
+  it('names the values read together when a read from the source fails, and writes none of them', async () => {
+    class FailingSource extends MemoryStore {
+      override async getValue(bucket: string, key: BytesLike) {
+        if (Buffer.from(key).toString() === 'k36') throw new Error('unreadable')
+        return super.getValue(bucket, key)
+      }
+    }
+    const source = new FailingSource()
+    const target = new MemoryStore()
+    await source.open()
+    await target.open()
+    for (let i = 0; i < 50; i++) await source.addValue(`b${i % 3}`, `k${i}`, `v${i}`)
+    interrupt = new Interrupt()
+    const failure = await copyAll(source, target, { batch: 17, concurrency: 1 }, quiet(), interrupt)
+      .then(() => undefined)
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(CopyFailure)
+    const { bucket, key, lastKey, entries, phase, cause } = failure as CopyFailure
+    // b0 (k0, k12, k15, …, k9 in byte order) is read 1, 2, 4, then 8 values at once: k3 … k48.
+    expect([bucket, phase, entries]).toEqual(['b0', 'read', 8])
+    expect(new TextDecoder().decode(key)).toBe('k3')
+    expect(new TextDecoder().decode(lastKey)).toBe('k48')
+    expect((cause as Error).message).toBe('unreadable')
+    expect(await target.existsKey('b0', 'k0')).toBe(false)
   })
 
   it('stops at an interrupt after the batches in flight, which it writes and counts', async () => {

@@ -141,32 +141,45 @@ BadgerKV.prototype.addValues = function (bucket, entries) {
     return { NODE_OPTIONS: `--import ${preload}` }
   }
 
-  it('holds a bounded share of value bytes per batch, however large the values (64 MiB over the batches in flight)', async () => {
-    // 40 values of 1 MiB in one bucket: one batch of 40 keys. Read whole, it held 40 MiB; with
-    // 4 batches in flight, a batch holds at most its 16 MiB share of the budget.
-    const mib = 1024 * 1024
-    const big = Array.from({ length: 40 }, (_, i) => ({
-      b: 'big',
-      k: Buffer.from(`k${String(i).padStart(2, '0')}`),
-      v: Buffer.alloc(mib, i),
-    }))
-    const seedFile = await ws.file('big.ndjson', exportFile(big))
-    const seeded = await ws.kv(['--backend', 'simple_kv', '--no-progress', 'import', seedFile])
+  const dist = (name: string) =>
+    new URL(`../node_modules/@kv/${name}/dist/index.js`, import.meta.url).href
+
+  /** Seeds bucket `b` of simple_kv with values of `sizes` bytes, keys k000, k001, … in order. */
+  async function seedSizes(b: string, sizes: number[]): Promise<void> {
+    const file = await ws.file(
+      `${b}.ndjson`,
+      exportFile(
+        sizes.map((size, i) => ({
+          b,
+          k: Buffer.from(`k${String(i).padStart(3, '0')}`),
+          v: Buffer.alloc(size, i),
+        })),
+      ),
+    )
+    const seeded = await ws.kv(['--backend', 'simple_kv', '--no-progress', 'import', file])
     expect(seeded.code, seeded.stderr).toBe(0)
-    // Value bytes read from the source and not yet written to the target, at their most.
-    const dist = (name: string) =>
-      new URL(`../node_modules/@kv/${name}/dist/index.js`, import.meta.url).href
+  }
+
+  /**
+   * Migrates simple_kv to badger (`args` added) with a preload that watches the copy: returns
+   * its result and, at their most, the value bytes read from the source and not yet written to
+   * the target (`held`) and the source reads in flight at once (`reads`).
+   */
+  async function watchedCopy(args: string[]) {
     const preload = await ws.file(
-      'held.mjs',
+      'watch.mjs',
       `import { writeFileSync } from 'node:fs'
 import { BadgerKV } from ${JSON.stringify(dist('badger'))}
 import { SimpleKV } from ${JSON.stringify(dist('simple'))}
 let held = 0
-let most = 0
+let reads = 0
+const most = { held: 0, reads: 0 }
 const { getValue } = SimpleKV.prototype
 SimpleKV.prototype.getValue = async function (bucket, key) {
+  most.reads = Math.max(most.reads, ++reads)
   const value = await getValue.call(this, bucket, key)
-  if (value !== null) most = Math.max(most, (held += value.length))
+  reads--
+  if (value !== null) most.held = Math.max(most.held, (held += value.length))
   return value
 }
 const { addValue, addValues } = BadgerKV.prototype
@@ -179,23 +192,129 @@ BadgerKV.prototype.addValues = async function (bucket, entries) {
   await addValues.call(this, bucket, list)
   for (const [, value] of list) held -= value.length
 }
-process.on('exit', () => writeFileSync(${JSON.stringify(join(ws.dir, 'held.txt'))}, String(most)))
+process.on('exit', () => writeFileSync(${JSON.stringify(join(ws.dir, 'watch.json'))}, JSON.stringify(most)))
 `,
     )
     // Without the verification, whose reads of the source would count as held.
-    const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
-    const migrated = await ws.kv([...args, '--no-verify'], {
-      env: { NODE_OPTIONS: `--import ${preload}` },
-    })
-    expect(migrated.code, migrated.stderr).toBe(0)
-    expect(migrated.out).toMatch(/copied 40 entries in 1 bucket/)
-    const most = Number(await readFile(join(ws.dir, 'held.txt'), 'utf8'))
-    expect(most).toBeGreaterThanOrEqual(mib)
-    expect(most).toBeLessThanOrEqual(16 * mib)
+    const result = await ws.kv(
+      ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger', '--no-verify', ...args],
+      { env: { NODE_OPTIONS: `--import ${preload}` } },
+    )
+    expect(result.code, result.stderr).toBe(0)
+    const most: { held: number; reads: number } = JSON.parse(
+      await readFile(join(ws.dir, 'watch.json'), 'utf8'),
+    )
+    return { result, ...most }
+  }
+
+  it('holds a bounded share of value bytes per batch, however large the values (64 MiB over the batches in flight)', async () => {
+    // 40 values of 1 MiB in one bucket: one batch of 40 keys. Read whole, it held 40 MiB; with
+    // 4 batches in flight, a batch holds at most its 16 MiB share of the budget.
+    const mib = 1024 * 1024
+    await seedSizes('big', Array(40).fill(mib))
+    const { result, held } = await watchedCopy([])
+    expect(result.out).toMatch(/copied 40 entries in 1 bucket/)
+    expect(held).toBeGreaterThanOrEqual(mib)
+    expect(held).toBeLessThanOrEqual(16 * mib)
     // Written in parts, the batch is still copied whole.
+    const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
     const verified = await ws.kv([...args, '--verify-values'])
     expect(verified.code, verified.stderr).toBe(0)
     expect(verified.out).toMatch(/verified counts and values: all 40 entries of 1 bucket/)
+  })
+
+  it('holds at most 16 values beyond its share when values suddenly grow within a batch', async () => {
+    // 300 values of 100 bytes, then 40 of 256 KiB, in one batch; --concurrency 64 makes the
+    // share 1 MiB. Sized by the small values, the reads had doubled to 256 at once: that group
+    // took every large value (10 MiB). At most 16 reads at once: 1 MiB + 16 × 256 KiB.
+    const kib = 1024
+    await seedSizes('mix', [...Array(300).fill(100), ...Array(40).fill(256 * kib)])
+    const { result, held, reads } = await watchedCopy(['--concurrency', '64'])
+    expect(result.out).toMatch(/copied 340 entries in 1 bucket/)
+    expect(held).toBeGreaterThanOrEqual(256 * kib)
+    expect(held).toBeLessThanOrEqual(1024 * kib + 16 * 256 * kib)
+    expect(reads).toBeLessThanOrEqual(16)
+  })
+
+  it('reads a bucket of empty values several at a time, not one by one', async () => {
+    // Sized at 0 bytes, empty values left room for one read at a time, for the whole batch.
+    await seedSizes('empty', Array(200).fill(0))
+    const { result, held, reads } = await watchedCopy(['--concurrency', '1'])
+    expect(result.out).toMatch(/copied 200 entries in 1 bucket/)
+    expect(held).toBe(0)
+    expect(reads).toBeGreaterThan(1)
+    expect(reads).toBeLessThanOrEqual(16)
+  })
+
+  it('looks keys up 64 at a time in the default verification, not --concurrency (4) at a time', async () => {
+    await seedSizes('b', Array(200).fill(1))
+    // Lookups in the target in flight at once, at their most; each takes 10 ms, so that they
+    // overlap whatever the machine's speed.
+    const preload = await ws.file(
+      'lookups.mjs',
+      `import { writeFileSync } from 'node:fs'
+import { BadgerKV } from ${JSON.stringify(dist('badger'))}
+let lookups = 0
+let most = 0
+const { existsKey } = BadgerKV.prototype
+BadgerKV.prototype.existsKey = async function (bucket, key) {
+  most = Math.max(most, ++lookups)
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  try {
+    return await existsKey.call(this, bucket, key)
+  } finally {
+    lookups--
+  }
+}
+process.on('exit', () => writeFileSync(${JSON.stringify(join(ws.dir, 'lookups.txt'))}, String(most)))
+`,
+    )
+    const migrated = await ws.kv(
+      ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger'],
+      { env: { NODE_OPTIONS: `--import ${preload}` } },
+    )
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(migrated.out).toMatch(/verified counts: all 200 entries of 1 bucket are in the target/)
+    const most = Number(await readFile(join(ws.dir, 'lookups.txt'), 'utf8'))
+    expect(most).toBeGreaterThan(4)
+    expect(most).toBeLessThanOrEqual(64)
+  })
+
+  it("names the keys of a batch's failed part (one addValues), leaving its earlier parts written", async () => {
+    // 12 values of 256 KiB, one batch; --concurrency 64 makes its share 1 MiB, so it is written
+    // in parts of 4: k000-k003, then k004-k007, which the target refuses.
+    await seedSizes('p', Array(12).fill(256 * 1024))
+    const preload = await ws.file(
+      'refuse.mjs',
+      `import { BackendUnavailableError } from ${JSON.stringify(dist('core'))}
+import { BadgerKV } from ${JSON.stringify(dist('badger'))}
+const { addValues } = BadgerKV.prototype
+BadgerKV.prototype.addValues = function (bucket, entries) {
+  const list = [...entries]
+  if (list.some(([key]) => Buffer.from(key).toString() === 'k005'))
+    return Promise.reject(new BackendUnavailableError('the target went away'))
+  return addValues.call(this, bucket, list)
+}
+`,
+    )
+    const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
+    const migrated = await ws.kv([...args, '--concurrency', '64'], {
+      env: { NODE_OPTIONS: `--import ${preload}` },
+    })
+    expect(migrated.stderr).toMatch(
+      /^kv: migrate failed on bucket "p" keys "k004" to "k007" \(4 entries written together with one addValues\): the target went away; 4 entries were copied before it stopped; run the command again to resume/,
+    )
+    expect(migrated.code).not.toBe(0)
+    for (const [key, code] of [
+      ['k003', 0],
+      ['k004', 3],
+    ] as const) {
+      expect((await ws.kv(['--backend', 'badger', 'exists', 'p', key])).code, key).toBe(code)
+    }
+    // Re-running completes the copy over the parts already written.
+    const again = await ws.kv(args)
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.out).toMatch(/verified counts: all 12 entries of 1 bucket are in the target/)
   })
 
   it.each([

@@ -242,10 +242,16 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
   } catch (error) {
     progress.stop()
     if (error instanceof CopyFailure) {
+      // A batch is written in parts: a failed write names its own part's keys.
+      const range = (last: Uint8Array) => `keys ${describeKey(error.key)} to ${describeKey(last)}`
       const which =
         error.lastKey === undefined
           ? `key ${describeKey(error.key)}`
-          : `the batch of keys ${describeKey(error.key)} to ${describeKey(error.lastKey)}`
+          : error.phase === 'write'
+            ? `${range(error.lastKey)} (${counted(error.entries, 'entry', 'entries')} written together with one addValues)`
+            : error.phase === 'read'
+              ? `${range(error.lastKey)} (${counted(error.entries, 'value', 'values')} read together)`
+              : `the batch of ${range(error.lastKey)}`
       const side = isKVError(error.cause) ? '' : ' (unexpected)'
       const cause = (error.cause as Error).message.replace(/\.$/, '')
       throw new CliError(
@@ -274,11 +280,19 @@ export function registerMigrate(program: Command, act: Act): void {
     .option('--verify-values', 'also compare every value (reads both stores again)')
     .addOption(new Option('--no-verify', 'skip the verification'))
     .addOption(
-      new Option('--batch <n>', 'entries read and written together (one addValues call)')
+      new Option(
+        '--batch <n>',
+        'entries per batch, written in parts of at most its share of 64 MiB of values (one addValues each)',
+      )
         .default(1000)
         .argParser(integer('--batch')),
     )
-    .addOption(concurrencyOption(4, 'batches in flight at once'))
+    .addOption(
+      concurrencyOption(
+        4,
+        'batches in flight at once (and keys compared at once by --verify-values)',
+      ),
+    )
     .addHelpText(
       'after',
       examples(
@@ -287,6 +301,8 @@ export function registerMigrate(program: Command, act: Act): void {
         'kv migrate --from simple_kv --to simple_kv --to-config new-kv.yml   # move to another path',
         '',
         'Re-running is safe (writes overwrite): after Ctrl-C (exit 130), run the same command again.',
+        'A batch is written in parts, each one all-or-nothing addValues: a failed part leaves the',
+        "batch's earlier parts written (the error names the part's first and last key).",
         'Exit 7 when the verification finds an entry of the source missing from the target',
         '(or, with --verify-values, holding another value).',
       ),
