@@ -5,8 +5,8 @@
  * @module
  */
 import { constants } from 'node:fs'
-import { mkdir, open } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { lstat, mkdir, open, readlink, stat } from 'node:fs/promises'
+import { dirname, resolve, sep } from 'node:path'
 import { InvalidConfigError } from './errors.js'
 
 /**
@@ -28,7 +28,8 @@ export async function syncDirectory(dir: string): Promise<void> {
  * Creates `path` and its parents if missing, durably: the directories created are synced into
  * their parents ({@link syncDirectory}). A file standing where the directory or one of its
  * parents should be is a configuration error — `KV_INVALID_CONFIG` naming `key` (the backend's
- * path setting), with the file system's error as `cause`; any other failure passes unchanged.
+ * path setting), with the file system's error as `cause` — and so is a symbolic link on the path
+ * that leads nowhere (its target missing, or a loop); any other failure passes unchanged.
  * `defaulted`: the path was not configured but derived from `data_dir`, which the message says.
  */
 export async function createStoreDirectory(
@@ -41,8 +42,15 @@ export async function createStoreDirectory(
     first = await mkdir(path, { recursive: true })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error
     const where = defaulted ? `${path} (${key} is not set: the default under data_dir)` : path
+    const link = await danglingLink(path)
+    if (link !== undefined) {
+      throw new InvalidConfigError(
+        `The store directory ${where} cannot be created: ${link.path} is a symbolic link to ${link.target}, which ${link.loop ? 'leads back to itself (a loop)' : 'does not exist'}. Create the directory it points to, or set ${key} to a directory (${(error as Error).message}).`,
+        { key, cause: error },
+      )
+    }
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error
     throw new InvalidConfigError(
       `The store directory ${where} cannot be created: ${code === 'EEXIST' ? 'a file that is not a directory is in its place' : 'a component of the path is a file, not a directory'} (${(error as Error).message}). Set ${key} to a directory, or move the file away.`,
       { key, cause: error },
@@ -62,6 +70,32 @@ export async function createStoreDirectory(
       if (dir === top || dirname(dir) === dir) break
     }
   }
+}
+
+/**
+ * The first symbolic link on `path` (from the root down) whose target cannot be reached: it
+ * does not exist, or the links loop. Such a link makes `mkdir` fail with ENOENT, ENOTDIR, EEXIST
+ * or ELOOP, none of which names it. Undefined when there is none (or it cannot be told).
+ */
+async function danglingLink(
+  path: string,
+): Promise<{ path: string; target: string; loop: boolean } | undefined> {
+  const parts = resolve(path).split(sep)
+  for (let i = 2; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join(sep)
+    const entry = await lstat(prefix).catch(() => undefined)
+    if (entry === undefined) return undefined
+    if (!entry.isSymbolicLink()) continue
+    const code = await stat(prefix).then(
+      () => undefined,
+      (error: NodeJS.ErrnoException) => error.code,
+    )
+    if (code === 'ENOENT' || code === 'ELOOP') {
+      const target = await readlink(prefix).catch(() => '?')
+      return { path: prefix, target, loop: code === 'ELOOP' }
+    }
+  }
+  return undefined
 }
 
 /** Errors that say a directory cannot be opened or synced here, rather than that I/O failed. */

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -18,6 +18,27 @@ describe('createStoreDirectory', () => {
     await createStoreDirectory(path, 'x.path')
     await createStoreDirectory(path, 'x.path')
     expect((await stat(path)).isDirectory()).toBe(true)
+  })
+
+  it('names a symbolic link on the path that leads nowhere (target missing, or a loop): KV_INVALID_CONFIG', async () => {
+    await symlink(join(base, 'nowhere'), join(base, 'dangling'))
+    await symlink(join(base, 'loop'), join(base, 'loop'))
+    for (const [path, link, what] of [
+      [join(base, 'dangling'), join(base, 'dangling'), 'does not exist'],
+      [join(base, 'dangling', 'sub'), join(base, 'dangling'), 'does not exist'],
+      [join(base, 'loop'), join(base, 'loop'), 'leads back to itself'],
+    ] as const) {
+      const error = await createStoreDirectory(path, 'x.path').catch((e: unknown) => e)
+      expect(error, path).toMatchObject({
+        code: 'KV_INVALID_CONFIG',
+        key: 'x.path',
+        message: expect.stringContaining(`${link} is a symbolic link to `),
+      })
+      expect((error as Error).message).toContain(what)
+      expect((error as Error).cause).toBeInstanceOf(Error)
+    }
+    // Nothing was created where the dangling link points.
+    expect(existsSync(join(base, 'nowhere'))).toBe(false)
   })
 
   it('creates a relative path and its parents under the working directory', async () => {
