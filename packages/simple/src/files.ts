@@ -82,7 +82,9 @@ export async function directoriesNamedLikeFiles(dir: string): Promise<string[]> 
 
 /**
  * Writes `contents` to `dir/name` atomically and durably: a temporary file, fsynced, renamed
- * into place, the directory fsynced. A crash leaves either no file or the whole file.
+ * into place, the directory fsynced. A crash leaves either no file or the whole file. A write
+ * that fails removes its temporary file (best effort): on a full disk, a half-written segment of
+ * several MiB would keep the space that every other file on that disk needs.
  */
 export async function createDurably(
   dir: string,
@@ -92,10 +94,15 @@ export async function createDurably(
   const temporary = join(dir, `${name}.tmp`)
   const handle = await fs.open(temporary, 'w')
   try {
-    await handle.writeFile(contents)
-    await handle.datasync()
-  } finally {
-    await handle.close()
+    try {
+      await handle.writeFile(contents)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    await fs.rm(temporary, { force: true }).catch(() => {})
+    throw error
   }
   await fs.rename(temporary, join(dir, name))
   await syncDirectory(dir)

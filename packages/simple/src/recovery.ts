@@ -20,29 +20,35 @@ import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { syncDirectory } from '@kv/core'
 import { createDurably, listStore, openFd, removeFile, segmentName, snapshotName } from './files.js'
-import {
-  corrupt,
-  FILE_HEADER_BYTES,
-  FileKind,
-  FORMAT_VERSION,
-  FRAME_HEADER_BYTES,
-  fileHeader,
-} from './format.js'
+import { corrupt, FILE_HEADER_BYTES, FileKind, FORMAT_VERSION, fileHeader } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { loadSnapshot } from './snapshot-reader.js'
 import { type ReplayResult, replaySegment } from './wal-replay.js'
 import type { Segment } from './wal-writer.js'
 import { PREALLOCATE_BYTES } from './wal-writer.js'
 
-/** Whether the segment at `path` has a non-zero byte after its header. */
+/** Bytes {@link holdsRecords} reads at a time. */
+const PROBE_BYTES = 64 * 1024
+
+/**
+ * Whether the segment at `path` has a non-zero byte anywhere after its header. Not only where its
+ * first record would start: after a power cut a segment's first page may be lost (zeros) while a
+ * later one reached the disk, and records there mean that the segments before it must not end
+ * in a torn tail — their damage is corruption, which a look at the first bytes alone took for a
+ * torn tail in two segments, cutting acknowledged records off both. A segment holding records
+ * has them from its start, so the scan ends at once; only an empty one (preallocated zeros, a
+ * few MiB) is read to its end.
+ */
 async function holdsRecords(path: string): Promise<boolean> {
   const handle = await fs.open(path, 'r')
   try {
-    const probe = Buffer.alloc(FRAME_HEADER_BYTES)
-    const { bytesRead } = await handle.read(probe, 0, probe.length, FILE_HEADER_BYTES)
-    // A record's header is never all zeros (its complemented length is not), and a segment
-    // holds no records after a zero header: replay stops there.
-    return probe.subarray(0, bytesRead).some((byte) => byte !== 0)
+    const probe = Buffer.alloc(PROBE_BYTES)
+    for (let at = FILE_HEADER_BYTES; ; ) {
+      const { bytesRead } = await handle.read(probe, 0, probe.length, at)
+      if (bytesRead === 0) return false
+      if (probe.subarray(0, bytesRead).some((byte) => byte !== 0)) return true
+      at += bytesRead
+    }
   } finally {
     await handle.close()
   }

@@ -60,7 +60,10 @@ export interface SimpleKVStats {
   deadEntryBytes: number
   /** Number of the WAL segment being appended to. */
   walSegment: number
-  /** Size of that segment in bytes. */
+  /**
+   * Bytes of that segment up to the end of its records, header included (the trigger of
+   * `snapshot_wal_bytes`); with `sync_writes` the file itself is longer, preallocated with zeros.
+   */
   walBytes: number
   /** Number of the last snapshot taken or loaded (0: none yet). */
   snapshot: number

@@ -513,6 +513,30 @@ describe('missing and leftover files', () => {
     expect((await readFile(wal)).equals(torn)).toBe(true)
     expect((await readFile(join(dir, WAL_2))).equals(later)).toBe(true)
   })
+
+  test('a later segment whose first page was lost (zeros) but whose records go on after it still makes the torn record before it corruption', async () => {
+    const { wal, start } = await tornTailBeforeSegment(true)
+    // WAL_2 as a power cut leaves it: no seal (the process did not close the store), and its
+    // first page lost — zeros from its header on, over its batch frame and the start of its
+    // record — while the rest of the record reached the disk. Both segments look torn; only one
+    // can be.
+    const next = join(dir, WAL_2)
+    const sealed = await readFile(next)
+    const later = sealed.subarray(0, sealed.length - BATCH_FRAME_BYTES)
+    const lostTo = FILE_HEADER_BYTES + 40
+    expect(later.length).toBeGreaterThan(lostTo)
+    later.fill(0, FILE_HEADER_BYTES, lostTo)
+    await writeFile(next, later)
+    const torn = await readFile(wal)
+    const warnings = await tornWarnings(async () => {
+      const error = await expectCorrupt(WAL_1, (offset) => offset === start)
+      expect(error.message).toContain('later segments hold records')
+    })
+    // Nothing was cut off, in either segment.
+    expect(warnings).toEqual([])
+    expect((await readFile(wal)).equals(torn)).toBe(true)
+    expect((await readFile(next)).equals(later)).toBe(true)
+  })
 })
 
 function hex(text: string): string {

@@ -3,7 +3,7 @@
  * be written. Typed errors naming the path and what to do, with the file-system error as `cause`.
  */
 import { spawn } from 'node:child_process'
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { access, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   configure,
@@ -108,8 +108,10 @@ describe('store files that cannot be written at open(): KV_BACKEND_UNAVAILABLE',
     expect(result.cause).toBe('EFBIG')
     expect(result.message).toContain(path)
     expect(result.message).toContain('ulimit -f')
-    // The failed open released its lock…
+    // The failed open released its lock, and removed the segment it was writing (a
+    // half-written temporary file would keep the space of a full disk)…
     await expect(access(join(path, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect((await readdir(path)).filter((name) => name.endsWith('.tmp'))).toEqual([])
     // …and left nothing that stops the store opening without the limit.
     const store = await openStore(path, { sync_writes: true })
     await store.addValue('b', 'k', 'v')
