@@ -35,8 +35,11 @@ import { LOCK_FILE } from './files.js'
 
 // Shared through the global registry so that the ESM and CJS builds, or two copies of the
 // package, loaded in one thread still see each other's locks. Each worker thread has its own
-// global object, hence its own set: other threads are recognised through the lock file.
-const HELD_KEY = Symbol.for('@kv/simple/held-locks')
+// global object, hence its own set: other threads are recognised through the lock file. A
+// directory is known by its device and inode, so that another path to it — a symbolic link, a
+// bind mount (a Docker volume), which realpath does not see through — is the same store. (v2:
+// the first set was keyed by real path.)
+const HELD_KEY = Symbol.for('@kv/simple/held-locks:v2')
 const held: Set<string> =
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>())
@@ -62,7 +65,8 @@ export interface LockFile {
 
 /** Takes the lock of the store directory `dir` (which exists), or throws `KV_LOCKED`. */
 export async function acquireLock(dir: string): Promise<Lock> {
-  const key = await fs.realpath(dir)
+  const { dev, ino } = await fs.stat(dir, { bigint: true })
+  const key = `${dev}:${ino}`
   if (held.has(key)) {
     throw new LockedError(
       `The simple_kv store at ${dir} is already open in this process (pid ${process.pid}) by another store object; close that one first, or share it.`,

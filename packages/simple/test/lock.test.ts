@@ -137,6 +137,38 @@ describe('within one process', () => {
     await first.close()
   })
 
+  test('the same directory through a bind mount is refused as a second store object (not as another thread)', async (context) => {
+    // Bind mounts need a mount namespace: `unshare -rm` (user namespaces), which some machines
+    // forbid. Nothing else makes a second path to a directory that realpath does not resolve.
+    try {
+      execFileSync('unshare', ['-rm', 'true'], { stdio: 'ignore' })
+    } catch {
+      return context.skip('unshare -rm is not permitted here')
+    }
+    const real = join(dir, 'real')
+    const alias = join(dir, 'alias')
+    await mkdir(real)
+    await mkdir(alias)
+    const output = execFileSync(
+      'unshare',
+      [
+        '-rm',
+        'sh',
+        '-c',
+        'mount --bind "$1" "$2" && exec "$3" "$4" "$1" "$2"',
+        'sh',
+        real,
+        alias,
+        process.execPath,
+        join(FIXTURES, 'bind-open.mjs'),
+      ],
+      { encoding: 'utf8' },
+    )
+    const result = JSON.parse(output.trim().split('\n').at(-1)!)
+    expect(result).toMatchObject({ ok: false, code: 'KV_LOCKED' })
+    expect(result.message).toContain('by another store object')
+  })
+
   test('closing removes the lock file', async () => {
     const store = await openStore(dir)
     await store.close()
