@@ -23,6 +23,23 @@ afterEach(async () => {
 
 const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
 
+/** Runs `body`, counting the calls of setImmediate meanwhile (how often it gave the loop a turn). */
+async function countingSetImmediate<T>(
+  body: () => Promise<T>,
+): Promise<{ result: T; calls: number }> {
+  const realSetImmediate = globalThis.setImmediate
+  let calls = 0
+  globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
+    calls++
+    return realSetImmediate(...args)
+  }) as typeof setImmediate
+  try {
+    return { result: await body(), calls }
+  } finally {
+    globalThis.setImmediate = realSetImmediate
+  }
+}
+
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (condition()) return
@@ -309,17 +326,7 @@ describe('snapshots', () => {
     // turns would not tell: the loop turns freely while the snapshot waits for its file I/O.)
     // No bucket here reaches ENTRIES_PER_TURN, so the copy yields as often as it should only if
     // it counts entries across buckets.
-    const realSetImmediate = globalThis.setImmediate
-    let yields = 0
-    globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
-      yields++
-      return realSetImmediate(...args)
-    }) as typeof setImmediate
-    try {
-      await store.snapshot()
-    } finally {
-      globalThis.setImmediate = realSetImmediate
-    }
+    const { calls: yields } = await countingSetImmediate(() => store.snapshot())
     expect(store.stats().entries).toBe(buckets)
     expect(yields).toBeGreaterThanOrEqual(buckets / ENTRIES_PER_TURN - 1)
     await store.close()
@@ -343,18 +350,9 @@ describe('snapshots', () => {
     await store.close()
     // Each file is read in one chunk, so only the parse can give the loop its turns: count the
     // setImmediate calls it makes (see the snapshot test above for why calls, not turns).
-    const realSetImmediate = globalThis.setImmediate
-    let yields = 0
-    globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
-      yields++
-      return realSetImmediate(...args)
-    }) as typeof setImmediate
-    let reopened: Awaited<ReturnType<typeof openStore>>
-    try {
-      reopened = await openStore(dir, MANUAL)
-    } finally {
-      globalThis.setImmediate = realSetImmediate
-    }
+    const { result: reopened, calls: yields } = await countingSetImmediate(() =>
+      openStore(dir, MANUAL),
+    )
     expect(reopened.stats().entries).toBe(20_000)
     const mebibytes = Math.floor(snapshotBytes / 2 ** 20) + Math.floor(walBytes / 2 ** 20)
     expect(mebibytes).toBeGreaterThanOrEqual(4)
