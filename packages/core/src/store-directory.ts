@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readlink, stat } from 'node:fs/promises'
-import { dirname, resolve, sep } from 'node:path'
+import { dirname, isAbsolute, resolve, sep } from 'node:path'
 import { InvalidConfigError } from './errors.js'
 
 /**
@@ -80,7 +80,8 @@ export async function createStoreDirectory(
 async function danglingLink(
   path: string,
 ): Promise<{ path: string; target: string; loop: boolean } | undefined> {
-  const parts = resolve(path).split(sep)
+  // Not normalised: in `link/..` the kernel follows the link before it steps back.
+  const parts = (isAbsolute(path) ? path : `${process.cwd()}${sep}${path}`).split(sep)
   for (let i = 2; i <= parts.length; i++) {
     const prefix = parts.slice(0, i).join(sep)
     const entry = await lstat(prefix).catch(() => undefined)
@@ -91,7 +92,10 @@ async function danglingLink(
       (error: NodeJS.ErrnoException) => error.code,
     )
     if (code === 'ENOENT' || code === 'ELOOP') {
-      const target = await readlink(prefix).catch(() => '?')
+      const target = await readlink(prefix).then(
+        (to) => resolve(dirname(prefix), to),
+        () => '?',
+      )
       return { path: prefix, target, loop: code === 'ELOOP' }
     }
   }

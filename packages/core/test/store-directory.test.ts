@@ -27,6 +27,8 @@ describe('createStoreDirectory', () => {
       [join(base, 'dangling'), join(base, 'dangling'), 'does not exist'],
       [join(base, 'dangling', 'sub'), join(base, 'dangling'), 'does not exist'],
       [join(base, 'loop'), join(base, 'loop'), 'leads back to itself'],
+      // The kernel follows the link before `..` steps back: not `base/x`.
+      [`${base}/dangling/../x`, join(base, 'dangling'), 'does not exist'],
     ] as const) {
       const error = await createStoreDirectory(path, 'x.path').catch((e: unknown) => e)
       expect(error, path).toMatchObject({

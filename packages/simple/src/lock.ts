@@ -35,14 +35,30 @@ import { LOCK_FILE } from './files.js'
 
 // Shared through the global registry so that the ESM and CJS builds, or two copies of the
 // package, loaded in one thread still see each other's locks. Each worker thread has its own
-// global object, hence its own set: other threads are recognised through the lock file. A
-// directory is known by its device and inode, so that another path to it — a symbolic link, a
-// bind mount (a Docker volume), which realpath does not see through — is the same store. (v2:
-// the first set was keyed by real path.)
-const HELD_KEY = Symbol.for('@kv/simple/held-locks:v2')
-const held: Set<string> =
-  ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>())
+// global object, hence its own sets: other threads are recognised through the lock file. A
+// directory is known by its real path (the set every version shares) and by its device and
+// inode: a bind mount (a Docker volume) is another path that realpath does not see through. Not
+// by the inode alone: some file systems report 0 for every directory, and an overlay may
+// renumber one.
+type HeldSets = { [key: symbol]: Set<string> | undefined }
+const heldPaths = ((globalThis as HeldSets)[Symbol.for('@kv/simple/held-locks')] ??=
+  new Set<string>())
+const heldInodes = ((globalThis as HeldSets)[Symbol.for('@kv/simple/held-inodes')] ??=
+  new Set<string>())
+
+/** Marks `dir` as held by a store object of this thread; undefined if one holds it already. */
+async function holdHere(dir: string): Promise<(() => void) | undefined> {
+  const real = await fs.realpath(dir)
+  const { dev, ino } = await fs.stat(dir, { bigint: true })
+  const inode = ino === 0n ? undefined : `${dev}:${ino}`
+  if (heldPaths.has(real) || (inode !== undefined && heldInodes.has(inode))) return undefined
+  heldPaths.add(real)
+  if (inode !== undefined) heldInodes.add(inode)
+  return () => {
+    heldPaths.delete(real)
+    if (inode !== undefined) heldInodes.delete(inode)
+  }
+}
 
 /** Attempts at creating the lock before giving up when other processes keep taking it. */
 const ATTEMPTS = 5
@@ -65,14 +81,12 @@ export interface LockFile {
 
 /** Takes the lock of the store directory `dir` (which exists), or throws `KV_LOCKED`. */
 export async function acquireLock(dir: string): Promise<Lock> {
-  const { dev, ino } = await fs.stat(dir, { bigint: true })
-  const key = `${dev}:${ino}`
-  if (held.has(key)) {
+  const unhold = await holdHere(dir)
+  if (unhold === undefined) {
     throw new LockedError(
       `The simple_kv store at ${dir} is already open in this process (pid ${process.pid}) by another store object; close that one first, or share it.`,
     )
   }
-  held.add(key)
   const path = join(dir, LOCK_FILE)
   try {
     let claimed: string | undefined
@@ -80,7 +94,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
       const handle = await tryCreate(path)
       if (handle !== undefined) {
         await removeLeftoverTemporaries(dir)
-        return { release: () => release(key, path, handle) }
+        return { release: () => release(unhold, path, handle) }
       }
       const found = await readLock(path)
       if (found === undefined) continue
@@ -93,7 +107,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
         : `Could not take the lock ${path}: another process is taking over the stale lock (${claimed} exists); try again. If this persists while no process has the store open, a takeover was interrupted: remove ${claimed} and ${path}.`,
     )
   } catch (error) {
-    held.delete(key)
+    unhold()
     throw error
   }
 }
@@ -257,7 +271,7 @@ export async function removeStale(path: string, judged: LockFile): Promise<strin
   return undefined
 }
 
-async function release(key: string, path: string, handle: FileHandle): Promise<void> {
+async function release(unhold: () => void, path: string, handle: FileHandle): Promise<void> {
   try {
     const own = await handle.stat({ bigint: true })
     const current = await fs.stat(path, { bigint: true }).catch(() => undefined)
@@ -265,7 +279,7 @@ async function release(key: string, path: string, handle: FileHandle): Promise<v
       await fs.rm(path, { force: true })
     }
   } finally {
-    held.delete(key)
+    unhold()
     // Closed only after the file is gone: until then, other threads see the lock as held.
     await handle.close()
   }
