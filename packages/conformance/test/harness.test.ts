@@ -152,6 +152,14 @@ describe('the harness', () => {
     expect(results.filter((r) => !r.passed && !r.skipped)).toEqual([])
   })
 
+  it('round-trips only the compression values within a limit of 64 KiB (64 KiB of random bytes compress to more)', async () => {
+    const results = await collectResults(compression, {
+      name: '64 KiB',
+      create: () => new MemoryStore({ maxValueBytes: 64 * 1024 }),
+    })
+    expect(results.filter((r) => !r.passed && !r.skipped)).toEqual([])
+  })
+
   it('fails a test that exceeds its timeout', async () => {
     class Hanging extends MemoryStore {
       override getValue(): Promise<Uint8Array | null> {
