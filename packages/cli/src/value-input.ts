@@ -5,7 +5,7 @@
  * @module
  */
 import { createReadStream, fstatSync } from 'node:fs'
-import { InvalidArgumentError } from '@kv/core'
+import { InvalidArgumentError, isKVError } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
 import { parseValueText } from './keys.js'
 
@@ -92,7 +92,7 @@ export async function readValue(source: ValueSource, maxBytes: number): Promise<
 
 /** A failure to read the value: the limit's refusal as it is, anything else exit 4 naming `what`. */
 function unreadable(cause: unknown, what: string): unknown {
-  if (cause instanceof InvalidArgumentError) return cause
+  if (isKVError(cause, 'KV_INVALID_ARGUMENT')) return cause
   return new CliError(
     ExitCode.INVALID_INPUT,
     `cannot read the value ${what}: ${(cause as Error).message}`,

@@ -33,7 +33,17 @@ export interface KVErrorOptions {
   cause?: unknown
 }
 
-/** Base class of every error kv throws on purpose. */
+/**
+ * Marks every kv error, whichever build or copy of @kv/core made it: `instanceof` tells only the
+ * classes of one copy, and a process may load the ESM and the CommonJS build, or two installed
+ * copies (a backend's and the application's). See {@link isKVError}.
+ */
+const KV_ERROR_BRAND = Symbol.for('@kv/core:kv-error')
+
+/**
+ * Base class of every error kv throws on purpose. `instanceof` recognises the errors of this
+ * copy of @kv/core only; {@link isKVError} those of any.
+ */
 export class KVError extends Error {
   /** Stable machine-readable code; see {@link ErrorCode}. */
   readonly code: ErrorCode
@@ -42,6 +52,7 @@ export class KVError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.name = new.target.name
+    Object.defineProperty(this, KV_ERROR_BRAND, { value: true })
   }
 }
 
@@ -165,7 +176,12 @@ export class NotSupportedError extends KVError {
   }
 }
 
-/** True when `error` is a kv error, optionally with the given code. */
+/**
+ * True when `error` is a kv error, optionally with the given code — made by any build or copy of
+ * @kv/core loaded in the process (unlike `instanceof`).
+ */
 export function isKVError(error: unknown, code?: ErrorCode): error is KVError {
-  return error instanceof KVError && (code === undefined || error.code === code)
+  if (typeof error !== 'object' || error === null) return false
+  if ((error as { [KV_ERROR_BRAND]?: unknown })[KV_ERROR_BRAND] !== true) return false
+  return code === undefined || (error as KVError).code === code
 }

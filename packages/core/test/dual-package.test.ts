@@ -29,6 +29,24 @@ it('shares the registry between the ESM and CommonJS builds', async () => {
   )
 })
 
+it('recognises the errors of either build with isKVError (instanceof tells one build only)', async () => {
+  const fromCjs = new cjs.InvalidArgumentError('key', 'bad key')
+  expect(fromCjs instanceof esm.KVError).toBe(false)
+  expect(esm.isKVError(fromCjs)).toBe(true)
+  expect(esm.isKVError(fromCjs, 'KV_INVALID_ARGUMENT')).toBe(true)
+  expect(esm.isKVError(fromCjs, 'KV_NOT_OPEN')).toBe(false)
+  expect(cjs.isKVError(new esm.NotOpenError())).toBe(true)
+  // A store of one build rejects with errors the other recognises.
+  const store = new cjs.MemoryStore()
+  await store.open()
+  const error = await store.addValue('', 'k', 'v').catch((e: unknown) => e)
+  expect(esm.isKVError(error, 'KV_INVALID_ARGUMENT')).toBe(true)
+  await store.close()
+  // Lookalikes are not kv errors.
+  expect(esm.isKVError(Object.assign(new Error('x'), { code: 'KV_NOT_OPEN' }))).toBe(false)
+  expect(esm.isKVError(null)).toBe(false)
+})
+
 it('shares the configuration between the two builds', () => {
   const section = cjs.defineConfigSection(
     'dual_test',

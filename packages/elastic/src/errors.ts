@@ -37,7 +37,8 @@ import {
   AuthFailedError,
   BackendError,
   BackendUnavailableError,
-  KVError,
+  isKVError,
+  type KVError,
   NotSupportedError,
 } from '@kv/core'
 
@@ -247,7 +248,7 @@ export function toKVError(
   scrub: Scrubber,
   privilege?: Privilege,
 ): KVError {
-  if (error instanceof KVError) return error
+  if (isKVError(error)) return error
   const failure = (error ?? {}) as ClientError
   const name = failure.name ?? 'Error'
   const message = scrub(String(failure.message ?? error))
