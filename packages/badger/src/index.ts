@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { register } from '@kv/core'
+import { registerBackend } from '@kv/core'
 import { BADGER, BadgerKV } from './badger-kv.js'
 
 export { BADGER, BadgerKV } from './badger-kv.js'
@@ -13,4 +13,4 @@ export { bucketDirName } from './bucket-dir.js'
 export { type BadgerConfig, type BadgerOptions, badgerSchema, badgerSection } from './config.js'
 export type { BadgerStats, BucketStats, StatsOptions, TopKey } from './stats.js'
 
-register(BADGER, new BadgerKV())
+registerBackend(BADGER, '@kv/badger', () => new BadgerKV())

@@ -45,6 +45,7 @@ export {
   getValue,
   keys,
   register,
+  registerBackend,
   stores,
   unregister,
   use,

@@ -58,11 +58,29 @@ export function register(name: string, store: KVStore): void {
   }
   if (registered.has(name)) {
     throw new DuplicateBackendError(
-      `A backend named "${name}" is already registered; two copies of the same backend package may be installed.`,
+      `A backend named "${name}" is already registered (by another package, or by register()); unregister("${name}") first to replace it, or register this one under another name.`,
     )
   }
   registered.set(name, store)
   state.chosen = undefined
+}
+
+/** Marks a store registered by {@link registerBackend} with the package that registered it. */
+const BACKEND_PACKAGE = Symbol.for('@kv/core:backend-package')
+
+/**
+ * Registers the store a backend package registers when it is imported, once per process: when a
+ * store registered by the same package (`packageName`) holds `name` already — its other build
+ * (ESM and CommonJS loaded side by side), or another installed copy of it — nothing is registered
+ * and that store stays. Otherwise as {@link register}: `KV_DUPLICATE_BACKEND` when another
+ * package took the name. `create` runs only when a store is registered.
+ */
+export function registerBackend(name: string, packageName: string, create: () => KVStore): void {
+  const existing = registered.get(name) as { [BACKEND_PACKAGE]?: unknown } | undefined
+  if (existing?.[BACKEND_PACKAGE] === packageName) return
+  const store = create()
+  Object.defineProperty(store, BACKEND_PACKAGE, { value: packageName })
+  register(name, store)
 }
 
 /** Removes a registered store (it is not closed). Returns whether it was registered. */

@@ -47,6 +47,22 @@ it('recognises the errors of either build with isKVError (instanceof tells one b
   expect(esm.isKVError(null)).toBe(false)
 })
 
+it('registers the store of a backend package once when both of its builds are loaded', () => {
+  // As @kv/simple's ESM and CommonJS entries each do on import.
+  esm.registerBackend('twin_kv', '@kv/twin', () => new esm.MemoryStore())
+  const first = esm.getStore('twin_kv')
+  cjs.registerBackend('twin_kv', '@kv/twin', () => new cjs.MemoryStore())
+  expect(esm.getStore('twin_kv')).toBe(first)
+  expect(cjs.stores().filter((name) => name === 'twin_kv')).toEqual(['twin_kv'])
+  // Another package taking the name is still refused.
+  expect(() => cjs.registerBackend('twin_kv', '@kv/other', () => new cjs.MemoryStore())).toThrow(
+    expect.objectContaining({ code: 'KV_DUPLICATE_BACKEND' }),
+  )
+  expect(() => esm.register('twin_kv', new esm.MemoryStore())).toThrow(
+    expect.objectContaining({ code: 'KV_DUPLICATE_BACKEND' }),
+  )
+})
+
 it('shares the configuration between the two builds', () => {
   const section = cjs.defineConfigSection(
     'dual_test',

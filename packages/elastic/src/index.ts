@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { register } from '@kv/core'
+import { registerBackend } from '@kv/core'
 import { ELASTIC, ElasticKV } from './elastic-kv.js'
 
 export { IdCollisionError } from './collision.js'
@@ -21,4 +21,4 @@ export { decodeContent, encodeContent, KEY_FIELDS } from './document.js'
 export { ELASTIC, ElasticKV, maxValueBytesFor, REQUEST_ENVELOPE_BYTES } from './elastic-kv.js'
 export { documentId, type IdScheme } from './ids.js'
 
-register(ELASTIC, new ElasticKV())
+registerBackend(ELASTIC, '@kv/elastic', () => new ElasticKV())

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { register } from '@kv/core'
+import { registerBackend } from '@kv/core'
 import { SIMPLE_KV, SimpleKV } from './simple-kv.js'
 
 export {
@@ -18,4 +18,4 @@ export {
 export { FORMAT_VERSION, MAX_VALUE_BYTES } from './format.js'
 export { SIMPLE_KV, SimpleKV, type SimpleKVStats } from './simple-kv.js'
 
-register(SIMPLE_KV, new SimpleKV())
+registerBackend(SIMPLE_KV, '@kv/simple', () => new SimpleKV())

@@ -19,6 +19,17 @@ describe('registration', () => {
     expect(store.status).toBe('closed')
   })
 
+  test('loading both builds in one process (ESM imported, CommonJS required) registers one store', async () => {
+    const child = runFixture('both-builds.mjs', [])
+    const { code } = await child.exited
+    expect(code, child.stderr()).toBe(0)
+    expect(JSON.parse(child.lines.at(-1)!)).toEqual({
+      stores: ['simple_kv'],
+      esmStore: true,
+      twoBuilds: true,
+    })
+  })
+
   test('@kv/simple/store exports the class and registers nothing', async () => {
     const child = runFixture('no-register.mjs', [])
     const { code } = await child.exited
