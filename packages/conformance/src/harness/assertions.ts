@@ -57,8 +57,9 @@ export async function assertMissing(
   store: KVStore,
   bucket: string,
   key: Uint8Array | string,
+  after?: string,
 ): Promise<void> {
-  const where = `bucket ${show(bucket)} key ${show(key)}`
+  const where = `bucket ${show(bucket)} key ${show(key)}${after === undefined ? '' : `, after ${after}`}`
   assert.equal(await store.getValue(bucket, key), null, `getValue(${where}) should be null`)
   assert.equal(
     await store.getCompressedValue(bucket, key),

@@ -46,7 +46,7 @@ export const buckets: ConformanceSuite = (runner, target) => {
 
         await store.addValue('a', key, 'again')
         await store.deleteBucket(long)
-        await assertMissing(store, long, 'c')
+        await assertMissing(store, long, 'c', `deleteBucket(${show(long)})`)
         await assertValue(store, 'a', key, text('again'))
       })
     }

@@ -216,8 +216,8 @@ export const extensions: ConformanceSuite = (runner, target) => {
       }
       await store.addValue('a', 'b,k', 'only in a')
       await store.deleteBucket('a')
-      await assertMissing(store, 'a', 'k')
-      await assertMissing(store, 'a', 'b,k')
+      await assertMissing(store, 'a', 'k', 'deleteBucket("a")')
+      await assertMissing(store, 'a', 'b,k', 'deleteBucket("a")')
       assert.deepEqual(await keysHex(store, 'a'), [])
       for (const name of names.slice(1)) {
         await assertValue(store, name, 'k', text(`${name}/k`))

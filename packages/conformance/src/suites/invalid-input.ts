@@ -155,11 +155,23 @@ export const invalidInput: ConformanceSuite = (runner, target) => {
         assert.equal(Buffer.byteLength(bucket), 255)
         await store.addValue(bucket, 'k', bucket)
         await assertValue(store, bucket, 'k', text(bucket))
-        assert.deepEqual(await keysHex(store, bucket), [hex(text('k'))])
+        assert.deepEqual(
+          await keysHex(store, bucket),
+          [hex(text('k'))],
+          `keys() of the 255-byte bucket ${show(bucket)}`,
+        )
       }
-      assert.deepEqual([...(await bucketNames(store))].sort(), [...BUCKETS_255].sort())
+      assert.deepEqual(
+        [...(await bucketNames(store))].sort(),
+        [...BUCKETS_255].sort(),
+        'buckets() should list the 255-byte buckets',
+      )
       for (const bucket of BUCKETS_255) await store.deleteBucket(bucket)
-      assert.deepEqual(await bucketNames(store), [])
+      assert.deepEqual(
+        await bucketNames(store),
+        [],
+        'buckets() should be empty after deleteBucket of each 255-byte bucket',
+      )
     })
 
     test('§3.7 a bucket name over 255 UTF-8 bytes is rejected', async (store) => {
