@@ -56,13 +56,16 @@ export function register(name: string, store: KVStore): void {
       `The store registered as "${name}" is not a KVStore: it has no ${missing.join(', ')} method${missing.length === 1 ? '' : 's'}. Register an instance of a backend class (one that extends AbstractKVStore).`,
     )
   }
-  if (registered.has(name)) {
-    throw new DuplicateBackendError(
-      `A backend named "${name}" is already registered (by another package, or by register()); unregister("${name}") first to replace it, or register this one under another name.`,
-    )
-  }
+  if (registered.has(name)) throw duplicate(name)
   registered.set(name, store)
   state.chosen = undefined
+}
+
+/** The error of a name that is taken. */
+function duplicate(name: string): DuplicateBackendError {
+  return new DuplicateBackendError(
+    `A backend named "${name}" is already registered (by another package, or by register()); unregister("${name}") first to replace it, or register this one under another name.`,
+  )
 }
 
 /** Marks a store registered by {@link registerBackend} with the package that registered it. */
@@ -72,12 +75,14 @@ const BACKEND_PACKAGE = Symbol.for('@kv/core:backend-package')
  * Registers the store a backend package registers when it is imported, once per process: when a
  * store registered by the same package (`packageName`) holds `name` already — its other build
  * (ESM and CommonJS loaded side by side), or another installed copy of it — nothing is registered
- * and that store stays. Otherwise as {@link register}: `KV_DUPLICATE_BACKEND` when another
- * package took the name. `create` runs only when a store is registered.
+ * and that store stays (and stays active or not, as it was). Otherwise as {@link register}:
+ * `KV_DUPLICATE_BACKEND` when another package took the name. `create` runs only when a store is
+ * registered.
  */
 export function registerBackend(name: string, packageName: string, create: () => KVStore): void {
   const existing = registered.get(name) as { [BACKEND_PACKAGE]?: unknown } | undefined
   if (existing?.[BACKEND_PACKAGE] === packageName) return
+  if (existing !== undefined) throw duplicate(name)
   const store = create()
   Object.defineProperty(store, BACKEND_PACKAGE, { value: packageName })
   register(name, store)

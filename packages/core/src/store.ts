@@ -168,12 +168,6 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
    * `KV_NOT_OPEN` of calls made meanwhile (a call queued behind that open() among them).
    */
   #openFailure: unknown
-  /**
-   * The listings of this session whose backend iterator is open, by the function that ends one:
-   * close() ends them before `_close()`, so that a backend never has its engine closed under an
-   * iterator of its own (a cursor of a closed database).
-   */
-  readonly #openListings = new Set<() => Promise<void>>()
   #pending = 0
   /** The backend promise {@link AbstractKVStore.#settle} counted last, while it is in flight. */
   #tracked: Promise<unknown> | undefined
@@ -299,8 +293,6 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
       this.#status = 'closing'
       try {
         if (this.#pending > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve))
-        // Listings paused between steps hold backend iterators of this session: end them first.
-        for (const end of [...this.#openListings]) await end()
         await this._close()
       } finally {
         this.#status = 'closed'
@@ -610,31 +602,19 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
         let remaining = Number.POSITIVE_INFINITY
         let finished = false
         const done = (): IteratorResult<T> => ({ done: true, value: undefined })
-        /** The listing is over: nothing more is asked of the backend's iterator. */
-        const over = (): void => {
-          finished = true
-          this.#openListings.delete(endByClose)
-        }
         const finish = async (): Promise<IteratorResult<T>> => {
           if (!finished) {
-            over()
+            finished = true
             await inner?.return?.()
           }
           return done()
-        }
-        /** Set when close() ended the listing short of its limit: its next step is refused. */
-        let closedUnder = false
-        /** Ends the listing for close() (see {@link #openListings}). */
-        const endByClose = async (): Promise<void> => {
-          if (remaining > 0) closedUnder = true
-          await finish().catch(() => {})
         }
         /** Steps answered so far: every {@link STEPS_PER_TURN}th waits for the next turn. */
         let steps = 0
         /** What one result of the backend's iterator becomes. */
         const yielded = (result: IteratorResult<T>): IteratorResult<T> => {
           if (result.done) {
-            over()
+            finished = true
             return done()
           }
           return result
@@ -675,7 +655,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           return waiting === undefined ? result : waiting.then(() => result)
         }
         const failed = (error: unknown): Promise<never> => {
-          over()
+          finished = true
           // After a step waiting for its turn, as a result would (see answer).
           return waiting === undefined
             ? Promise.reject(error)
@@ -720,7 +700,6 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
                 Symbol.asyncIterator in source
                   ? source[Symbol.asyncIterator]()
                   : (source as Iterable<T>)[Symbol.iterator]()
-              this.#openListings.add(endByClose)
             }
             if (remaining <= 0) return finish().finally(() => this.#end())
             // Counted as the step starts, not as its key arrives: steps asked for together on an
@@ -748,14 +727,7 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
             // on its way from an asynchronous backend.
             const before = waiting
             let result: Promise<IteratorResult<T>>
-            if (finished && closedUnder) {
-              // Ended by close() before its end or its limit: refused once, as a listing paused
-              // across a close() is (see #closedDuringListing); done after that.
-              closedUnder = false
-              const closed = this.#closedDuringListing()
-              const refuse = (): Promise<never> => Promise.reject(closed)
-              result = lastStep === undefined ? refuse() : lastStep.then(refuse, refuse)
-            } else if (finished) {
+            if (finished) {
               result = lastStep === undefined ? Promise.resolve(done()) : lastStep.then(done, done)
             } else if (inner !== undefined && remaining <= 0 && !this.#ready) {
               // The limit is reached but the store is not ready (a close() came after the last

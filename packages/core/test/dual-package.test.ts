@@ -54,10 +54,16 @@ it('registers the store of a backend package once when both of its builds are lo
   cjs.registerBackend('twin_kv', '@kv/twin', () => new cjs.MemoryStore())
   expect(esm.getStore('twin_kv')).toBe(first)
   expect(cjs.stores().filter((name) => name === 'twin_kv')).toEqual(['twin_kv'])
-  // Another package taking the name is still refused.
-  expect(() => cjs.registerBackend('twin_kv', '@kv/other', () => new cjs.MemoryStore())).toThrow(
+  // Another package taking the name is still refused, without making its store.
+  let made = 0
+  const create = () => {
+    made++
+    return new cjs.MemoryStore()
+  }
+  expect(() => cjs.registerBackend('twin_kv', '@kv/other', create)).toThrow(
     expect.objectContaining({ code: 'KV_DUPLICATE_BACKEND' }),
   )
+  expect(made).toBe(0)
   expect(() => esm.register('twin_kv', new esm.MemoryStore())).toThrow(
     expect.objectContaining({ code: 'KV_DUPLICATE_BACKEND' }),
   )
