@@ -76,10 +76,22 @@ export const basicCrud: ConformanceSuite = (runner, target) => {
       await store.addValue('b', 'empty', new Uint8Array(0))
       const value = await store.getValue('b', 'empty')
       assert.ok(value instanceof Uint8Array, 'getValue should return a Uint8Array, not null')
-      assert.equal(value.length, 0)
-      assert.equal(await store.existsKey('b', 'empty'), true)
-      assert.deepEqual(await keysHex(store, 'b'), [Buffer.from('empty').toString('hex')])
-      assert.deepEqual(await bucketNames(store), ['b'])
+      assert.equal(value.length, 0, 'getValue of an empty value should be 0 bytes long')
+      assert.equal(
+        await store.existsKey('b', 'empty'),
+        true,
+        'existsKey of a key holding an empty value should be true',
+      )
+      assert.deepEqual(
+        await keysHex(store, 'b'),
+        [Buffer.from('empty').toString('hex')],
+        'keys("b") should list a key holding an empty value (hex)',
+      )
+      assert.deepEqual(
+        await bucketNames(store),
+        ['b'],
+        'buckets() should list a bucket whose only key holds an empty value',
+      )
     })
 
     test('§3.2 an empty string value is a real value', async (store) => {

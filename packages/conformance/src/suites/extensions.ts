@@ -82,7 +82,11 @@ export const extensions: ConformanceSuite = (runner, target) => {
 
     test('§3 keys() lists keys in ascending byte order', async (store) => {
       await fill(store)
-      assert.deepEqual(await keysHex(store, 'b'), ORDERED_HEX)
+      assert.deepEqual(
+        await keysHex(store, 'b'),
+        ORDERED_HEX,
+        'keys("b") in ascending byte order (hex; JavaScript string order differs for bytes over 0x7F)',
+      )
     })
 
     test('§3 keys() lists only the keys of its bucket', async (store) => {
@@ -90,10 +94,10 @@ export const extensions: ConformanceSuite = (runner, target) => {
       await store.addValue('a\0', 'x', 'v')
       await store.addValue('a,b', 'y', 'v')
       await store.addValue('ab', 'z', 'v')
-      assert.deepEqual(await keysHex(store, 'a'), ORDERED_HEX)
-      assert.deepEqual(await keysHex(store, 'a\0'), [hex(text('x'))])
-      assert.deepEqual(await keysHex(store, 'a,b'), [hex(text('y'))])
-      assert.deepEqual(await keysHex(store, 'ab'), [hex(text('z'))])
+      assert.deepEqual(await keysHex(store, 'a'), ORDERED_HEX, 'keys("a") (hex)')
+      assert.deepEqual(await keysHex(store, 'a\0'), [hex(text('x'))], 'keys("a\\0") (hex)')
+      assert.deepEqual(await keysHex(store, 'a,b'), [hex(text('y'))], 'keys("a,b") (hex)')
+      assert.deepEqual(await keysHex(store, 'ab'), [hex(text('z'))], 'keys("ab") (hex)')
     })
 
     test('§3 keys() with a prefix lists only the keys that start with it', async (store) => {
@@ -204,7 +208,11 @@ export const extensions: ConformanceSuite = (runner, target) => {
       // UTF-8 order puts U+FFFD before U+1F600; JavaScript's string order does the opposite.
       assert.ok(expected.indexOf('\ufffd') < expected.indexOf('😀'))
       for (const name of [...BUCKET_NAMES].reverse()) await store.addValue(name, 'k', name)
-      assert.deepEqual(await bucketNames(store), expected)
+      assert.deepEqual(
+        await bucketNames(store),
+        expected,
+        'buckets() in ascending order of their UTF-8 bytes',
+      )
     })
 
     test('§3 deleteBucket removes every key of that bucket and nothing else', async (store) => {
