@@ -331,6 +331,32 @@ describe('bulk', () => {
     expect(emptyAction.json?.error.reason).toMatch(/expected FIELD_NAME but found \[END_OBJECT\]/)
   })
 
+  it('refuses the whole request when an item fails validation, naming every failure, and applies nothing', async () => {
+    const error = await responseError(
+      client.bulk({
+        operations: [
+          { index: { _index: 'validated', _id: 'fine' } },
+          { f: 1 },
+          { index: { _index: 'validated', _id: 'x'.repeat(513) } },
+          { f: 2 },
+          { index: { _index: 'validated', _id: 'a', if_seq_no: 0 } },
+          { f: 3 },
+          { delete: { _index: 'validated', _id: 'b', if_primary_term: 1 } },
+          { create: { _index: 'validated', _id: 'c', if_seq_no: 0, if_primary_term: 1 } },
+          { f: 4 },
+        ],
+      }),
+    )
+    expect(error.statusCode).toBe(400)
+    const reason = (error.body as { error: { type: string; reason: string } }).error
+    expect(reason.type).toBe('action_request_validation_exception')
+    expect(reason.reason).toContain('is too long, must be no longer than 512 bytes but was: 513')
+    expect(reason.reason).toContain('ifSeqNo is set, but primary term is [0]')
+    expect(reason.reason).toContain('ifSeqNo is unassigned, but primary term is [1]')
+    expect(reason.reason).toContain('create operations do not support compare and set')
+    expect(await client.indices.exists({ index: 'validated' })).toBe(false)
+  })
+
   it('marks items forced_refresh with refresh=true', async () => {
     const response = await client.bulk({
       refresh: true,

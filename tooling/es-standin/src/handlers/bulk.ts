@@ -1,7 +1,9 @@
 /**
  * `_bulk`: NDJSON action/source pairs, each item answered on its own (status, result or error),
  * `errors` true when any item has an error. A delete of a missing document is a 404 item that is
- * not an error. A malformed body is a whole-request 400.
+ * not an error. A malformed body, and an item that fails validation (an id over 512 bytes,
+ * `if_seq_no` without `if_primary_term` or the reverse, `create` with either), are a
+ * whole-request 400: nothing is applied.
  *
  * @module
  */
@@ -142,8 +144,6 @@ function execute(request: Request, operation: Operation, touched: Set<EsIndex>):
   const id = givenId ?? (action === 'delete' ? '' : randomId())
   try {
     if (givenId === '') throw illegalArgument('if _id is specified it must not be empty')
-    const tooLong = checkId(id)
-    if (tooLong) throw validationFailed(tooLong)
     if (action === 'update') throw notImplemented('the bulk [update] action')
     if (action === 'delete') {
       const index = cluster.indices.get(name)
@@ -174,11 +174,22 @@ async function handler(request: Request) {
   const policy = refreshParam(query)
   const operations = parseLines(request.text, params.index)
   if (operations.length === 0) throw validationFailed('no requests added')
+  // As Elasticsearch's BulkRequest.validate(): every item's validation errors, collected, refuse
+  // the whole request (400), and nothing of it is applied.
   const failures: string[] = []
   operations.forEach((operation, i) => {
     if (operation.index === undefined) failures.push(`index is missing for doc ${i}`)
     if (operation.action === 'delete' && operation.id === undefined)
       failures.push(`id is missing for doc ${i}`)
+    const tooLong = operation.id === undefined ? undefined : checkId(operation.id)
+    if (tooLong) failures.push(tooLong)
+    const { ifSeqNo, ifPrimaryTerm } = operation.options
+    if (operation.action === 'create' && (ifSeqNo !== undefined || ifPrimaryTerm !== undefined))
+      failures.push('create operations do not support compare and set. use index instead')
+    else if (ifSeqNo !== undefined && ifPrimaryTerm === undefined)
+      failures.push('ifSeqNo is set, but primary term is [0]')
+    else if (ifSeqNo === undefined && ifPrimaryTerm !== undefined)
+      failures.push(`ifSeqNo is unassigned, but primary term is [${ifPrimaryTerm}]`)
   })
   if (failures.length > 0) throw validationFailed(...failures)
   const started = Date.now()
