@@ -8,25 +8,17 @@
  * closes (fcntl(2)). Another process could then open the store while this one still writes to
  * it — seen: after one refused open here, a child process opened a per-bucket store held here.
  *
- * A directory is known by its real path and by its device and inode: a symbolic link and a
- * relative path resolve to the real path, but a bind mount (a Docker volume, a Kubernetes subPath)
- * does not — two stores opened through one in a process both reached LevelDB, which does not tell
- * them apart either, and lost acknowledged writes — while the inode is the same. Both keys, since
- * an inode alone is not always an identity: some file systems report 0 for every directory, and an
- * overlay may renumber one. The real paths stay in the set earlier versions of this package share.
+ * A directory is held by any name of it — a symbolic link, a relative path, a bind mount (two
+ * stores opened through one in a process both reached LevelDB, which does not tell them apart
+ * either, and lost acknowledged writes): see @kv/core's `holdDirectory`. The real-path set is
+ * the one every version of this package shares.
  *
  * @module
  */
-import { realpathSync, statSync } from 'node:fs'
-import { LockedError } from '@kv/core'
+import { holdDirectory, LockedError } from '@kv/core'
 
-type HeldSets = { [key: symbol]: Set<string> | undefined }
-/** Real paths held: the set every version of @kv/badger shares. */
-const byPath = ((globalThis as HeldSets)[Symbol.for('@kv/badger:held-paths:v1')] ??=
-  new Set<string>())
-/** `device:inode` of the directories held. */
-const byInode = ((globalThis as HeldSets)[Symbol.for('@kv/badger:held-inodes:v1')] ??=
-  new Set<string>())
+/** The sets of held directories (see `holdDirectory`) of every copy of @kv/badger. */
+const HELD_SETS = { paths: '@kv/badger:held-paths:v1', inodes: '@kv/badger:held-inodes:v1' }
 
 /**
  * Marks the existing directory `path` as held by a store of this process, and returns the
@@ -34,21 +26,11 @@ const byInode = ((globalThis as HeldSets)[Symbol.for('@kv/badger:held-inodes:v1'
  * (the same directory by any name: a symbolic link, a relative path, a bind mount).
  */
 export function holdPath(path: string): () => void {
-  const real = realpathSync.native(path)
-  const { dev, ino } = statSync(path, { bigint: true })
-  const inode = ino === 0n ? undefined : `${dev}:${ino}`
-  if (byPath.has(real) || (inode !== undefined && byInode.has(inode))) {
+  const release = holdDirectory(path, HELD_SETS)
+  if (release === undefined) {
     throw new LockedError(
       `badger.path ${path} is already open in this process (another BadgerKV store holds it); close that one first, or give this store its own badger.path.`,
     )
   }
-  byPath.add(real)
-  if (inode !== undefined) byInode.add(inode)
-  let released = false
-  return () => {
-    if (released) return
-    released = true
-    byPath.delete(real)
-    if (inode !== undefined) byInode.delete(inode)
-  }
+  return release
 }

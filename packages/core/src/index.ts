@@ -59,7 +59,7 @@ export {
   type StoreLimits,
   type StoreStatus,
 } from './store.js'
-export { createStoreDirectory, syncDirectory } from './store-directory.js'
+export { createStoreDirectory, holdDirectory, syncDirectory } from './store-directory.js'
 export {
   checkBucket,
   checkEntries,

@@ -1,10 +1,11 @@
 /**
- * `createStoreDirectory`: the directory a file backend keeps its store in, and
- * `syncDirectory`, which makes a directory's entries durable.
+ * `createStoreDirectory`: the directory a file backend keeps its store in; `syncDirectory`,
+ * which makes a directory's entries durable; and `holdDirectory`, which keeps a second store of
+ * one process off a store directory already in use.
  *
  * @module
  */
-import { constants } from 'node:fs'
+import { constants, realpathSync, statSync } from 'node:fs'
 import { lstat, mkdir, open, readlink, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve, sep } from 'node:path'
 import { InvalidConfigError } from './errors.js'
@@ -100,6 +101,44 @@ async function danglingLink(
     }
   }
   return undefined
+}
+
+type HeldSets = { [key: symbol]: Set<string> | undefined }
+
+/**
+ * Marks the existing directory `path` as held by a store of this thread, and returns the function
+ * that releases it (once; a second call does nothing) — or undefined when a store of this thread
+ * holds it already. `sets` names, as `Symbol.for` keys, the two sets of the backend package that
+ * holds it: shared through the global object, so that the package's ESM and CommonJS builds, or
+ * two installed copies of it, see each other's holds (a worker thread has a global object, and
+ * sets, of its own).
+ *
+ * A directory is known by its real path (`paths`) and by its device and inode (`inodes`): a
+ * symbolic link and a relative path resolve to the real path, but a bind mount (a Docker volume,
+ * a Kubernetes subPath) does not, while its inode is the same. Both keys, since an inode alone is
+ * not always an identity: some file systems report 0 for every directory (not used), and an
+ * overlay may renumber one.
+ */
+export function holdDirectory(
+  path: string,
+  sets: { paths: string; inodes: string },
+): (() => void) | undefined {
+  const global = globalThis as HeldSets
+  const paths = (global[Symbol.for(sets.paths)] ??= new Set<string>())
+  const inodes = (global[Symbol.for(sets.inodes)] ??= new Set<string>())
+  const real = realpathSync.native(path)
+  const { dev, ino } = statSync(path, { bigint: true })
+  const inode = ino === 0n ? undefined : `${dev}:${ino}`
+  if (paths.has(real) || (inode !== undefined && inodes.has(inode))) return undefined
+  paths.add(real)
+  if (inode !== undefined) inodes.add(inode)
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    paths.delete(real)
+    if (inode !== undefined) inodes.delete(inode)
+  }
 }
 
 /** Errors that say a directory cannot be opened or synced here, rather than that I/O failed. */

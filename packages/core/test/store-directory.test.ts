@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createStoreDirectory, syncDirectory } from '../src/store-directory.js'
+import { createStoreDirectory, holdDirectory, syncDirectory } from '../src/store-directory.js'
 
 describe('createStoreDirectory', () => {
   let base: string
@@ -136,5 +136,40 @@ describe.skipIf(process.platform === 'win32')('syncDirectory', () => {
     await writeFile(file, 'x')
     await expect(syncDirectory(file)).rejects.toMatchObject({ code: 'ENOTDIR' })
     await expect(syncDirectory(join(base, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('holdDirectory', () => {
+  let base: string
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'kv-hold-'))
+  })
+  afterEach(() => rm(base, { recursive: true, force: true }))
+  const sets = { paths: 'kv-test:held-paths', inodes: 'kv-test:held-inodes' }
+
+  it('holds a directory once, by any path to it, until released; a second release does nothing', async () => {
+    const dir = join(base, 'store')
+    await mkdir(dir)
+    await symlink(dir, join(base, 'link'))
+    const release = holdDirectory(dir, sets)
+    expect(release).toBeTypeOf('function')
+    expect(holdDirectory(dir, sets)).toBeUndefined()
+    expect(holdDirectory(join(base, 'link'), sets)).toBeUndefined()
+    expect(holdDirectory(join(base, '.', 'store', '..', 'store'), sets)).toBeUndefined()
+    // Other sets (another backend package) hold independently.
+    const other = holdDirectory(dir, {
+      paths: 'kv-test:other-paths',
+      inodes: 'kv-test:other-inodes',
+    })
+    expect(other).toBeTypeOf('function')
+    other!()
+    release!()
+    release!()
+    const again = holdDirectory(join(base, 'link'), sets)
+    expect(again).toBeTypeOf('function')
+    // The first release, called again, did not give up the new hold.
+    release!()
+    expect(holdDirectory(dir, sets)).toBeUndefined()
+    again!()
   })
 })

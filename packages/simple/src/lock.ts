@@ -30,35 +30,14 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LockedError } from '@kv/core'
+import { holdDirectory, LockedError } from '@kv/core'
 import { LOCK_FILE } from './files.js'
 
-// Shared through the global registry so that the ESM and CJS builds, or two copies of the
-// package, loaded in one thread still see each other's locks. Each worker thread has its own
-// global object, hence its own sets: other threads are recognised through the lock file. A
-// directory is known by its real path (the set every version shares) and by its device and
-// inode: a bind mount (a Docker volume) is another path that realpath does not see through. Not
-// by the inode alone: some file systems report 0 for every directory, and an overlay may
-// renumber one.
-type HeldSets = { [key: symbol]: Set<string> | undefined }
-const heldPaths = ((globalThis as HeldSets)[Symbol.for('@kv/simple/held-locks')] ??=
-  new Set<string>())
-const heldInodes = ((globalThis as HeldSets)[Symbol.for('@kv/simple/held-inodes')] ??=
-  new Set<string>())
-
-/** Marks `dir` as held by a store object of this thread; undefined if one holds it already. */
-async function holdHere(dir: string): Promise<(() => void) | undefined> {
-  const real = await fs.realpath(dir)
-  const { dev, ino } = await fs.stat(dir, { bigint: true })
-  const inode = ino === 0n ? undefined : `${dev}:${ino}`
-  if (heldPaths.has(real) || (inode !== undefined && heldInodes.has(inode))) return undefined
-  heldPaths.add(real)
-  if (inode !== undefined) heldInodes.add(inode)
-  return () => {
-    heldPaths.delete(real)
-    if (inode !== undefined) heldInodes.delete(inode)
-  }
-}
+// The directories this thread's store objects hold (see @kv/core's `holdDirectory`): shared by
+// the ESM and CJS builds, or two copies of the package, loaded in one thread. Each worker thread
+// has its own: other threads are recognised through the lock file. The real-path set is the one
+// every version of this package shares.
+const HELD_SETS = { paths: '@kv/simple/held-locks', inodes: '@kv/simple/held-inodes' }
 
 /** Attempts at creating the lock before giving up when other processes keep taking it. */
 const ATTEMPTS = 5
@@ -81,7 +60,7 @@ export interface LockFile {
 
 /** Takes the lock of the store directory `dir` (which exists), or throws `KV_LOCKED`. */
 export async function acquireLock(dir: string): Promise<Lock> {
-  const unhold = await holdHere(dir)
+  const unhold = holdDirectory(dir, HELD_SETS)
   if (unhold === undefined) {
     throw new LockedError(
       `The simple_kv store at ${dir} is already open in this process (pid ${process.pid}) by another store object; close that one first, or share it.`,
