@@ -41,25 +41,20 @@ describe('a store kept in memory only', () => {
     expect(JSON.parse(json.stderr).error).toMatchObject({ exitCode: 4, code: 'KV_INVALID_CONFIG' })
   })
 
+  /** `kv migrate` from simple_kv to badger (this workspace's memory-only badger by default). */
+  const migrateToBadger = (...extra: string[]) =>
+    ws.kv(['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger', ...extra])
+
   it('is refused as the target of migrate, also through --to-config, before anything is copied', async () => {
     expect((await ws.kv(['--backend', 'simple_kv', 'put', 'a', 'k', 'v'])).code).toBe(0)
-    const to = await ws.kv(['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger'])
+    const to = await migrateToBadger()
     expectRefused(to, 'migrate')
     expect(to.stderr).toMatch(
       /or migrate to another backend or configuration \(--to, --to-config\)/,
     )
     expect(to.out).toBe('')
     const other = await ws.file('other.yml', MEMORY)
-    const toConfig = await ws.kv([
-      '--no-progress',
-      'migrate',
-      '--from',
-      'simple_kv',
-      '--to',
-      'badger',
-      '--to-config',
-      other,
-    ])
+    const toConfig = await migrateToBadger('--to-config', other)
     expectRefused(toConfig, 'migrate')
     expect(toConfig.stderr).toContain(`badger section of ${other}`)
   })
@@ -67,16 +62,7 @@ describe('a store kept in memory only', () => {
   it('refuses a migrate to it before opening the source: no empty source database is created', async () => {
     const other = await ws.file('other.yml', MEMORY)
     for (const toConfig of [[], ['--to-config', other]]) {
-      const to = await ws.kv([
-        '--no-progress',
-        'migrate',
-        '--from',
-        'simple_kv',
-        '--to',
-        'badger',
-        ...toConfig,
-      ])
-      expectRefused(to, 'migrate')
+      expectRefused(await migrateToBadger(...toConfig), 'migrate')
     }
     expect(existsSync(join(ws.dir, 'data'))).toBe(false)
   })
