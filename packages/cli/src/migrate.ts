@@ -14,7 +14,8 @@ import { WriteWindow } from './window.js'
  * The bytes of values the copy holds at once (read from the source and not yet written), shared
  * by the batches in flight; a single value larger than a batch's share is still copied, alone.
  * A value's size is known only once it is read, so when values suddenly grow a batch may also
- * hold the {@link READS_AT_ONCE} values it read together beyond its share.
+ * hold the {@link READS_AT_ONCE} values it read together beyond its share. `kv export` bounds its
+ * window of reads by the same figure.
  */
 export const VALUE_BYTES_BUDGET = 64 * 1024 * 1024
 

@@ -14,6 +14,7 @@ import { ExportFile } from '../export-file.js'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
 import { parseBucket } from '../keys.js'
+import { VALUE_BYTES_BUDGET } from '../migrate.js'
 import { counted, LineWriter, write } from '../output.js'
 import type { Progress } from '../progress.js'
 import type { Session } from '../session.js'
@@ -23,13 +24,6 @@ interface ExportOptions {
   bucket?: string[]
   concurrency: number
 }
-
-/**
- * The bytes of values the reads in flight may hold at once: the window of `--concurrency` reads
- * narrows to as many as this takes at the size of the largest value read so far (at least one),
- * so that 64 reads of 8 MiB values do not hold 512 MiB.
- */
-export const READ_BYTES_BUDGET = 64 * 1024 * 1024
 
 interface Read {
   bucket: string
@@ -65,12 +59,13 @@ async function writeEntries(
       buckets++
       for await (const key of store.keys(bucket)) {
         if (interrupt.requested) break
-        // Room for as many reads as the budget takes at the largest size seen: the oldest are
-        // written out first. (A value's size is known only once it is read.)
+        // Room for as many reads as VALUE_BYTES_BUDGET takes at the largest size seen (so that
+        // 64 reads of 8 MiB values do not hold 512 MiB): the oldest are written out first. (A
+        // value's size is known only once it is read.)
         const room =
           largest === undefined
             ? 1
-            : Math.max(1, Math.floor(READ_BYTES_BUDGET / Math.max(1, largest)))
+            : Math.max(1, Math.floor(VALUE_BYTES_BUDGET / Math.max(1, largest)))
         while (window.length > 0 && window.length >= room) await emit(await window.shift())
         const read = store.getValue(bucket, key).then((value) => {
           largest = Math.max(largest ?? 0, value?.length ?? 0)
