@@ -43,12 +43,24 @@ const STORE_METHODS = [
  * method of {@link KVStore}.
  */
 export function register(name: string, store: KVStore): void {
+  checkName(name)
+  checkStore(name, store)
+  if (registered.has(name)) throw duplicate(name)
+  registered.set(name, store)
+  state.chosen = undefined
+}
+
+/** Throws `KV_INVALID_ARGUMENT` unless `name` is a non-empty string. */
+function checkName(name: unknown): void {
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError('name', 'name must be a non-empty string')
   }
+}
+
+/** Throws `KV_INVALID_ARGUMENT` unless `store` has every method of {@link KVStore}. */
+function checkStore(name: string, store: unknown): void {
   const missing = STORE_METHODS.filter(
-    (method) =>
-      typeof (store as unknown as Record<string, unknown> | null)?.[method] !== 'function',
+    (method) => typeof (store as Record<string, unknown> | null)?.[method] !== 'function',
   )
   if (missing.length > 0) {
     throw new InvalidArgumentError(
@@ -56,9 +68,6 @@ export function register(name: string, store: KVStore): void {
       `The store registered as "${name}" is not a KVStore: it has no ${missing.join(', ')} method${missing.length === 1 ? '' : 's'}. Register an instance of a backend class (one that extends AbstractKVStore).`,
     )
   }
-  if (registered.has(name)) throw duplicate(name)
-  registered.set(name, store)
-  state.chosen = undefined
 }
 
 /** The error of a name that is taken. */
@@ -80,10 +89,18 @@ const BACKEND_PACKAGE = Symbol.for('@kv/core:backend-package')
  * registered.
  */
 export function registerBackend(name: string, packageName: string, create: () => KVStore): void {
+  checkName(name)
   const existing = registered.get(name) as { [BACKEND_PACKAGE]?: unknown } | undefined
   if (existing?.[BACKEND_PACKAGE] === packageName) return
   if (existing !== undefined) throw duplicate(name)
   const store = create()
+  checkStore(name, store)
+  if (!Object.isExtensible(store)) {
+    throw new InvalidArgumentError(
+      'store',
+      `The store created for "${name}" cannot be marked with its package: it is frozen, sealed or not extensible. Return a new, extensible instance of the backend class from create().`,
+    )
+  }
   Object.defineProperty(store, BACKEND_PACKAGE, { value: packageName })
   register(name, store)
 }

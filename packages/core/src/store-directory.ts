@@ -47,7 +47,7 @@ export async function createStoreDirectory(
     const link = await danglingLink(path)
     if (link !== undefined) {
       throw new InvalidConfigError(
-        `The store directory ${where} cannot be created: ${link.path} is a symbolic link to ${link.target}, which ${link.loop ? 'leads back to itself (a loop)' : 'does not exist'}. Create the directory it points to, or set ${key} to a directory (${(error as Error).message}).`,
+        `The store directory ${where} cannot be created: ${link.path} is a symbolic link to ${link.target}, which ${link.loop ? 'leads back to itself (a loop)' : link.end === link.target ? 'does not exist' : `is a symbolic link in turn, leading to ${link.end}, which does not exist`}. Create the directory the links lead to, or set ${key} to a directory (${(error as Error).message}).`,
         { key, cause: error },
       )
     }
@@ -80,7 +80,7 @@ export async function createStoreDirectory(
  */
 async function danglingLink(
   path: string,
-): Promise<{ path: string; target: string; loop: boolean } | undefined> {
+): Promise<{ path: string; target: string; end: string; loop: boolean } | undefined> {
   // Not normalised: in `link/..` the kernel follows the link before it steps back.
   const parts = (isAbsolute(path) ? path : `${process.cwd()}${sep}${path}`).split(sep)
   for (let i = 2; i <= parts.length; i++) {
@@ -93,14 +93,29 @@ async function danglingLink(
       (error: NodeJS.ErrnoException) => error.code,
     )
     if (code === 'ENOENT' || code === 'ELOOP') {
-      const target = await readlink(prefix).then(
-        (to) => resolve(dirname(prefix), to),
-        () => '?',
-      )
-      return { path: prefix, target, loop: code === 'ELOOP' }
+      const target = await linkTarget(prefix)
+      // The target may be a link in turn (a chain): what does not exist is at its end.
+      let end = target
+      for (let hop = 0; code === 'ENOENT' && end !== undefined && hop < 40; hop++) {
+        const next = await lstat(end).then(
+          (found) => (found.isSymbolicLink() ? linkTarget(end!) : undefined),
+          () => undefined,
+        )
+        if (next === undefined) break
+        end = next
+      }
+      return { path: prefix, target: target ?? '?', end: end ?? '?', loop: code === 'ELOOP' }
     }
   }
   return undefined
+}
+
+/** Where the symbolic link `link` points, as an absolute path; undefined when unreadable. */
+function linkTarget(link: string): Promise<string | undefined> {
+  return readlink(link).then(
+    (to) => resolve(dirname(link), to),
+    () => undefined,
+  )
 }
 
 type HeldSets = { [key: symbol]: Set<string> | undefined }

@@ -356,7 +356,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
 
   #notOpen(): NotOpenError {
     const failure = this.#openFailure
-    if (failure !== undefined && this.#status === 'closed') {
+    // Once close() is the last change asked for, the caller closed the store: the failed open()
+    // before it is no longer why the store is not open.
+    if (failure !== undefined && this.#status === 'closed' && this.#lastRequested !== 'close') {
       return new NotOpenError(
         `The ${this.name} store is not open: its open() failed (${describeFailure(failure)}). Fix what that error reports, then call open() again.`,
         { cause: failure },
@@ -682,7 +684,10 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
           if (finished) return Promise.resolve(done())
           if (inner !== undefined && session !== this.#sessions) {
             // Closed and opened again since the last step: the backend's iterator belongs to
-            // the closed session (its engine, its client); it is ended, not continued.
+            // the closed session (its engine, its client); it is ended, not continued. A listing
+            // that had reached its limit is over all the same, as while the store is closed (see
+            // next()); whatever the old iterator answers to its end is moot.
+            if (remaining <= 0) return finish().catch(done)
             const closed = this.#closedDuringListing()
             return finish().then(
               () => failed(closed),

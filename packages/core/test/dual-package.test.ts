@@ -69,6 +69,26 @@ it('registers the store of a backend package once when both of its builds are lo
   )
 })
 
+it('checks the name and the created store before marking and registering it', () => {
+  let made = 0
+  const create = () => {
+    made++
+    return new esm.MemoryStore()
+  }
+  // An invalid name is refused before the store is made.
+  expect(() => esm.registerBackend('', '@kv/twin', create)).toThrow(
+    expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'name' }),
+  )
+  expect(made).toBe(0)
+  // What create() returns is checked as register() checks it: a typed error, not a TypeError.
+  for (const bad of [null, {}, Object.freeze(new esm.MemoryStore())]) {
+    expect(() => esm.registerBackend('bad_kv', '@kv/bad', () => bad as never)).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_ARGUMENT', argument: 'store' }),
+    )
+  }
+  expect(esm.stores()).not.toContain('bad_kv')
+})
+
 it('shares the configuration between the two builds', () => {
   const section = cjs.defineConfigSection(
     'dual_test',

@@ -23,7 +23,15 @@ describe('createStoreDirectory', () => {
   it('names a symbolic link on the path that leads nowhere (target missing, or a loop): KV_INVALID_CONFIG', async () => {
     await symlink(join(base, 'nowhere'), join(base, 'dangling'))
     await symlink(join(base, 'loop'), join(base, 'loop'))
+    // A chain: the first link's target exists (as a link); the end of the chain does not.
+    await symlink(join(base, 'chain1'), join(base, 'chain0'))
+    await symlink(join(base, 'missing1'), join(base, 'chain1'))
     for (const [path, link, what] of [
+      [
+        join(base, 'chain0', 'x'),
+        join(base, 'chain0'),
+        `is a symbolic link in turn, leading to ${join(base, 'missing1')}, which does not exist`,
+      ],
       [join(base, 'dangling'), join(base, 'dangling'), 'does not exist'],
       [join(base, 'dangling', 'sub'), join(base, 'dangling'), 'does not exist'],
       [join(base, 'loop'), join(base, 'loop'), 'leads back to itself'],

@@ -305,8 +305,15 @@ describe('AbstractKVStore lifecycle', () => {
     await Promise.all([closing, last])
     expect(await last).toEqual({ done: true, value: undefined })
     expect(log).toEqual(['return:start', 'return:end', 'close'])
-    // Short of its limit, the next step after close() is refused as before.
+    // ...and when the store was opened again after that close() (a new session).
     await store.open()
+    const reopened = store.keys('b', { limit: 2 })[Symbol.asyncIterator]()
+    expect((await reopened.next()).value).toEqual(new Uint8Array([0]))
+    expect((await reopened.next()).value).toEqual(new Uint8Array([1]))
+    await store.close()
+    await store.open()
+    expect(await reopened.next()).toEqual({ done: true, value: undefined })
+    // Short of its limit, the next step after close() is refused as before.
     const listing = store.keys('b', { limit: 3 })[Symbol.asyncIterator]()
     await listing.next()
     await store.close()
@@ -483,8 +490,14 @@ describe('AbstractKVStore lifecycle', () => {
     await expect(during).rejects.toMatchObject(expected)
     // A call made afterwards, with nothing queued, is told the same.
     await expect(store.addValue('b', 'k', 'v')).rejects.toMatchObject(expected)
-    // Once close() has run, or an open() succeeded, the old failure is no longer the reason.
-    await store.close()
+    // Once close() is asked for (before it has run, too), or an open() succeeded, the old
+    // failure is no longer the reason.
+    const closing = store.close()
+    const beforeClose = await store.getValue('b', 'k').catch((error: unknown) => error)
+    expect(beforeClose).toMatchObject({ code: 'KV_NOT_OPEN' })
+    expect((beforeClose as Error).cause).toBeUndefined()
+    expect((beforeClose as Error).message).not.toMatch(/failed/)
+    await closing
     const afterClose = await store.existsKey('b', 'k').catch((error: unknown) => error)
     expect(afterClose).toMatchObject({ code: 'KV_NOT_OPEN' })
     expect((afterClose as Error).cause).toBeUndefined()
