@@ -174,6 +174,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       maxBytes: Math.max(1, Math.min(config.batch_max_bytes, envelope)),
       maxReadBytes: Math.max(1, envelope),
       refresh: config.refresh,
+      maxContentLength: config.max_content_length,
     })
     const refresher = new Refresher(async (timeoutMs) => {
       const what = `refreshing index ${index}`

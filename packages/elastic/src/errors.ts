@@ -12,7 +12,8 @@
  *   (elastic/elasticsearch#97451).
  * - 413 (request over the cluster's `http.max_content_length`) → KV_BACKEND_ERROR
  *   ({@link RequestTooLargeError}). The batchers send a coalesced request that got it again in
- *   halves, and a write whose request alone got it fails as KV_INVALID_ARGUMENT (`value`); see
+ *   halves, and a write whose request alone got it fails as KV_INVALID_CONFIG (the cluster's
+ *   limit is smaller than `elastic.max_content_length`: the value is not at fault); see
  *   operations.ts.
  * - `media_type_header_exception` (a cluster older than 8 refusing `compatible-with=8`) → KV_NOT_SUPPORTED.
  * - 408 (a request that timed out on the cluster, such as a delete-by-query), 429 and 5xx
@@ -209,7 +210,7 @@ const TOO_LONG =
  * derived. Code KV_BACKEND_ERROR: the same request is refused again. Nothing of the request was
  * applied (the cluster refuses it before reading it), so the batchers send a request of several
  * items again in halves, and only an item refused alone fails; a write's then fails as
- * KV_INVALID_ARGUMENT naming `value` (see operations.ts).
+ * KV_INVALID_CONFIG naming `elastic.max_content_length` (see operations.ts).
  */
 export class RequestTooLargeError extends BackendError {}
 

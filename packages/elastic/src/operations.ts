@@ -8,10 +8,11 @@
  * @module
  */
 import type { Client } from '@elastic/elasticsearch'
-import { BackendError, BackendUnavailableError, InvalidArgumentError, isKVError } from '@kv/core'
+import { BackendError, BackendUnavailableError, InvalidConfigError, isKVError } from '@kv/core'
 import { Batcher, ItemFailure } from './batcher.js'
+import { showKey } from './collision.js'
 import type { Connection } from './connection.js'
-import { documentBytes, type StoredSource } from './document.js'
+import { documentBytes, KEY_FIELDS, keyFromHex, type StoredSource } from './document.js'
 import { AnswerTooLongError, RequestTooLargeError } from './errors.js'
 
 /** One document to read: its id and which `_source` fields to fetch. */
@@ -72,6 +73,8 @@ export interface CoalescingLimits {
   /** Most bytes of one `_mget` body (the cluster's limit, less the envelope). */
   maxReadBytes: number
   refresh: 'true' | 'false' | 'wait_for'
+  /** `max_content_length` as configured, for the message of a write the cluster refuses with 413. */
+  maxContentLength: number
 }
 
 /** Requests in flight per kind; later operations wait and are coalesced into the next request. */
@@ -177,19 +180,26 @@ function notSent(error: unknown): unknown {
 }
 
 /**
- * The error of a write whose request alone the cluster refused as too large: its value (the
- * only part of a document without a limit below the cluster's) is too large for this cluster,
- * KV_INVALID_ARGUMENT naming `value`. A delete (which carries no value) keeps the error.
+ * The error of a write whose request alone the cluster refused as too large (413). The value is
+ * within the store's limit (core checks it against the one derived from `max_content_length`
+ * before anything is sent), so the input is not bad: the cluster's `http.max_content_length` is
+ * smaller than configured. KV_INVALID_CONFIG naming `elastic.max_content_length`, the document's
+ * bucket and key, and the request's size. A delete (which carries no document) keeps the error.
  */
-function writeTooLarge(item: WriteItem, error: unknown): unknown {
-  if (!(error instanceof RequestTooLargeError) || item.source === undefined) return error
-  return new InvalidArgumentError(
-    'value',
-    `value is too large for this cluster: ${error.message}`,
-    {
-      cause: error,
-    },
-  )
+function writeTooLarge(index: string, where: string, maxContentLength: number) {
+  return (item: WriteItem, error: unknown): unknown => {
+    const source = item.source
+    if (!(error instanceof RequestTooLargeError) || source === undefined) return error
+    const key = keyFromHex(KEY_FIELDS.map((field) => source[field]))
+    return new InvalidConfigError(
+      `Elasticsearch at ${where} refused to write bucket ${JSON.stringify(source.bucket ?? '')} key ${showKey(key)} to index ${index} as too large (HTTP 413), although its value is within this store's limit: the request, sent alone, was ${bulkItemBytes(index, item)} bytes, over the cluster's http.max_content_length, which is smaller than elastic.max_content_length (${maxContentLength} bytes) from which that limit is derived. Set elastic.max_content_length to the cluster's http.max_content_length (a value too large for the cluster is then refused with KV_INVALID_ARGUMENT before anything is sent), or raise http.max_content_length on the cluster. Nothing of this write was applied.`,
+      { key: 'elastic.max_content_length', cause: error },
+    )
+  }
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null
 }
 
 /** Creates the read and write batchers for `index`. */
@@ -204,7 +214,9 @@ export function createBatchers(connection: Connection, index: string, limits: Co
         client.mget<StoredSource>({ docs: items.map((item) => mgetEntryOf(index, item)) }, options),
       'read',
     )
-    return response.docs as ReadResult[]
+    // An answer without a `docs` array (a proxy's, say) has no results: sendInParts reports the
+    // count that does not match the request's.
+    return Array.isArray(response.docs) ? (response.docs as ReadResult[]) : []
   }
   /**
    * One `_mget`, read again in halves if its answer is longer than the client can hold (a few
@@ -247,13 +259,28 @@ export function createBatchers(connection: Connection, index: string, limits: Co
         ),
       'write',
     )
-    return response.items.map((item) => Object.values(item)[0] as WriteResult)
+    // As for `_mget`: an answer without an `items` array has no results, and neither has one
+    // with an item that is not `{ <action>: { …result } }` — its results cannot be matched up.
+    const answered: unknown = response.items
+    if (!Array.isArray(answered)) return []
+    const results: WriteResult[] = []
+    for (const item of answered) {
+      const result: unknown = isObject(item) ? Object.values(item)[0] : undefined
+      if (!isObject(result)) return []
+      results.push(result as WriteResult)
+    }
+    return results
   }
   const writes = new Batcher<WriteItem, WriteResult>(
     // A `_bulk` the cluster refuses as too large is sent again in halves (see sendInParts): a
     // small write coalesced with a large one no longer fails with it.
     (items) =>
-      sendInParts(items, bulk, (error) => error instanceof RequestTooLargeError, writeTooLarge),
+      sendInParts(
+        items,
+        bulk,
+        (error) => error instanceof RequestTooLargeError,
+        writeTooLarge(index, connection.where, limits.maxContentLength),
+      ),
     {
       maxItems: limits.maxItems,
       maxBytes: limits.maxBytes,

@@ -303,17 +303,45 @@ describe('values over the request size limit', () => {
     }
   })
 
-  it('reports a 413 from a cluster with a smaller limit than configured as KV_INVALID_ARGUMENT', async () => {
+  it("reports a write refused alone with 413 (the cluster's limit is smaller than configured) as KV_INVALID_CONFIG naming the bucket, key, request size and elastic.max_content_length", async () => {
     const small = await startStandin({ maxContentLength: 64 * 1024 })
     const s = store({ endpoint: small.url, max_content_length: '1mb' })
     await s.open()
     try {
       const error = await failure(s.addValue('b', 'k', new Uint8Array(200 * 1024)))
-      expect(error.code).toBe('KV_INVALID_ARGUMENT')
-      expect(error).toMatchObject({ argument: 'value' })
+      expect(error.code).toBe('KV_INVALID_CONFIG')
+      expect(error).toMatchObject({ key: 'elastic.max_content_length' })
+      expect(error).not.toHaveProperty('argument')
       expect(error.message).toMatch(
-        /^value is too large for this cluster: .*refused the request as too large \(HTTP 413\) while writing 1 document\(s\).*larger than the cluster's http\.max_content_length\. Set elastic\.max_content_length/,
+        /refused to write bucket "b" key "k" to index .* as too large \(HTTP 413\), although its value is within this store's limit: the request, sent alone, was \d+ bytes, over the cluster's http\.max_content_length, which is smaller than elastic\.max_content_length \(1048576 bytes\).*Set elastic\.max_content_length to the cluster's http\.max_content_length/,
       )
+      expect(error.cause).toMatchObject({ code: 'KV_BACKEND_ERROR' })
+      expect(await s.getValue('b', 'k')).toBeNull()
+    } finally {
+      await s.close()
+      await small.close()
+    }
+  })
+
+  it('addValues with a value the cluster refuses alone with 413 rejects with KV_INVALID_CONFIG naming that key; the valid entry may be written', async () => {
+    // The cluster's limit (256 KiB) is smaller than configured (1mb): 200 KiB is within the
+    // store's value limit (589 824 bytes), but its request is not within the cluster's.
+    const small = await startStandin({ maxContentLength: 262_144 })
+    const s = store({ endpoint: small.url, max_content_length: '1mb' })
+    await s.open()
+    try {
+      const error = await failure(
+        s.addValues('b', [
+          ['valid', 'v'],
+          ['big', new Uint8Array(200 * 1024)],
+        ]),
+      )
+      expect(error.code).toBe('KV_INVALID_CONFIG')
+      expect(error.message).toMatch(/refused to write bucket "b" key "big" /)
+      expect(error.message).toMatch(/elastic\.max_content_length/)
+      // Not atomic (see the README): the other entry, resent on its own, was written.
+      expect(await s.getValue('b', 'valid')).toEqual(new TextEncoder().encode('v'))
+      expect(await s.getValue('b', 'big')).toBeNull()
     } finally {
       await s.close()
       await small.close()
@@ -352,7 +380,7 @@ describe('values over the request size limit', () => {
       expect(mgets).toBeLessThanOrEqual(7)
     })
 
-    it('writes a small value coalesced with one too large for the cluster; only the large one fails, as KV_INVALID_ARGUMENT naming both limits', async () => {
+    it('writes a small value coalesced with one too large for the cluster; only the large one fails, as KV_INVALID_CONFIG naming both limits', async () => {
       small.resetCounts()
       const [smallWrite, largeWrite] = await Promise.allSettled([
         s.addValue('b', 'small', 'x'),
@@ -361,8 +389,8 @@ describe('values over the request size limit', () => {
       expect(smallWrite.status).toBe('fulfilled')
       expect(largeWrite.status).toBe('rejected')
       const error = (largeWrite as PromiseRejectedResult).reason as KVError
-      expect(error.code).toBe('KV_INVALID_ARGUMENT')
-      expect(error).toMatchObject({ argument: 'value' })
+      expect(error.code).toBe('KV_INVALID_CONFIG')
+      expect(error.message).toMatch(/key "large"/)
       expect(error.message).toMatch(/http\.max_content_length/)
       expect(error.message).toMatch(/elastic\.max_content_length/)
       // One _bulk of both (refused), then each alone.
@@ -902,6 +930,31 @@ describe('answers of a cluster in trouble', () => {
       expect(await s.getValue('b', 'k1')).toEqual(new TextEncoder().encode('v1'))
     })
   })
+
+  it.each([
+    ['_bulk', 'no items', { errors: false, took: 1 }],
+    ['_bulk', 'items not an array', { errors: false, took: 1, items: {} }],
+    ['_bulk', 'an item that is null', { errors: false, took: 1, items: [null] }],
+    ['_bulk', 'an item without a result', { errors: false, took: 1, items: [{}] }],
+    ['_mget', 'no docs', {}],
+    ['_mget', 'docs not an array', { docs: null }],
+  ] as const)(
+    "fails an operation whose %s is answered 200 with %s (a proxy's answer) with KV_BACKEND_ERROR counting no results, not a TypeError",
+    async (endpoint, _label, body) => {
+      await throughProxy({}, async (s, proxy) => {
+        await s.addValue('b', 'k', 'v')
+        proxy.intercept = on(`/${endpoint}`, () => ({ status: 200, body }))
+        const operation = endpoint === '_bulk' ? s.addValue('b', 'k', 'w') : s.getValue('b', 'k')
+        const error = await failure(operation)
+        expect(error.code).toBe('KV_BACKEND_ERROR')
+        expect(error.message).toMatch(
+          /answered a request of 1 operation\(s\) with 0 result\(s\); none of them can be told apart/,
+        )
+        proxy.intercept = undefined
+        expect(await s.getValue('b', 'k')).toEqual(v)
+      })
+    },
+  )
 
   it('fails the items not yet sent with an error saying they were not sent (the cause: the error of a part that failed otherwise), and keeps the answers of the parts before it', async () => {
     await throughProxy({ request_timeout_ms: 1000, max_retries: 0 }, async (s, proxy) => {

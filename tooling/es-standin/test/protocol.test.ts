@@ -357,6 +357,67 @@ describe('bulk', () => {
     expect(await client.indices.exists({ index: 'validated' })).toBe(false)
   })
 
+  it('refuses the whole request when if_seq_no comes with the unassigned if_primary_term 0, or the unassigned if_seq_no -2 with a primary term, and applies nothing', async () => {
+    const error = await responseError(
+      client.bulk({
+        operations: [
+          { index: { _index: 'unassigned', _id: 'fine' } },
+          { f: 1 },
+          { index: { _index: 'unassigned', _id: 'a', if_seq_no: 0, if_primary_term: 0 } },
+          { f: 2 },
+          { delete: { _index: 'unassigned', _id: 'b', if_seq_no: -2, if_primary_term: 1 } },
+        ],
+      }),
+    )
+    expect(error.statusCode).toBe(400)
+    expect(error.body).toMatchObject({
+      error: {
+        type: 'action_request_validation_exception',
+        reason:
+          'Validation Failed: 1: ifSeqNo is set, but primary term is [0];2: ifSeqNo is unassigned, but primary term is [1];',
+      },
+    })
+    expect(await client.indices.exists({ index: 'unassigned' })).toBe(false)
+  })
+
+  it.each([
+    [{ if_seq_no: -1, if_primary_term: 1 }, 'sequence numbers must be non negative. got [-1].'],
+    [{ if_seq_no: -3, if_primary_term: -1 }, 'sequence numbers must be non negative. got [-3].'],
+    [{ if_seq_no: 0, if_primary_term: -1 }, 'primary term must be non negative. got [-1]'],
+    [{ if_seq_no: -2, if_primary_term: -5 }, 'primary term must be non negative. got [-5]'],
+  ])(
+    'refuses the whole request with illegal_argument_exception for %o, as Elasticsearch does while parsing it, and applies nothing',
+    async (conditions, reason) => {
+      const index = 'negative-cas'
+      for (const item of [
+        [{ index: { _index: index, _id: 'a', ...conditions } }, { f: 2 }],
+        [{ delete: { _index: index, _id: 'b', ...conditions } }],
+      ]) {
+        const error = await responseError(
+          client.bulk({
+            operations: [{ index: { _index: index, _id: 'fine' } }, { f: 1 }, ...item],
+          }),
+        )
+        expect(error.statusCode).toBe(400)
+        expect(error.body).toMatchObject({ error: { type: 'illegal_argument_exception', reason } })
+        expect(await client.indices.exists({ index })).toBe(false)
+      }
+    },
+  )
+
+  it('takes if_seq_no -2 and if_primary_term 0 alone as unassigned, as if not given', async () => {
+    const response = await client.bulk({
+      operations: [
+        { index: { _index: 'unassigned-alone', _id: 'a', if_seq_no: -2 } },
+        { f: 1 },
+        { create: { _index: 'unassigned-alone', _id: 'b', if_primary_term: 0 } },
+        { f: 2 },
+      ],
+    })
+    expect(response.errors).toBe(false)
+    expect(response.items.map((item) => Object.values(item)[0]!.status)).toEqual([201, 201])
+  })
+
   it('marks items forced_refresh with refresh=true', async () => {
     const response = await client.bulk({
       refresh: true,

@@ -1,9 +1,10 @@
 /**
  * `_bulk`: NDJSON action/source pairs, each item answered on its own (status, result or error),
  * `errors` true when any item has an error. A delete of a missing document is a 404 item that is
- * not an error. A malformed body, and an item that fails validation (an id over 512 bytes,
- * `if_seq_no` without `if_primary_term` or the reverse, `create` with either), are a
- * whole-request 400: nothing is applied.
+ * not an error. A malformed body (a negative `if_seq_no` other than the unassigned -2, or a
+ * negative `if_primary_term`, included), and an item that fails validation (an id over 512 bytes,
+ * `if_seq_no` without `if_primary_term` or with the unassigned primary term 0, or the reverse,
+ * `create` with either), are a whole-request 400: nothing is applied.
  *
  * @module
  */
@@ -22,6 +23,9 @@ import { type Request, type Route, refreshParam } from '../route.js'
 import { applyRefresh, checkId, writeResponse } from './documents.js'
 
 const ACTIONS = ['index', 'create', 'delete', 'update'] as const
+/** Elasticsearch's SequenceNumbers.UNASSIGNED_SEQ_NO and UNASSIGNED_PRIMARY_TERM. */
+const UNASSIGNED_SEQ_NO = -2
+const UNASSIGNED_PRIMARY_TERM = 0
 type Action = (typeof ACTIONS)[number]
 
 interface Operation {
@@ -98,10 +102,22 @@ function parseLines(text: string, defaultIndex: string | undefined): Operation[]
     }
     if (parameters.version !== undefined || parameters.pipeline !== undefined)
       throw notImplemented('versioned or pipelined bulk items')
+    // As BulkRequestParser passes them to setIfSeqNo / setIfPrimaryTerm: a negative value (but
+    // the unassigned seq_no, -2) refuses the whole request while it is parsed; the unassigned
+    // values (seq_no -2, primary term 0) are as if not given, for the validation below.
     const options: WriteOptions = {}
-    if (parameters.if_seq_no !== undefined) options.ifSeqNo = Number(parameters.if_seq_no)
-    if (parameters.if_primary_term !== undefined)
-      options.ifPrimaryTerm = Number(parameters.if_primary_term)
+    if (parameters.if_seq_no !== undefined) {
+      const ifSeqNo = Number(parameters.if_seq_no)
+      if (ifSeqNo < 0 && ifSeqNo !== UNASSIGNED_SEQ_NO)
+        throw illegalArgument(`sequence numbers must be non negative. got [${ifSeqNo}].`)
+      if (ifSeqNo !== UNASSIGNED_SEQ_NO) options.ifSeqNo = ifSeqNo
+    }
+    if (parameters.if_primary_term !== undefined) {
+      const ifPrimaryTerm = Number(parameters.if_primary_term)
+      if (ifPrimaryTerm < 0)
+        throw illegalArgument(`primary term must be non negative. got [${ifPrimaryTerm}]`)
+      if (ifPrimaryTerm !== UNASSIGNED_PRIMARY_TERM) options.ifPrimaryTerm = ifPrimaryTerm
+    }
     let source: JsonObject | undefined
     if (action !== 'delete') {
       const sourceLine = lines[++i]
