@@ -9,15 +9,18 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { configFilePath, InvalidConfigError, isKnownTopLevelKey, readConfigFile } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
+import { checkPath } from './keys.js'
 
 /**
  * Refuses an empty file name given to `option` (exit 2): resolve('') is the working directory,
- * which an empty name must not silently stand for.
+ * which an empty name must not silently stand for; and one that is not valid UTF-8 (exit 4, see
+ * {@link checkPath}).
  */
 export function checkFileOption(option: string, file: string | undefined): void {
   if (file === '') {
     throw new CliError(ExitCode.USAGE, `${option} needs the path of a file, not an empty string`)
   }
+  if (file !== undefined) checkPath(file, option)
 }
 
 /**
@@ -25,7 +28,13 @@ export function checkFileOption(option: string, file: string | undefined): void 
  * that the error names `--config`: @kv/core, reading it later, only knows it from `KV_CONFIG`.
  */
 export function useConfigFile(file: string | undefined): void {
-  if (file === undefined) return
+  if (file === undefined) {
+    // @kv/core reads KV_CONFIG as Node.js decoded it, invalid bytes turned into U+FFFD: it would
+    // look for another file (and, not finding it, blame a missing file).
+    const fromEnv = process.env.KV_CONFIG
+    if (fromEnv) checkPath(fromEnv, 'KV_CONFIG', 'in the environment')
+    return
+  }
   checkFileOption('--config', file)
   const path = resolve(file)
   if (!existsSync(path)) {

@@ -21,11 +21,16 @@ const HEX = /^(?:[0-9a-fA-F]{2})*$/
  * The argument as given is lost by then: a U+FFFD in it may be one the user typed or one made
  * from an invalid byte, so any is refused (KV_INVALID_ARGUMENT, exit 4) rather than guessed.
  */
-function refuseReplacementCharacter(text: string, what: string, instead: string): void {
+function refuseReplacementCharacter(
+  text: string,
+  what: string,
+  instead: string,
+  where = 'on the command line',
+): void {
   if (!text.includes('\uFFFD')) return
   throw new InvalidArgumentError(
     what,
-    `${what} ${JSON.stringify(text)} is not valid UTF-8 (or holds U+FFFD, which kv cannot tell apart from an invalid byte on the command line); ${instead}`,
+    `${what} ${JSON.stringify(text)} is not valid UTF-8 (or holds U+FFFD, which kv cannot tell apart from an invalid byte ${where}); ${instead}`,
   )
 }
 
@@ -63,6 +68,22 @@ export function parseBucket(text: string, what = 'bucket'): string {
 export function parseValueText(text: string): Uint8Array {
   refuseReplacementCharacter(text, 'VALUE', 'give the value with - (stdin) or --file PATH')
   return Buffer.from(text, 'utf8')
+}
+
+const PATH_INSTEAD =
+  'Node.js cannot pass bytes that are not valid UTF-8 through to the file system (it turns each into U+FFFD, which names another file): rename the file (or the directory with such bytes in its name) to a UTF-8 name, or give a path without such bytes'
+
+/**
+ * A file path given on the command line (export and import FILE, `put --file`, `--config`,
+ * `migrate --from-config`/`--to-config`) or in `KV_CONFIG` (`where`: `in the environment`),
+ * refused when it holds U+FFFD (see {@link refuseReplacementCharacter}): Node.js hands kv the
+ * path with U+FFFD for each invalid byte, so `kv export $'out\xff.ndjson'` wrote
+ * `out\xef\xbf\xbd.ndjson`, and there is no other encoding to give a path in. Checked before
+ * anything is opened, read or created.
+ */
+export function checkPath(text: string, what: string, where?: string): string {
+  refuseReplacementCharacter(text, what, PATH_INSTEAD, where)
+  return text
 }
 
 /** A key printed in `encoding` (UTF-8 text prints invalid sequences as U+FFFD). */

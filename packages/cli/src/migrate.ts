@@ -36,7 +36,10 @@ export const READS_AT_ONCE = 16
  * `addValues`; `read`: values read from the source together); undefined, the whole batch.
  */
 export class CopyFailure {
-  /** Entries written to the target before the copy stopped (the writes in flight included). */
+  /**
+   * Entries written to the target before the copy stopped (the writes in flight included), not
+   * counting any of a failed part: on a target whose `addValues` is not atomic some may be.
+   */
   copied = 0
 
   constructor(
@@ -92,8 +95,9 @@ export interface CopyOptions {
 /**
  * Copies every entry of `source` to `target`, bucket by bucket in key order: keys are gathered
  * `batch` at a time, their values read from the source a few at a time and written in parts of
- * at most the batch's share of {@link VALUE_BYTES_BUDGET} (each part one `addValues`, so one
- * all-or-nothing write; a batch of small values is one part), up to `concurrency` batches in
+ * at most the batch's share of {@link VALUE_BYTES_BUDGET} (each part one `addValues`, which is
+ * all-or-nothing on some backends, simple_kv and badger, and not on others, elastic; a batch of
+ * small values is one part), up to `concurrency` batches in
  * flight — so the source's reads of one batch overlap the target's writes of another. Stops
  * issuing on an interrupt or the first failure (a failed part leaves the batch's earlier parts
  * written), and waits for the batches in flight.

@@ -7,7 +7,7 @@
 import { createReadStream, fstatSync } from 'node:fs'
 import { InvalidArgumentError, isKVError } from '@kv/core'
 import { CliError, ExitCode } from './exit-codes.js'
-import { parseValueText } from './keys.js'
+import { checkPath, parseValueText } from './keys.js'
 
 /** Where the value comes from, chosen before anything is read (usage errors first). */
 export type ValueSource =
@@ -20,7 +20,7 @@ export function valueSource(argument: string | undefined, file: string | undefin
   if (argument !== undefined && file !== undefined) {
     throw new CliError(ExitCode.USAGE, 'give the value either as VALUE or with --file, not both')
   }
-  if (file !== undefined) return { kind: 'file', path: file }
+  if (file !== undefined) return { kind: 'file', path: checkPath(file, '--file') }
   if (argument === undefined) {
     throw new CliError(
       ExitCode.USAGE,

@@ -230,6 +230,62 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
     }
   })
 
+  it("migrate does not claim a failed part wrote none of its entries: elastic's addValues is not atomic", async () => {
+    // A cluster whose http.max_content_length (64 KiB) is below the store's (the default 100mb):
+    // the part of 10 entries goes out as one _bulk request, refused (413) as too large, then in
+    // halves, which the cluster takes except the one holding k005's 100 KiB value alone. So 9 of
+    // the part's entries are written, and its addValues fails.
+    const { startStandin } = await import('@kv/es-standin')
+    const standin = await startStandin({ maxContentLength: 64 * 1024 })
+    try {
+      ws = await workspace(
+        `data_dir: ./data\nelastic:\n  endpoint: ${standin.url}\n  index_name: kv-parts\n  refresh: true\n`,
+      )
+      const seed = await ws.file(
+        'seed.ndjson',
+        exportFile(
+          Array.from({ length: 10 }, (_, i) => ({
+            b: 'p',
+            k: Buffer.from(`k00${i}`),
+            v: Buffer.alloc(i === 5 ? 100 * 1024 : 100, i),
+          })),
+        ),
+      )
+      expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
+      const migrated = await ws.kv([
+        '--no-progress',
+        'migrate',
+        '--from',
+        'simple_kv',
+        '--to',
+        'elastic',
+      ])
+      expect(migrated.code, migrated.stderr).toBe(4)
+      expect(migrated.stderr).toMatch(
+        /^kv: migrate failed on bucket "p" keys "k000" to "k009" \(10 entries written together with one addValues\): .*; 0 entries of other parts were copied before it stopped, and some of this part's 10 entries may have been written too \(elastic's addValues is not atomic: a failed entry fails the call while its other entries may be written\); re-running fails the same way/,
+      )
+      expect(migrated.stderr).not.toMatch(/0 entries were copied|none of this part's/)
+      // As the message allows: the part's other entries are in the target.
+      for (const [key, code] of [
+        ['k000', 0],
+        ['k009', 0],
+        ['k005', 3],
+      ] as const) {
+        expect((await ws.kv(['--backend', 'elastic', 'exists', 'p', key])).code, key).toBe(code)
+      }
+      // @kv/elastic reports a write refused alone with 413 as KV_INVALID_CONFIG (its
+      // max_content_length is above the cluster's), naming the key: the advice is to fix that.
+      expect(migrated.stderr).toMatch(/key "k005"/)
+      expect(migrated.stderr).toMatch(/\[KV_INVALID_CONFIG\]\n$/)
+      expect(migrated.stderr).toMatch(
+        /re-running fails the same way until the configuration is fixed: fix the setting the message names/,
+      )
+      expect(migrated.stderr).not.toMatch(/Remove or shrink/)
+    } finally {
+      await standin.close()
+    }
+  })
+
   it('import names the line whose write failed and the kv error code (a read-only user)', async () => {
     const { startStandin } = await import('@kv/es-standin')
     const standin = await startStandin({

@@ -46,6 +46,20 @@ describe('help and usage', () => {
     expect(help.out).toMatch(/Examples:\n {2}kv /)
   })
 
+  it('kv migrate --help says a part is all-or-nothing only on simple_kv and badger, not on elastic', async () => {
+    const help = await ws.kv(['migrate', '--help'])
+    expect(help.code).toBe(0)
+    // Commander wraps the text: compare it with the line breaks and indentation taken out.
+    const text = help.out.replace(/\s+/g, ' ')
+    expect(text).not.toMatch(/each one all-or-nothing addValues/)
+    expect(text).toContain(
+      "A batch is written in parts, each one addValues call: a failed part leaves the batch's earlier parts written",
+    )
+    expect(text).toContain(
+      'A part is all-or-nothing on simple_kv and badger; on elastic, whose addValues is not atomic, a failed part may leave some of its entries written. Re-running is safe either way.',
+    )
+  })
+
   it('exits 2 with usage for no command, an unknown command, a missing argument or an unknown backend', async () => {
     expect((await ws.kv([])).code).toBe(2)
     const unknown = await ws.kv(['frobnicate'])

@@ -302,7 +302,7 @@ BadgerKV.prototype.addValues = function (bucket, entries) {
       env: { NODE_OPTIONS: `--import ${preload}` },
     })
     expect(migrated.stderr).toMatch(
-      /^kv: migrate failed on bucket "p" keys "k004" to "k007" \(4 entries written together with one addValues\): the target went away; 4 entries were copied before it stopped; run the command again to resume/,
+      /^kv: migrate failed on bucket "p" keys "k004" to "k007" \(4 entries written together with one addValues\): the target went away; 4 entries were copied before it stopped, none of this part's \(badger's addValues writes all of its entries or none\); run the command again to resume/,
     )
     expect(migrated.code).not.toBe(0)
     for (const [key, code] of [
@@ -316,6 +316,49 @@ BadgerKV.prototype.addValues = function (bucket, entries) {
     expect(again.code, again.stderr).toBe(0)
     expect(again.out).toMatch(/verified counts: all 12 entries of 1 bucket are in the target/)
   })
+
+  it.each([
+    [
+      'KV_INVALID_ARGUMENT',
+      "new InvalidArgumentError('value', 'the target refuses the value of k005')",
+      /; re-running fails the same way: the target refuses an entry of this part \(the message says which or why\)\. Remove or shrink it in the source/,
+    ],
+    [
+      'KV_INVALID_CONFIG',
+      "new InvalidConfigError('the target server refuses requests this large: set its limit')",
+      /; re-running fails the same way until the configuration is fixed: fix the setting the message names \(of the store, or of its server\), then run the command again/,
+    ],
+  ])(
+    'says what to change when the target refuses a part with %s: an entry of it, or the configuration',
+    async (code, error, advice) => {
+      // 12 values of 256 KiB in parts of 4 (as above); the part k004-k007 is refused.
+      await seedSizes('p', Array(12).fill(256 * 1024))
+      const preload = await ws.file(
+        'refuse.mjs',
+        `import { InvalidArgumentError, InvalidConfigError } from ${JSON.stringify(dist('core'))}
+import { BadgerKV } from ${JSON.stringify(dist('badger'))}
+const { addValues } = BadgerKV.prototype
+BadgerKV.prototype.addValues = function (bucket, entries) {
+  const list = [...entries]
+  if (list.some(([key]) => Buffer.from(key).toString() === 'k005')) return Promise.reject(${error})
+  return addValues.call(this, bucket, list)
+}
+`,
+      )
+      const args = ['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'badger']
+      const migrated = await ws.kv([...args, '--concurrency', '64'], {
+        env: { NODE_OPTIONS: `--import ${preload}` },
+      })
+      expect(migrated.code, migrated.stderr).toBe(4)
+      expect(migrated.stderr).toMatch(
+        /^kv: migrate failed on bucket "p" keys "k004" to "k007" \(4 entries written together with one addValues\): .*; 4 entries were copied before it stopped, none of this part's \(badger's addValues writes all of its entries or none\); /,
+      )
+      expect(migrated.stderr).toMatch(advice)
+      expect(migrated.stderr).toMatch(new RegExp(`\\[${code}\\]\n$`))
+      expect(migrated.stderr).not.toMatch(/refuses this entry|to resume/)
+      if (code === 'KV_INVALID_CONFIG') expect(migrated.stderr).not.toMatch(/Remove or shrink/)
+    },
+  )
 
   it.each([
     ['more keys than the source', ['old1', 'old2'], 4, 2],

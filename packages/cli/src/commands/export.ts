@@ -13,7 +13,7 @@ import { countBucket, countEntries, total } from '../count.js'
 import { ExportFile } from '../export-file.js'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
-import { parseBucket } from '../keys.js'
+import { checkPath, parseBucket } from '../keys.js'
 import { VALUE_BYTES_BUDGET } from '../migrate.js'
 import { counted, LineWriter, write } from '../output.js'
 import type { Progress } from '../progress.js'
@@ -88,6 +88,8 @@ async function runExport(session: Session, file: string, options: ExportOptions)
   // Checked before anything is opened: without the counting pass (--no-progress) a name is only
   // a filter, and one that no bucket can have would export an empty file.
   for (const name of options.bucket ?? []) parseBucket(name, '--bucket')
+  // Before anything is created: a FILE with invalid bytes would be written under another name.
+  checkPath(file, 'FILE')
   const store = await session.store()
   const toStdout = file === '-'
   const started = performance.now()

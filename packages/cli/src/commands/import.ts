@@ -14,6 +14,7 @@ import { type Act, concurrencyOption, examples } from '../action.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { ExportFormatError, ExportReader, maxEntryLineBytes } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
+import { checkPath } from '../keys.js'
 import { MAX_LINE_BYTES, type ReadLinesOptions, readLines } from '../lines.js'
 import { counted, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
@@ -76,6 +77,8 @@ async function inputSize(file: string): Promise<number | undefined> {
 }
 
 async function runImport(session: Session, file: string, options: ImportOptions): Promise<void> {
+  // Before anything is opened: a FILE with invalid bytes would name another file.
+  checkPath(file, 'FILE')
   const size = await inputSize(file)
   // A dry run writes nothing, so it does not open the store either (opening creates an empty
   // database): it checks the file against the store's configuration only.

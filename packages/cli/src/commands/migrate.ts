@@ -76,21 +76,52 @@ function describeCheck(verification: Verification): string[] {
 }
 
 /**
- * What to do after a copy failed with `cause`: re-running resumes the copy only when the failure
- * may pass; for a refusal that re-running meets again, say what to change instead.
+ * Backends whose `addValues` writes all of its entries or, when it fails, none (their READMEs:
+ * badger, one LevelDB batch; simple_kv, one WAL batch cut back when its write fails). Any other
+ * (elastic: one write per entry, in `_bulk` requests) may leave some entries of a failed call
+ * written.
  */
-function whatNext(cause: unknown): string {
+const ALL_OR_NOTHING_ADD_VALUES = new Set(['badger', 'simple_kv'])
+
+/** Whether `failure` is that of one `addValues` of several entries (a part of a batch). */
+function isPart(failure: CopyFailure): boolean {
+  return failure.phase === 'write' && failure.lastKey !== undefined
+}
+
+/**
+ * What was copied when a copy to target backend `to` stopped on `failure`: the entries copied
+ * (those of other parts and batches) and, when one `addValues` of several entries failed, what
+ * became of that part's entries — none written on a target whose `addValues` is all-or-nothing,
+ * and perhaps some on one whose `addValues` is not, which the count cannot tell.
+ */
+function copiedBefore(failure: CopyFailure, to: string): string {
+  if (!isPart(failure))
+    return `${counted(failure.copied, 'entry was', 'entries were')} copied before it stopped`
+  if (ALL_OR_NOTHING_ADD_VALUES.has(to)) {
+    return `${counted(failure.copied, 'entry was', 'entries were')} copied before it stopped, none of this part's (${to}'s addValues writes all of its entries or none)`
+  }
+  return `${counted(failure.copied, 'entry', 'entries')} of other parts ${failure.copied === 1 ? 'was' : 'were'} copied before it stopped, and some of this part's ${count(failure.entries)} entries may have been written too (${to}'s addValues is not atomic: a failed entry fails the call while its other entries may be written)`
+}
+
+/**
+ * What to do after a copy failed with `cause` (on the entries of one part when `part`):
+ * re-running resumes the copy only when the failure may pass; for a refusal that re-running meets
+ * again, say what to change instead.
+ */
+function whatNext(cause: unknown, part: boolean): string {
   const again = 'then run the command again (migrate overwrites, so re-running is safe)'
   switch (isKVError(cause) ? cause.code : undefined) {
     case ErrorCode.INVALID_ARGUMENT:
-      return `re-running fails the same way: the target refuses this entry. Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
+      return part
+        ? `re-running fails the same way: the target refuses an entry of this part (the message says which or why). Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
+        : `re-running fails the same way: the target refuses this entry. Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
     case ErrorCode.NOT_SUPPORTED:
-      return `re-running fails the same way: the target, as configured, cannot store this entry. Change the target's configuration or the entry in the source as the message says, ${again}`
+      return `re-running fails the same way: the target, as configured, cannot store ${part ? 'an entry of this part' : 'this entry'}. Change the target's configuration or the entry in the source as the message says, ${again}`
     case ErrorCode.CORRUPT_STORE:
     case ErrorCode.CORRUPT_VALUE:
       return `re-running fails the same way: repair or restore the damaged store (see its backend's README), ${again}`
     case ErrorCode.INVALID_CONFIG:
-      return `fix the configuration the message names, ${again}`
+      return `re-running fails the same way until the configuration is fixed: fix the setting the message names (of the store, or of its server), ${again}`
     case ErrorCode.AUTH_FAILED:
       return `fix the credentials or the user's privileges, ${again}`
     case ErrorCode.BACKEND_ERROR:
@@ -256,7 +287,7 @@ async function runMigrate(session: Session, options: MigrateOptions): Promise<vo
       const cause = (error.cause as Error).message.replace(/\.$/, '')
       throw new CliError(
         exitCodeFor(error.cause),
-        `migrate failed on bucket ${JSON.stringify(error.bucket)} ${which}${side}: ${cause}; ${counted(error.copied, 'entry was', 'entries were')} copied before it stopped; ${whatNext(error.cause)}`,
+        `migrate failed on bucket ${JSON.stringify(error.bucket)} ${which}${side}: ${cause}; ${copiedBefore(error, to)}; ${whatNext(error.cause, isPart(error))}`,
         { cause: error.cause },
       )
     }
@@ -301,8 +332,10 @@ export function registerMigrate(program: Command, act: Act): void {
         'kv migrate --from simple_kv --to simple_kv --to-config new-kv.yml   # move to another path',
         '',
         'Re-running is safe (writes overwrite): after Ctrl-C (exit 130), run the same command again.',
-        'A batch is written in parts, each one all-or-nothing addValues: a failed part leaves the',
-        "batch's earlier parts written (the error names the part's first and last key).",
+        'A batch is written in parts, each one addValues call: a failed part leaves the',
+        "batch's earlier parts written (the error names the part's first and last key). A part",
+        'is all-or-nothing on simple_kv and badger; on elastic, whose addValues is not atomic,',
+        'a failed part may leave some of its entries written. Re-running is safe either way.',
         'Exit 7 when the verification finds an entry of the source missing from the target',
         '(or, with --verify-values, holding another value).',
       ),
