@@ -27,7 +27,6 @@ import {
   SimpleKV,
   target,
   VALUE,
-  writeKeyBytes,
 } from './common.mjs'
 
 const TIME_MS = Number(process.env.KV_BENCH_TIME_MS ?? 3000)
@@ -133,72 +132,42 @@ if (runs('get')) {
 
 // ---- addValue, sync_writes: false, 64 writers ------------------------------------------------
 if (runs('put')) {
-  const ROUNDS = 3
-  const keyAt = (w, n) => keyStringOf(keyNumber(w, n))
-  // Uint8Array keys: each writer fills its own 16 bytes for every call. The store copies a key
-  // before addValue returns, so the buffer may be reused once the call is awaited.
-  const keyBuffers = Array.from({ length: 64 }, () => new Uint8Array(16))
-  const keyBytesAt = (w, n) => writeKeyBytes(keyNumber(w, n), keyBuffers[w])
-  /** Opens `store` and times 64 writers on it; the caller reads what it needs and closes it. */
-  const writeFor = async (store, key) => {
-    await store.open()
-    gc()
-    return concurrentFor(TIME_MS, 64, (w, n) => store.addValue('bench', key(w, n), VALUE))
-  }
-  /** One timed run of 64 writers on a new store, growing from empty over the key space. */
-  const simpleRun = async (key) => {
-    const dir = benchDir('put-async')
-    const store = new SimpleKV({ path: dir, sync_writes: false, snapshot_interval_seconds: 0 })
-    const rate = await writeFor(store, key)
-    const { entries, snapshot } = store.stats()
-    await store.close()
-    removeDir(dir)
-    return { rate, entries, snapshots: snapshot }
-  }
-  const referenceRun = async (Store, key) => {
-    const store = new Store()
-    const rate = await writeFor(store, key)
-    await store.close()
-    return { rate }
-  }
-  // The subjects and references alternate, round after round: the machine is shared, and a busy
-  // moment should fall on all of them alike. The median round counts.
-  const rows = {
-    'SimpleKV, string keys': [],
-    'SimpleKV, Uint8Array keys': [],
-    'reference: no-op backend via core, string keys': [],
-    'reference: no-op backend via core, Uint8Array keys': [],
-    'reference: core MemoryStore, string keys': [],
-  }
-  for (let round = 0; round < ROUNDS; round++) {
-    rows['SimpleKV, string keys'].push(await simpleRun(keyAt))
-    rows['SimpleKV, Uint8Array keys'].push(await simpleRun(keyBytesAt))
-    rows['reference: no-op backend via core, string keys'].push(
-      await referenceRun(NullStore, keyAt),
-    )
-    rows['reference: no-op backend via core, Uint8Array keys'].push(
-      await referenceRun(NullStore, keyBytesAt),
-    )
-    rows['reference: core MemoryStore, string keys'].push(await referenceRun(MemoryStore, keyAt))
-  }
+  // Each round runs the store in a fresh process, the references after it in the same process
+  // (bench/put.mjs says why); the string-key and Uint8Array-key processes alternate, so a busy
+  // moment of the shared machine falls on both alike. The median round counts.
+  const ROUNDS = 5
+  const round = (kind) => inChild('put.mjs', kind, String(TIME_MS))
+  const rounds = { string: [], bytes: [] }
+  for (let r = 0; r < ROUNDS; r++)
+    for (const kind of ['string', 'bytes']) rounds[kind].push(round(kind))
+  const median = (figures) => figures.toSorted((a, b) => a - b)[figures.length >> 1]
+  const list = (figures) => figures.map(fmt).join(', ')
   console.log(
-    `addValue, sync_writes: false, 64 concurrent writers, keys drawn over a space of 1,000,000 (each SimpleKV run starts empty); median of ${ROUNDS} alternating rounds`,
+    `addValue, sync_writes: false, 64 concurrent writers, keys drawn over a space of 1,000,000 (each SimpleKV run starts empty, in a fresh process); median of ${ROUNDS} alternating rounds`,
   )
-  const medianRate = (runs) => runs.map((r) => r.rate).sort((a, b) => a - b)[runs.length >> 1]
-  for (const [name, runs] of Object.entries(rows)) {
-    const extra =
-      runs[0].entries === undefined
-        ? ''
-        : ` (keys at the end ${runs.map((r) => fmt(r.entries)).join(' / ')}; snapshots completed ${runs.map((r) => r.snapshots).join(' / ')})`
+  for (const [kind, label] of [
+    ['string', 'string keys'],
+    ['bytes', 'Uint8Array keys'],
+  ]) {
+    const runs = rounds[kind]
+    const rates = runs.map((r) => r.simple.rate)
+    const noop = runs.map((r) => r.noop)
     console.log(
-      `  ${name.padEnd(52)}${fmt(medianRate(runs)).padStart(11)} ops/s   rounds: ${runs.map((r) => fmt(r.rate)).join(', ')}${extra}`,
+      `  ${`SimpleKV, ${label}`.padEnd(52)}${fmt(median(rates)).padStart(11)} ops/s   rounds: ${list(rates)} (keys at the end ${runs.map((r) => fmt(r.simple.entries)).join(' / ')}; snapshots completed ${runs.map((r) => r.simple.snapshots).join(' / ')})`,
     )
-  }
-  for (const keys of ['string keys', 'Uint8Array keys']) {
+    console.log(
+      `  ${`reference: no-op backend via core, ${label}`.padEnd(52)}${fmt(median(noop)).padStart(11)} ops/s   rounds: ${list(noop)}; SimpleKV ${(median(runs.map((r) => r.simple.rate / r.noop))).toFixed(2)}x of it in the same process`,
+    )
+    if (kind === 'string') {
+      const memory = runs.map((r) => r.memory)
+      console.log(
+        `  ${'reference: core MemoryStore, string keys'.padEnd(52)}${fmt(median(memory)).padStart(11)} ops/s   rounds: ${list(memory)}`,
+      )
+    }
     record(
       target(
-        `addValue sync_writes:false, 64 writers, ${keys}`,
-        Math.round(medianRate(rows[`SimpleKV, ${keys}`])),
+        `addValue sync_writes:false, 64 writers, ${label}`,
+        Math.round(median(rates)),
         500_000,
         { unit: ' ops/s' },
       ),
@@ -324,18 +293,7 @@ if (runs('sync')) {
 // ---- 1,000,000 entries: RSS, snapshot latency, reopen ------------------------------------------
 if (runs('million')) {
   const dir = benchDir('million')
-  const script = fileURLToPath(new URL('./million.mjs', import.meta.url))
-  const run = (mode) => {
-    const child = spawnSync(process.execPath, ['--expose-gc', script, mode, dir], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    if (child.status !== 0) {
-      console.error(`bench/million.mjs ${mode} failed (status ${child.status})`)
-      process.exit(1)
-    }
-    return JSON.parse(child.stdout.trim().split('\n').at(-1))
-  }
+  const run = (mode) => inChild('million.mjs', mode, dir)
   const built = run('build')
   console.log('1,000,000 entries (one child process builds them, another reopens them)')
   console.log(`  built with 64 writers, sync_writes: false: ${fmt(built.buildRate)} ops/s`)
@@ -386,6 +344,20 @@ if (runs('million')) {
 }
 
 console.log(`\n${results.filter(Boolean).length} of ${results.length} targets met`)
+
+/** Runs `bench/<script> ...args` in a fresh process and returns the JSON of its last line. */
+function inChild(script, ...args) {
+  const path = fileURLToPath(new URL(`./${script}`, import.meta.url))
+  const child = spawnSync(process.execPath, ['--expose-gc', path, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  if (child.status !== 0) {
+    console.error(`bench/${script} ${args[0]} failed (status ${child.status})`)
+    process.exit(1)
+  }
+  return JSON.parse(child.stdout.trim().split('\n').at(-1))
+}
 
 function describeRounds(rounds) {
   return rounds
