@@ -27,6 +27,18 @@ export function asciiBytes(text: string): Uint8Array | undefined {
 }
 
 /**
+ * `value` as a `Uint8Array` of this realm when it is a `Uint8Array` (a `Buffer` included) of any
+ * realm — the same bytes, not a copy; undefined for anything else. A `vm` context, as Jest and
+ * other test runners make, has a `Uint8Array` of its own, which `instanceof` does not recognise.
+ */
+export function uint8ArrayOf(value: unknown): Uint8Array | undefined {
+  if (value instanceof Uint8Array) return value
+  if (!ArrayBuffer.isView(value) || Object.prototype.toString.call(value) !== '[object Uint8Array]')
+    return undefined
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+}
+
+/**
  * Writes the characters of `text` into `out` (which has exactly `text.length` bytes) as ASCII.
  * Returns false, with `out` partly written, when a character is ≥ 0x80.
  */

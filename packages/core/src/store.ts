@@ -161,6 +161,8 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   #transitions = 0
   /** Which of `open()` and `close()` was requested last (a call's fate depends on it). */
   #lastRequested: 'open' | 'close' | undefined
+  /** The open() attempt queued last, until it settles: a later open() joins it (see open()). */
+  #pendingOpen: Promise<void> | undefined
   /** Calls waiting in {@link #whenOpen} for the lifecycle changes requested before them. */
   #queued = 0
   /**
@@ -249,7 +251,23 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
   open(): Promise<void> {
     // Only a fast path when nothing is queued: a close() requested before must run first.
     if (this.#status === 'open' && this.#transitions === 0) return Promise.resolve()
+    // An open() asked for while the last change asked for is an open() not yet settled joins
+    // it: one attempt however many callers. Each queued its own before, so N concurrent first
+    // uses of a store that cannot be reached made N attempts one after another, the last caller
+    // waiting N connection timeouts.
+    if (this.#lastRequested === 'open' && this.#pendingOpen !== undefined) return this.#pendingOpen
     this.#lastRequested = 'open'
+    const attempt = this.#openAttempt()
+    this.#pendingOpen = attempt
+    const settled = () => {
+      if (this.#pendingOpen === attempt) this.#pendingOpen = undefined
+    }
+    attempt.then(settled, settled)
+    return attempt
+  }
+
+  /** Queues one attempt to open the store (see {@link open}). */
+  #openAttempt(): Promise<void> {
     return this.#transition(() =>
       this.#openNow().then(
         () => {

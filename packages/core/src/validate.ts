@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { asciiBytes, type BytesLike, copyBytes, utf8, utf8Length } from './bytes.js'
+import { asciiBytes, type BytesLike, copyBytes, uint8ArrayOf, utf8, utf8Length } from './bytes.js'
+import { isPlainMapping } from './config/source.js'
 import { InvalidArgumentError } from './errors.js'
 
 /** The limits of SPEC §3.7 that hold for every backend. */
@@ -83,6 +84,8 @@ export function checkBucket(bucket: unknown, argument = 'bucket'): string {
 /** Converts a key or value argument to bytes, rejecting anything that is neither bytes nor a string. */
 export function toBytes(input: unknown, argument: string): Uint8Array {
   if (input instanceof Uint8Array) return input
+  const bytes = uint8ArrayOf(input)
+  if (bytes !== undefined) return bytes
   if (typeof input === 'string') {
     // An ASCII string is well-formed, so the common case needs no second scan.
     const ascii = asciiBytes(input)
@@ -204,7 +207,8 @@ export interface NormalizedKeysOptions {
 export function keepPrefix<T>(options: T): T {
   if (typeof options !== 'object' || options === null) return options
   const { prefix } = options as KeysOptions
-  return prefix instanceof Uint8Array ? { ...options, prefix: copyBytes(prefix) } : options
+  const bytes = uint8ArrayOf(prefix)
+  return bytes !== undefined ? { ...options, prefix: copyBytes(bytes) } : options
 }
 
 /**
@@ -214,8 +218,13 @@ export function keepPrefix<T>(options: T): T {
 export function checkKeysOptions(options: unknown): NormalizedKeysOptions {
   if (options === undefined || options === null)
     return { prefix: undefined, limit: Number.POSITIVE_INFINITY }
-  if (typeof options !== 'object') {
-    throw new InvalidArgumentError('options', `options must be an object, got ${describe(options)}`)
+  // A Map or an array has no `prefix` or `limit` property: taken as an object, its entries would
+  // be ignored without a word.
+  if (!isPlainMapping(options)) {
+    throw new InvalidArgumentError(
+      'options',
+      `options must be a plain object such as { prefix, limit }, got ${describe(options)}`,
+    )
   }
   const { prefix, limit } = options as KeysOptions
   for (const name of Object.keys(options)) {

@@ -141,6 +141,22 @@ describe('configuration', () => {
     expect(() => section.resolve()).toThrow(
       expect.objectContaining({ key: 'badgr', message: expect.stringContaining('e.yml') }),
     )
+    // A mistyped key whose value is not a mapping is named as unknown too, with its suggestion,
+    // not as a section that must be a mapping.
+    for (const [file, yaml, key, suggestion] of [
+      ['f.yml', 'data_dri: ./x\n', 'data_dri', 'data_dir'],
+      ['g.yml', 'badgr: [x]\n', 'badgr', 'badger'],
+    ] as const) {
+      resetConfiguration()
+      process.env.KV_CONFIG = write(file, yaml)
+      expect(() => section.resolve(), file).toThrow(
+        expect.objectContaining({
+          key,
+          message: expect.stringContaining(`unknown key "${key}" (did you mean "${suggestion}"?)`),
+        }),
+      )
+      expect(() => dataDir(), file).toThrow(expect.objectContaining({ key }))
+    }
   })
 
   it('leaves the previous configuration in force when configure() is rejected', () => {
@@ -185,6 +201,37 @@ describe('configuration', () => {
         message: expect.stringMatching(/not valid YAML/),
       }),
     )
+  })
+
+  it('refuses a file declaring YAML 1.1 or holding an unknown tag, rather than reading it otherwise', () => {
+    for (const [name, yaml, reason] of [
+      [
+        'v11.yml',
+        '%YAML 1.1\n---\nbase: &b {sync_writes: yes}\nsimple_kv:\n  <<: *b\n',
+        /declares %YAML 1\.1, and kv reads YAML 1\.2/,
+      ],
+      [
+        'tag.yml',
+        'simple_kv:\n  path: !foo /tmp/x\n',
+        /Unresolved tag: !foo.*kv takes no custom tags/,
+      ],
+    ] as const) {
+      resetConfiguration()
+      process.env.KV_CONFIG = write(name, yaml)
+      expect(() => section.resolve(), name).toThrow(
+        expect.objectContaining({
+          code: 'KV_INVALID_CONFIG',
+          message: expect.stringMatching(reason),
+        }),
+      )
+      expect(() => readConfigFile(process.env.KV_CONFIG!), name).toThrow(
+        expect.objectContaining({ message: expect.stringContaining(name) }),
+      )
+    }
+    // An explicit %YAML 1.2 is fine.
+    resetConfiguration()
+    process.env.KV_CONFIG = write('v12.yml', '%YAML 1.2\n---\nsimple_kv:\n  path: p12\n')
+    expect(section.resolve().path).toBe('p12')
   })
 
   it('refuses a YAML file that is not a mapping of sections', () => {

@@ -188,6 +188,28 @@ describe('package-level functions on a store not yet open', () => {
     }
   })
 
+  it('makes one open attempt for concurrent first uses of a store that cannot be opened', async () => {
+    let attempts = 0
+    class SlowFailingStore extends MemoryStore {
+      protected override async _open(): Promise<void> {
+        attempts++
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        throw new LockedError('held by another process')
+      }
+    }
+    kv.register('slow-failing', new SlowFailingStore())
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => kv.getValue('b', `k${i}`)),
+    )
+    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true)
+    expect(
+      outcomes.map(
+        (outcome) => ((outcome as PromiseRejectedResult).reason as { code: string }).code,
+      ),
+    ).toEqual(Array(10).fill('KV_LOCKED'))
+    expect(attempts).toBe(1)
+  })
+
   it('a store not built on core whose open() throws at once: the calls reject with its error, they do not throw', async () => {
     const failure = Object.assign(new Error('cannot open'), { code: 'KV_LOCKED' })
     const store = completeStore({

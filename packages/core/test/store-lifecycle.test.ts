@@ -80,6 +80,30 @@ describe('AbstractKVStore lifecycle', () => {
     expect(store.status).toBe('open')
   })
 
+  it('makes one attempt for concurrent open() calls that fail, and a new one for an open() after', async () => {
+    const store = new GatedStore()
+    store.failOpen = true
+    let release!: () => void
+    store.gate = new Promise((resolve) => (release = resolve))
+    const calls = [store.open(), store.open(), store.open()]
+    release()
+    const outcomes = await Promise.allSettled(calls)
+    expect(store.log.filter((entry) => entry === 'open:start')).toHaveLength(1)
+    const reasons = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason)
+    expect(reasons[0]).toBeInstanceOf(Error)
+    expect(new Set(reasons).size).toBe(1)
+    // Settled: the next open() is an attempt of its own, and so is one after a close() request.
+    store.failOpen = false
+    await store.open()
+    expect(store.log.filter((entry) => entry === 'open:start')).toHaveLength(2)
+    const first = store.open()
+    const closing = store.close()
+    const again = store.open()
+    await Promise.all([first, closing, again])
+    expect(store.status).toBe('open')
+    expect(store.log.filter((entry) => entry === 'open:start')).toHaveLength(3)
+  })
+
   it('lets an operation issued while opening wait for the open', async () => {
     const store = new GatedStore()
     const g = gate()

@@ -1,11 +1,15 @@
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
+import { compress, decompress } from '../src/lz4/index.js'
 import {
   checkBucket,
   checkEntries,
   checkKey,
   checkKeysOptions,
   checkValue,
+  keepPrefix,
   Limits,
+  toBytes,
 } from '../src/validate.js'
 
 const codeOf = (fn: () => unknown): { code?: string; argument?: string; message: string } => {
@@ -196,6 +200,35 @@ describe('checkKeysOptions', () => {
       /options.limt is not an option/,
     )
     expect(codeOf(() => checkKeysOptions('x')).argument).toBe('options')
+    // A Map or an array has no prefix or limit property: refused, not taken as no options.
+    for (const options of [new Map([['limit', 1]]), [['limit', 1]]]) {
+      expect(codeOf(() => checkKeysOptions(options))).toMatchObject({
+        argument: 'options',
+        message: expect.stringMatching(
+          /options must be a plain object such as \{ prefix, limit \}/,
+        ),
+      })
+    }
+    // An object made in another realm is a plain object all the same.
+    expect(checkKeysOptions(runInNewContext('({ limit: 2 })')).limit).toBe(2)
+  })
+})
+
+describe('a Uint8Array of another realm (a vm context, as Jest makes)', () => {
+  it('is taken as bytes by the checks, compress and decompress, and a prefix is copied', () => {
+    const foreign = runInNewContext('new Uint8Array([1, 2, 3])') as Uint8Array
+    expect(foreign instanceof Uint8Array).toBe(false)
+    expect(toBytes(foreign, 'key')).toEqual(new Uint8Array([1, 2, 3]))
+    expect(checkKey(foreign)).toEqual(new Uint8Array([1, 2, 3]))
+    expect(checkValue(foreign, 16)).toEqual(new Uint8Array([1, 2, 3]))
+    expect(decompress(compress(foreign))).toEqual(new Uint8Array([1, 2, 3]))
+    const stored = runInNewContext(`new Uint8Array([${[...compress(new Uint8Array([7, 7]))]}])`)
+    expect(decompress(stored as Uint8Array)).toEqual(new Uint8Array([7, 7]))
+    // keys() copies a prefix when it is called: a later change by the caller does not count.
+    const prefix = runInNewContext('new Uint8Array([9])') as Uint8Array
+    const kept = keepPrefix({ prefix }) as { prefix: Uint8Array }
+    prefix[0] = 1
+    expect(kept.prefix).toEqual(new Uint8Array([9]))
   })
 })
 

@@ -10,8 +10,8 @@ import { InvalidConfigError } from '../errors.js'
 import { state } from '../shared-state.js'
 import {
   configSource,
+  isKnownTopLevelKey,
   isOtherObject,
-  KNOWN_SECTIONS,
   otherObjectNote,
   rawSection,
   validateFile,
@@ -43,10 +43,7 @@ export interface ConfigSection<T> {
 
 const { schemas } = state
 
-/** Names allowed at the top level of the configuration. */
-export function isKnownTopLevelKey(name: string): boolean {
-  return name === 'data_dir' || schemas.has(name) || KNOWN_SECTIONS.includes(name)
-}
+export { isKnownTopLevelKey }
 
 /** The schema of a section, if a loaded backend defined it. */
 export function sectionSchema(name: string): z.ZodType | undefined {

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { parseDocument } from 'yaml'
 import { InvalidConfigError } from '../errors.js'
 import { type FileConfig, state } from '../shared-state.js'
 import { closestKey } from './closest-key.js'
@@ -18,6 +18,11 @@ export type Sections = Record<string, unknown>
 
 /** Section names that a config file may hold even when their backend package is not installed. */
 export const KNOWN_SECTIONS: readonly string[] = ['badger', 'simple_kv', 'elastic']
+
+/** Names allowed at the top level of the configuration (a third-party section once defined). */
+export function isKnownTopLevelKey(name: string): boolean {
+  return name === 'data_dir' || state.schemas.has(name) || KNOWN_SECTIONS.includes(name)
+}
 
 /**
  * Whether `value` is an object that is neither an array nor a plain mapping: a `Map` (YAML
@@ -50,7 +55,13 @@ function loadFile(): FileConfig {
   const path = configFilePath()
   if (path === undefined) return (state.file = { path, data: {} })
   const origin = process.env.KV_CONFIG ? ' (named by KV_CONFIG)' : ''
-  return (state.file = { path, data: readConfigFile(path, { origin }) })
+  // Unknown keys are checked with the rest, before the shape of each: a mistyped `data_dri: ./x`
+  // is named as unknown, with the key it most likely stands for, not as a section that must be
+  // a mapping.
+  return (state.file = {
+    path,
+    data: readConfigFile(path, { origin, isKnown: isKnownTopLevelKey }),
+  })
 }
 
 /**
@@ -78,8 +89,22 @@ export function readConfigFile(
     )
   }
   let data: unknown
+  let refusal: string | undefined
   try {
-    data = parseYaml(text)
+    const document = parseDocument(text)
+    const [error] = document.errors
+    if (error !== undefined) throw error
+    const { yaml } = document.directives
+    // A `%YAML 1.1` document is read with 1.1's rules whatever the options say: merge keys
+    // applied, `yes`/`on` as true. kv reads YAML 1.2, and says so rather than read it otherwise.
+    if (yaml.explicit && yaml.version !== '1.2') {
+      refusal = `it declares %YAML ${yaml.version}, and kv reads YAML 1.2 (where << is no merge key and yes is a string): remove the directive and write it as YAML 1.2`
+    } else if (document.warnings.length > 0) {
+      // An unknown tag (`!foo`) resolves to a string with only a warning on the console.
+      refusal = `${document.warnings[0]!.message.split('\n')[0]} (kv takes no custom tags: remove it)`
+    } else {
+      data = document.toJS()
+    }
   } catch (cause) {
     throw new InvalidConfigError(
       `The configuration file ${path} is not valid YAML: ${(cause as Error).message}`,
@@ -87,6 +112,9 @@ export function readConfigFile(
         cause,
       },
     )
+  }
+  if (refusal !== undefined) {
+    throw new InvalidConfigError(`The configuration file ${path} cannot be read: ${refusal}`)
   }
   return checkTopLevel(data ?? {}, path, options.isKnown)
 }

@@ -1,5 +1,6 @@
 /// <reference path="./lz4js.d.ts" />
 import lz4js from 'lz4js'
+import { uint8ArrayOf } from '../bytes.js'
 import { InvalidArgumentError } from '../errors.js'
 import { literalBlockSize } from './bound.js'
 import { HEADER_SIZE, MAX_INPUT_SIZE, MF_LIMIT } from './format.js'
@@ -14,12 +15,13 @@ const { compressBlock, compressBound } = lz4js
  * a 4-byte little-endian integer, then one raw LZ4 block. The block always satisfies liblz4's
  * rules, and the empty value is stored as `00 00 00 00 00`.
  *
- * @param value - The bytes to compress, at most 2,113,929,216 (LZ4's maximum input).
+ * @param input - The bytes to compress (a `Uint8Array` of any realm), at most 2,113,929,216 (LZ4's maximum input).
  * @returns The stored form; it may be a view on a buffer up to twice its length.
  * @throws {@link InvalidArgumentError} when `value` is not a `Uint8Array` or is too large.
  */
-export function compress(value: Uint8Array): Uint8Array {
-  if (!(value instanceof Uint8Array)) {
+export function compress(input: Uint8Array): Uint8Array {
+  const value = uint8ArrayOf(input)
+  if (value === undefined) {
     throw new InvalidArgumentError('value', 'compress() takes a Uint8Array')
   }
   const n = value.length

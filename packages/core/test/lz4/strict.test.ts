@@ -155,6 +155,32 @@ describe('decompress rejects', () => {
     expect(decompress(stored(produced, block)).length).toBe(produced)
   })
 
+  it('a damaged value of any size, without allocating what it declares', () => {
+    // 16 KiB of block claiming 4,000,000 literals (within the bound of 255 bytes a byte), and
+    // declaring that much: a literal run past the end of the block.
+    const extension = 16_000
+    const claimed = 15 + 255 * extension
+    const block = [0xf0, ...new Array<number>(extension).fill(255), 0, 0x41]
+    const before = process.memoryUsage().arrayBuffers
+    expectCorrupt(stored(claimed, block), 'run past the end of the block')
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(claimed / 4)
+    // And one declaring less than 64 KiB, decoded without an output of its own: the same value
+    // declaring one byte more than it decodes to is refused; the true length decodes.
+    const small = [0x1f, 0x41, 1, 0, ...new Array<number>(200).fill(255), 0, 0x10, 0x42]
+    const produced = 1 + (15 + 255 * 200 + 4) + 1
+    expectCorrupt(
+      stored(produced + 1, small),
+      `decodes to ${produced} bytes but the header declares`,
+    )
+    const good = decompress(stored(produced, small))
+    expect(good.length).toBe(produced)
+    expect(good.buffer.byteLength).toBe(produced)
+    // Each value decoded is the caller's own: a later decode does not change it.
+    const copy = good.slice()
+    decompress(stored(11, HELLO))
+    expect(good).toEqual(copy)
+  })
+
   it('what is not a Uint8Array, with InvalidArgumentError naming the argument', () => {
     for (const notBytes of ['\u0000\u0000\u0000\u0000\u0000', [0, 0, 0, 0, 0], undefined]) {
       expect(() => decompress(notBytes as unknown as Uint8Array)).toThrow(InvalidArgumentError)
