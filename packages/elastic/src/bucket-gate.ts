@@ -11,28 +11,53 @@
  * this store's writes and deletes of the bucket issued before it have settled, and those issued
  * while it runs wait until it has settled.
  *
+ * Under `id_scheme: infini` an entry of another bucket can hold a write's document id (see
+ * collision.ts). Such an entry whose bucket a deleteBucket() issued before the write is deleting
+ * is, in issue order, already gone: {@link BucketGate.mark} and
+ * {@link BucketGate.deletionIssuedBefore} let the write wait for that deletion instead of
+ * refusing.
+ *
  * @module
  */
+
+interface Deletion {
+  /** Its place among the deleteBucket() calls of every bucket, in issue order (from 1). */
+  readonly issued: number
+  /** Settles, always fulfilled, once the deletion has settled, failed or not. */
+  readonly settled: Promise<void>
+}
 
 interface BucketState {
   /** Writes and deletes of the bucket not yet settled, those waiting for a deletion included. */
   readonly writes: Set<Promise<unknown>>
-  /** The deleteBucket() of the bucket issued last, until it settles. */
-  deleting: Promise<unknown> | undefined
+  /** The deleteBucket() calls of the bucket not yet settled, in issue order. */
+  readonly deletions: Deletion[]
 }
 
 /** Orders each bucket's writes and deletes against its deleteBucket() calls. */
 export class BucketGate {
   readonly #buckets = new Map<string, BucketState>()
+  /** How many deleteBucket() calls, of any bucket, have been given so far. */
+  #issued = 0
 
   /**
    * Runs `task`, a write or delete of `bucket`: at once (so that writes issued together are still
    * coalesced), or, while a deleteBucket() of the bucket is under way, once it has settled,
    * whether it failed or not.
+   *
+   * `queue` is called at once with the task as it must start (after that deletion); it returns
+   * the task's result, for a caller that queues the task behind others of its own. It is called
+   * now rather than once the deletion has settled so that the task's place in that queue is its
+   * place in issue order.
    */
-  write<T>(bucket: string, task: () => Promise<T>): Promise<T> {
+  write<T>(
+    bucket: string,
+    task: () => Promise<T>,
+    queue: (start: () => Promise<T>) => Promise<T> = (start) => start(),
+  ): Promise<T> {
     const state = this.#state(bucket)
-    const result = state.deleting === undefined ? task() : state.deleting.then(task, task)
+    const deleting = state.deletions.at(-1)?.settled
+    const result = queue(deleting === undefined ? task : () => deleting.then(task))
     state.writes.add(result)
     const settled = () => {
       state.writes.delete(result)
@@ -50,21 +75,43 @@ export class BucketGate {
   deleteBucket(bucket: string, task: () => Promise<void>): Promise<void> {
     const state = this.#state(bucket)
     const before: Promise<unknown>[] = [...state.writes]
-    if (state.deleting !== undefined) before.push(state.deleting)
+    const previous = state.deletions.at(-1)
+    if (previous !== undefined) before.push(previous.settled)
     const result = before.length === 0 ? task() : Promise.allSettled(before).then(task)
-    state.deleting = result
-    const settled = () => {
-      if (state.deleting === result) state.deleting = undefined
-      this.#forget(bucket, state)
+    const deletion: Deletion = {
+      issued: ++this.#issued,
+      settled: result.then(
+        () => {},
+        () => {},
+      ),
     }
-    result.then(settled, settled)
+    state.deletions.push(deletion)
+    void deletion.settled.then(() => {
+      state.deletions.splice(state.deletions.indexOf(deletion), 1)
+      this.#forget(bucket, state)
+    })
     return result
+  }
+
+  /** A mark of the deleteBucket() calls given so far, for {@link deletionIssuedBefore}. */
+  mark(): number {
+    return this.#issued
+  }
+
+  /**
+   * Settles once every deleteBucket() of `bucket` given before `mark` was taken has settled,
+   * failed or not; undefined when none of them is still under way. (Deletions of one bucket run
+   * one after another, so the last of them given before the mark is the one to wait for.)
+   */
+  deletionIssuedBefore(bucket: string, mark: number): Promise<void> | undefined {
+    const deletions = this.#buckets.get(bucket)?.deletions ?? []
+    return deletions.findLast((deletion) => deletion.issued <= mark)?.settled
   }
 
   #state(bucket: string): BucketState {
     let state = this.#buckets.get(bucket)
     if (state === undefined) {
-      state = { writes: new Set(), deleting: undefined }
+      state = { writes: new Set(), deletions: [] }
       this.#buckets.set(bucket, state)
     }
     return state
@@ -74,7 +121,7 @@ export class BucketGate {
   #forget(bucket: string, state: BucketState): void {
     if (
       state.writes.size === 0 &&
-      state.deleting === undefined &&
+      state.deletions.length === 0 &&
       this.#buckets.get(bucket) === state
     ) {
       this.#buckets.delete(bucket)

@@ -130,9 +130,12 @@ interface OpenState {
   refresher: Refresher
   /** Whether this store has written or deleted since open() (close() refreshes only then). */
   wrote: boolean
-  /** `id_scheme: infini`: the read-then-write of each document id, one at a time. */
+  /** `id_scheme: infini`: the read-then-write of each document id, one at a time, in issue order. */
   conditional: IdSequencer
-  /** Each bucket's writes and deletes in issue order with its deleteBucket() calls. */
+  /**
+   * Each bucket's writes and deletes in issue order with its deleteBucket() calls; under `infini`
+   * also which deletions a write issued after them waits for (see #currentForWrite).
+   */
   gate: BucketGate
 }
 
@@ -408,23 +411,46 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     }
   }
 
+  /**
+   * The stored document of `id`, for a write of (`bucket`, `key`) issued when the gate's mark was
+   * `mark`. A document of another entry whose bucket a deleteBucket() issued before the write is
+   * deleting is, in issue order, deleted before the write: wait for that deletion to settle
+   * (failed or not) and read again, rather than refuse the write. A deleteBucket() issued after
+   * the write is not waited for: in issue order the write came first and met the entry.
+   */
+  async #currentForWrite(id: string, bucket: string, key: Uint8Array, mark: number) {
+    const waited = new Set<Promise<void>>()
+    for (;;) {
+      const current = await this.#current(id)
+      if (current?.owner.kind !== 'entry' || isOwner(current.owner, bucket, key)) return current
+      const deletion = this.#open().gate.deletionIssuedBefore(current.owner.bucket, mark)
+      if (deletion === undefined || waited.has(deletion)) return current
+      waited.add(deletion)
+      await deletion
+    }
+  }
+
   protected async _put(bucket: string, given: Uint8Array, value: Uint8Array): Promise<void> {
     // `value` is consumed before the first await (buildSource encodes it); `key` is not.
     const key = copyBytes(given)
     const { scheme, conditional, gate } = this.#open()
     const id = documentId(scheme, bucket, key)
     const source = buildSource(bucket, key, value)
-    await gate.write(bucket, async () => {
-      if (scheme === 'default') {
-        await this.#write({ op: 'index', id, source })
-        return
-      }
-      // infini: never overwrite another entry that shares the id. Read the owner, then write
-      // only if the document is still the one read (if_seq_no), or still absent (create). One
-      // write of an id at a time, so that of this store's writes of a key the one issued last
-      // wins.
-      await conditional.run(id, () => this.#putConditional(id, bucket, key, source))
-    })
+    if (scheme === 'default') {
+      await gate.write(bucket, () => this.#write({ op: 'index', id, source }))
+      return
+    }
+    // infini: never overwrite another entry that shares the id. Read the owner, then write only
+    // if the document is still the one read (if_seq_no), or still absent (create). One write of
+    // an id at a time, in issue order (the write joins the id's queue now, even when it waits for
+    // a deletion of its bucket), so that of this store's writes of a key the one issued last wins,
+    // and of two colliding entries the one issued first is the one kept.
+    const mark = gate.mark()
+    await gate.write(
+      bucket,
+      () => this.#putConditional(id, bucket, key, source, mark),
+      (start) => conditional.run(id, start),
+    )
   }
 
   async #putConditional(
@@ -432,9 +458,10 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     bucket: string,
     key: Uint8Array,
     source: ReturnType<typeof buildSource>,
+    mark: number,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.#current(id)
+      const current = await this.#currentForWrite(id, bucket, key, mark)
       if (
         current !== undefined &&
         current.owner.kind === 'entry' &&
@@ -475,13 +502,18 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
     const key = copyBytes(given)
     const { scheme, conditional, gate } = this.#open()
     const id = documentId(scheme, bucket, key)
-    await gate.write(bucket, async () => {
-      if (scheme === 'default') {
-        await this.#write({ op: 'delete', id })
-        return
-      }
-      await conditional.run(id, () => this.#deleteConditional(id, bucket, key))
-    })
+    if (scheme === 'default') {
+      await gate.write(bucket, () => this.#write({ op: 'delete', id }))
+      return
+    }
+    // In the id's queue in issue order, as a write (see _put). It never waits for a deletion of
+    // another bucket: an entry of that bucket under the id means this key holds nothing to
+    // delete, whether or not that entry is being deleted.
+    await gate.write(
+      bucket,
+      () => this.#deleteConditional(id, bucket, key),
+      (start) => conditional.run(id, start),
+    )
   }
 
   async #deleteConditional(id: string, bucket: string, key: Uint8Array): Promise<void> {

@@ -2,8 +2,9 @@
  * Go INFINI framework interoperability (SPEC §6): under `id_scheme: infini` every entry of the
  * fixture is written with exactly the Go framework's `_id` and `content`; documents inserted raw,
  * as the Go framework writes them (only `content`), read back; the colliding pair behaves as the
- * README says; an index created by the Go framework (mapping only `content`) is adopted; an index
- * written under both schemes lists each key once.
+ * README says, in issue order with deleteBucket() of either entry's bucket; an index created by
+ * the Go framework (mapping only `content`) is adopted; an index written under both schemes lists
+ * each key once.
  */
 import { readFileSync } from 'node:fs'
 import type { Client } from '@elastic/elasticsearch'
@@ -11,6 +12,7 @@ import { isKVError } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, IdCollisionError } from '../src/index.js'
+import { type Proxy as FaultProxy, forward, startProxy } from './proxy.js'
 import { adminClient, collect, freshIndexName } from './targets.js'
 
 interface Line {
@@ -183,6 +185,134 @@ describe('the colliding pair (bucket "a_b" key "c", bucket "a" key "b_c")', () =
     }
   })
 
+  // Issue order with deleteBucket() (README, "collisions" and "Consistency"): an entry whose
+  // bucket is being deleted by a deleteBucket() issued before a write is gone in issue order, so
+  // it does not make the write a collision; a deleteBucket() issued after the write does not
+  // make room for it.
+  const firstBytes = [first.bucket, b64(first.key), b64(first.value)] as const
+  const secondBytes = [second.bucket, b64(second.key), b64(second.value)] as const
+
+  it('writes the other key in the same turn as deleteBucket() of the stored entry', async () => {
+    const store = await openStore(freshIndexName('collide-delete-bucket'))
+    try {
+      await store.addValue(...firstBytes)
+      const deleting = store.deleteBucket(first.bucket)
+      const writing = store.addValue(...secondBytes)
+      // Issued after the deletion too: a delete of the deleted key deletes nothing of the other.
+      const deletingKey = store.deleteKey(first.bucket, b64(first.key))
+      await Promise.all([deleting, writing, deletingKey])
+      expect(await store.getValue(second.bucket, b64(second.key))).toEqual(b64(second.value))
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('writes the other key a turn after deleteBucket() of the stored entry, while it runs', async () => {
+    await throughProxy(async (store, proxy) => {
+      await store.addValue(...firstBytes)
+      const read = signal()
+      // deleteBucket() is held at its refresh until the write has read the document (the stored
+      // entry still there): the write must wait for the deletion, not refuse.
+      proxy.intercept = async (req) => {
+        const path = req.url.split('?')[0]!
+        if (path.endsWith('/_mget')) {
+          const answer = await forward(standin.url, req)
+          read.open()
+          return answer
+        }
+        if (path.endsWith('/_refresh')) {
+          await read.promise
+          return forward(standin.url, req)
+        }
+        return undefined
+      }
+      const deleting = store.deleteBucket(first.bucket)
+      await new Promise(setImmediate)
+      const writing = store.addValue(...secondBytes)
+      await Promise.all([deleting, writing])
+      proxy.intercept = undefined
+      expect(await store.getValue(second.bucket, b64(second.key))).toEqual(b64(second.value))
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+    })
+  })
+
+  it('refuses the other key when deleteBucket() of the stored entry is issued after the write', async () => {
+    await throughProxy(async (store, proxy) => {
+      await store.addValue(...firstBytes)
+      const settled = signal()
+      // deleteBucket() is held at its refresh until the write has settled: the write must not
+      // wait for a deletion issued after it.
+      proxy.intercept = async (req) => {
+        if (!req.url.split('?')[0]!.endsWith('/_refresh')) return undefined
+        await settled.promise
+        return forward(standin.url, req)
+      }
+      const writing = store.addValue(...secondBytes)
+      const deleting = store.deleteBucket(first.bucket)
+      const error = await writing.catch((e: unknown) => e)
+      settled.open()
+      await deleting
+      proxy.intercept = undefined
+      // When the write was issued, the id belonged to the stored entry.
+      expect(error).toBeInstanceOf(IdCollisionError)
+      expect((error as IdCollisionError).existingBucket).toBe(first.bucket)
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+      expect(await store.getValue(second.bucket, b64(second.key))).toBeNull()
+    })
+  })
+
+  it('a write between two deleteBucket() calls waits only for the first, and the second keeps it', async () => {
+    await throughProxy(async (store, proxy) => {
+      await store.addValue(...firstBytes)
+      const settled = signal()
+      let refreshes = 0
+      // The second deleteBucket() is held at its refresh until the write has settled.
+      proxy.intercept = async (req) => {
+        if (!req.url.split('?')[0]!.endsWith('/_refresh')) return undefined
+        if (++refreshes === 1) return undefined
+        await settled.promise
+        return forward(standin.url, req)
+      }
+      const deletingFirst = store.deleteBucket(first.bucket)
+      const writing = store.addValue(...secondBytes)
+      const deletingSecond = store.deleteBucket(first.bucket)
+      await writing.finally(settled.open)
+      await Promise.all([deletingFirst, deletingSecond])
+      proxy.intercept = undefined
+      expect(await store.getValue(second.bucket, b64(second.key))).toEqual(b64(second.value))
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+    })
+  })
+
+  it('keeps issue order between colliding writes when one waits for deleteBucket() of its bucket', async () => {
+    const store = await openStore(freshIndexName('collide-gated'))
+    try {
+      // The write of the first entry waits for the deletion of its bucket; the write of the
+      // second, issued after it, comes after it and finds the id taken (not the other way round).
+      const deleting = store.deleteBucket(first.bucket)
+      const results = await Promise.allSettled([
+        store.addValue(...firstBytes),
+        store.addValue(...secondBytes),
+      ])
+      await deleting
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected'])
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(IdCollisionError)
+      expect(await store.getValue(first.bucket, b64(first.key))).toEqual(b64(first.value))
+      // With a second deletion of the bucket issued between them, the first entry is deleted
+      // again before the second is written.
+      const deletingAgain = store.deleteBucket(first.bucket)
+      const rewritingFirst = store.addValue(...firstBytes)
+      const deletingLast = store.deleteBucket(first.bucket)
+      const writingSecond = store.addValue(...secondBytes)
+      await Promise.all([deletingAgain, rewritingFirst, deletingLast, writingSecond])
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+      expect(await store.getValue(second.bucket, b64(second.key))).toEqual(b64(second.value))
+    } finally {
+      await store.close()
+    }
+  })
+
   it('under id_scheme: default both entries coexist', async () => {
     const store = await openStore(freshIndexName('collide-default'), 'default')
     try {
@@ -227,6 +357,33 @@ describe('one index written under both id schemes', () => {
     }
   })
 })
+
+/** A promise the test resolves itself. */
+function signal(): { promise: Promise<void>; open(): void } {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
+
+/** Opens an infini store through a proxy to the stand-in, runs `body`, and closes both. */
+async function throughProxy(body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>) {
+  const proxy = await startProxy(standin.url)
+  const store = new ElasticKV({
+    endpoint: proxy.url,
+    index_name: freshIndexName('collide-proxy'),
+    id_scheme: 'infini',
+  })
+  try {
+    await store.open()
+    await body(store, proxy)
+  } finally {
+    proxy.intercept = undefined
+    await store.close()
+    await proxy.close()
+  }
+}
 
 const standinCounts = {
   reset: () => standin.resetCounts(),
