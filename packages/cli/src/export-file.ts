@@ -1,15 +1,16 @@
 /**
- * The file an export writes: `FILE.<pid>.partial` while the export runs, flushed to disk and
- * renamed to FILE when it is complete, removed when it is not. FILE is therefore either what it
- * was before or a complete export, never a truncated one.
+ * The file an export writes: `.kv-export-<pid>-<random>.partial`, in FILE's directory, while the
+ * export runs, flushed to disk and renamed to FILE when it is complete, removed when it is not.
+ * FILE is therefore either what it was before or a complete export, never a truncated one.
  *
  * @module
  */
 
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream, rmSync, type Stats, type WriteStream } from 'node:fs'
 import { lstat, rename, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { CliError, ExitCode } from './exit-codes.js'
 
 /** What a non-regular file is, for the message refusing it. */
@@ -33,6 +34,14 @@ async function checkTarget(file: string): Promise<void> {
   try {
     stats = await lstat(file)
   } catch {
+    // The partial file is made in dirname(FILE), which for `out/` is `.`: opening it would not
+    // see that `out/` cannot be a file, and only the rename, after the whole export, would fail.
+    if (file.endsWith('/')) {
+      throw new CliError(
+        ExitCode.INVALID_INPUT,
+        `cannot write ${file}: a path ending in / names a directory; give the path of a file, for example ${join(file, 'backup.ndjson')}`,
+      )
+    }
     // Nothing there (the usual case), or nothing we can see: opening the partial file decides.
     return
   }
@@ -65,11 +74,16 @@ export class ExportFile {
   readonly stream: WriteStream
   readonly #file: string
   readonly #partial: string
+  /** The first error of the stream: a write, the flush or the close of the partial file. */
+  #failure: Error | undefined
 
   private constructor(stream: WriteStream, file: string, partial: string) {
     this.stream = stream
     this.#file = file
     this.#partial = partial
+    stream.on('error', (error) => {
+      this.#failure ??= error
+    })
   }
 
   /**
@@ -78,9 +92,17 @@ export class ExportFile {
    */
   static async create(file: string): Promise<ExportFile> {
     await checkTarget(file)
-    const partial = `${file}.${process.pid}.partial`
+    // In FILE's directory, so that the rename stays on one file system; not named after FILE,
+    // so that it is short: FILE's own name may take all of NAME_MAX (255 bytes). The random
+    // part keeps two exports from one process (or a reused pid) apart.
+    const partial = join(
+      dirname(file),
+      `.kv-export-${process.pid}-${randomBytes(4).toString('hex')}.partial`,
+    )
     // flush: the data is synced to disk before the file is closed, so before the rename.
-    const stream = createWriteStream(partial, { flush: true })
+    // wx: whatever is already at that name (a file, a symbolic link) is never written over or
+    // through; the open fails instead (exit 4).
+    const stream = createWriteStream(partial, { flush: true, flags: 'wx' })
     try {
       await once(stream, 'open')
     } catch (cause) {
@@ -112,6 +134,21 @@ export class ExportFile {
         { cause },
       )
     }
+  }
+
+  /**
+   * `error` as the export reports it: the stream's own failure (a write, the flush or the close
+   * of the partial file that failed: a full disk, a quota, an I/O error) is exit 4 naming FILE,
+   * as the README's exit-code table says of a FILE that cannot be written; any other error (the
+   * store's) is returned as it is.
+   */
+  explain(error: unknown): unknown {
+    if (error === undefined || error !== this.#failure) return error
+    return new CliError(
+      ExitCode.INVALID_INPUT,
+      `cannot write ${this.#file}: the export could not be written (${(error as Error).message}); ${this.#file} was not changed: export to another path`,
+      { cause: error },
+    )
   }
 
   /**

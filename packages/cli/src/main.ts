@@ -19,10 +19,21 @@ function message(error: unknown): string {
   return String(error)
 }
 
+/**
+ * Whether `--json` is among the options in `argv`. Looked up in the arguments themselves, not in
+ * what commander parsed, because a usage error is reported before commander has parsed them all.
+ * Only before `--`: after it, `--json` is a key or value (`kv get b -- --json`), not the option.
+ */
+function jsonRequested(argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
+}
+
 /** Runs `kv` with `argv` (the arguments after the program name); resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const outcome: Outcome = { exitCode: ExitCode.OK }
-  const program = createProgram(actions(outcome), { json: argv.includes('--json') })
+  const json = jsonRequested(argv)
+  const program = createProgram(actions(outcome), { json })
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true })
@@ -40,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const exitCode = exitCodeFor(error)
     const text = message(error)
-    if (argv.includes('--json')) {
+    if (json) {
       const code = kvCodeOf(error)
       await write(
         process.stderr,

@@ -228,3 +228,48 @@ describe.each(BACKENDS)('single-key commands on %s', (backend) => {
     expect(missingFile.stderr).toMatch(/cannot read the value file/)
   })
 })
+
+describe('--json given after --', () => {
+  let ws: Workspace
+  const kv = (args: string[]) => ws.kv(['--backend', 'simple_kv', ...args])
+
+  beforeAll(async () => {
+    ws = await workspace()
+  })
+  afterAll(async () => {
+    await ws.cleanup()
+  })
+
+  it('is a key or a value, not the option', async () => {
+    expect((await kv(['put', 'b', 'k', '--', '--json'])).code).toBe(0)
+    expect((await kv(['get', 'b', 'k'])).out).toBe('--json')
+  })
+
+  it('leaves the error of a command as text (get of the missing key "--json")', async () => {
+    const missing = await kv(['get', 'b', '--', '--json'])
+    expect(missing.code).toBe(3)
+    expect(missing.stderr).toBe('kv: not found: key "--json" in bucket "b"\n')
+  })
+
+  it('leaves a command\'s usage error as text (put of the key "--json" without a VALUE)', async () => {
+    const noValue = await kv(['put', 'b', '--', '--json'])
+    expect(noValue.code).toBe(2)
+    expect(noValue.stderr).toMatch(/^kv: missing VALUE: /)
+  })
+
+  it("leaves commander's usage error as text (an extra argument)", async () => {
+    const extra = await kv(['get', 'b', 'k', '--', '--json'])
+    expect(extra.code).toBe(2)
+    expect(extra.stderr).toMatch(
+      /^error: too many arguments for 'get'\. .*\n\(run kv --help, or kv <command> --help, for usage\)\n$/,
+    )
+  })
+
+  it('leaves a --json before -- the option', async () => {
+    const result = await kv(['--json', 'put', 'b', '--', '--json'])
+    expect(result.code).toBe(2)
+    expect(JSON.parse(result.stderr)).toEqual({
+      error: { message: expect.stringMatching(/^missing VALUE: /), exitCode: 2 },
+    })
+  })
+})

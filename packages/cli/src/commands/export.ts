@@ -159,7 +159,9 @@ async function runExport(session: Session, file: string, options: ExportOptions)
   } catch (error) {
     progress.stop()
     await target?.abort()
-    throw error
+    // A write to FILE that failed reaches here as the stream's raw error (from the LineWriter,
+    // or from commit()'s close): the export names FILE and gives it exit 4.
+    throw target === undefined ? error : target.explain(error)
   } finally {
     interrupt.dispose()
   }
@@ -180,7 +182,8 @@ export function registerExport(program: Command, act: Act): void {
         'kv --backend simple_kv export - | gzip > backup.ndjson.gz',
         'kv export sessions.ndjson --bucket sessions',
         '',
-        'FILE appears only when the export is complete (it is written as FILE.<pid>.partial first).',
+        'FILE appears only when the export is complete: it is written first as',
+        '.kv-export-<pid>-<random>.partial in the directory of FILE, then renamed to FILE.',
       ),
     )
     .action(
