@@ -15,6 +15,11 @@ const built = existsSync(
   fileURLToPath(new URL('../node_modules/@kv/elastic/dist/index.js', import.meta.url)),
 )
 
+/** `kv migrate --from simple_kv --to elastic` in `ws`, with `extra` arguments after it. */
+function migrateToElastic(ws: Workspace, ...extra: string[]) {
+  return ws.kv(['--no-progress', 'migrate', '--from', 'simple_kv', '--to', 'elastic', ...extra])
+}
+
 async function entryLines(path: string): Promise<string[]> {
   return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(1, -1).sort()
 }
@@ -211,14 +216,7 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
       )
       expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
       for (let run = 0; run < 2; run++) {
-        const migrated = await ws.kv([
-          '--no-progress',
-          'migrate',
-          '--from',
-          'simple_kv',
-          '--to',
-          'elastic',
-        ])
+        const migrated = await migrateToElastic(ws)
         expect(migrated.code, migrated.stderr).toBe(5)
         expect(migrated.stderr).toMatch(
           /^kv: migrate failed on bucket "a_b" key "c": .*; 1 entry was copied before it stopped; re-running fails the same way: the target, as configured, cannot store this entry\. .* \[KV_NOT_SUPPORTED\]\n$/,
@@ -252,14 +250,7 @@ describe.skipIf(!built)('elastic: failures the CLI reports', () => {
         ),
       )
       expect((await ws.kv(['--backend', 'simple_kv', 'import', seed])).code).toBe(0)
-      const migrated = await ws.kv([
-        '--no-progress',
-        'migrate',
-        '--from',
-        'simple_kv',
-        '--to',
-        'elastic',
-      ])
+      const migrated = await migrateToElastic(ws)
       expect(migrated.code, migrated.stderr).toBe(4)
       expect(migrated.stderr).toMatch(
         /^kv: migrate failed on bucket "p" keys "k000" to "k009" \(10 entries written together with one addValues\): .*; 0 entries of other parts were copied before it stopped, and some of this part's 10 entries may have been written too \(elastic's addValues is not atomic: a failed entry fails the call while its other entries may be written\); re-running fails the same way/,

@@ -24,7 +24,7 @@ import {
   type Intercept,
   startProxy,
 } from './proxy.js'
-import { adminClient, collect, freshIndexName } from './targets.js'
+import { adminClient, collect, freshIndexName, withStoreBehindProxy } from './targets.js'
 
 const failure = async (promise: Promise<unknown>): Promise<KVError> => {
   const error = await promise.then(
@@ -644,21 +644,10 @@ describe('cluster versions', () => {
 
 describe('answers of a cluster in trouble', () => {
   /** Opens a store through a proxy to the stand-in, then runs `body` with both. */
-  const throughProxy = async (
+  const throughProxy = (
     options: ElasticKVOptions,
     body: (s: ElasticKV, proxy: Awaited<ReturnType<typeof startProxy>>) => Promise<void>,
-  ) => {
-    const proxy = await startProxy(standin.url)
-    const s = store({ endpoint: proxy.url, ...options })
-    try {
-      await s.open()
-      await body(s, proxy)
-    } finally {
-      proxy.intercept = undefined
-      await s.close()
-      await proxy.close()
-    }
-  }
+  ) => withStoreBehindProxy(standin.url, 'errors', options, body)
   const on =
     (path: string, answer: (req: { body: Buffer }) => ReturnType<Intercept>): Intercept =>
     (req) =>

@@ -12,8 +12,8 @@ import { isKVError } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, IdCollisionError } from '../src/index.js'
-import { type Proxy as FaultProxy, forward, startProxy } from './proxy.js'
-import { adminClient, collect, freshIndexName } from './targets.js'
+import { type Proxy as FaultProxy, forward } from './proxy.js'
+import { adminClient, collect, freshIndexName, signal, withStoreBehindProxy } from './targets.js'
 
 interface Line {
   _id: string
@@ -358,31 +358,9 @@ describe('one index written under both id schemes', () => {
   })
 })
 
-/** A promise the test resolves itself. */
-function signal(): { promise: Promise<void>; open(): void } {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { promise, open }
-}
-
 /** Opens an infini store through a proxy to the stand-in, runs `body`, and closes both. */
-async function throughProxy(body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>) {
-  const proxy = await startProxy(standin.url)
-  const store = new ElasticKV({
-    endpoint: proxy.url,
-    index_name: freshIndexName('collide-proxy'),
-    id_scheme: 'infini',
-  })
-  try {
-    await store.open()
-    await body(store, proxy)
-  } finally {
-    proxy.intercept = undefined
-    await store.close()
-    await proxy.close()
-  }
+function throughProxy(body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>) {
+  return withStoreBehindProxy(standin.url, 'collide-proxy', { id_scheme: 'infini' }, body)
 }
 
 const standinCounts = {

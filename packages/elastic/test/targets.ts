@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Client } from '@elastic/elasticsearch'
 import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
+import { type Proxy as FaultProxy, startProxy } from './proxy.js'
 
 /** The real cluster named by the environment, if any. */
 export const realCluster: ElasticKVOptions | undefined = process.env.KV_ELASTIC_URL
@@ -77,6 +78,42 @@ export async function withFreshStore(
   } finally {
     await store.close()
   }
+}
+
+/**
+ * Opens a store on a fresh index (named after `label`) through a fault proxy in front of
+ * `target`, runs `body` with both, and closes them whatever happens: the proxy's intercept is
+ * cleared first, so that close() gets through.
+ */
+export async function withStoreBehindProxy(
+  target: string,
+  label: string,
+  options: ElasticKVOptions,
+  body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>,
+): Promise<void> {
+  const proxy = await startProxy(target)
+  const store = new ElasticKV({
+    endpoint: proxy.url,
+    index_name: freshIndexName(label),
+    ...options,
+  })
+  try {
+    await store.open()
+    await body(store, proxy)
+  } finally {
+    proxy.intercept = undefined
+    await store.close()
+    await proxy.close()
+  }
+}
+
+/** A promise the test resolves itself, with `open()`. */
+export function signal(): { promise: Promise<void>; open(): void } {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
 }
 
 /** Every item of an async iterable, in order. */

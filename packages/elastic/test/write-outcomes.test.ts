@@ -12,14 +12,8 @@ import { isKVError } from '@kv/core'
 import { type Standin, startStandin } from '@kv/es-standin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ElasticKV, type ElasticKVOptions } from '../src/index.js'
-import {
-  type Answer,
-  type Proxy as FaultProxy,
-  forward,
-  type ProxiedRequest,
-  startProxy,
-} from './proxy.js'
-import { adminClient, collect, freshIndexName } from './targets.js'
+import { type Answer, type Proxy as FaultProxy, forward, type ProxiedRequest } from './proxy.js'
+import { adminClient, collect, freshIndexName, signal, withStoreBehindProxy } from './targets.js'
 
 let standin: Standin
 beforeAll(async () => {
@@ -32,39 +26,17 @@ afterAll(async () => {
 const text = (value: string) => new TextEncoder().encode(value)
 const path = (req: ProxiedRequest) => req.url.split('?')[0]!
 
-/** A promise the test resolves itself. */
-function gate(): { promise: Promise<void>; open(): void } {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { promise, open }
-}
-
 /** Opens a store through a proxy to the stand-in, runs `body`, and closes both. */
-async function throughProxy(
+function throughProxy(
   options: ElasticKVOptions,
   body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>,
 ): Promise<void> {
-  const proxy = await startProxy(standin.url)
-  const store = new ElasticKV({
-    endpoint: proxy.url,
-    index_name: freshIndexName('outcomes'),
-    ...options,
-  })
-  try {
-    await store.open()
-    await body(store, proxy)
-  } finally {
-    proxy.intercept = undefined
-    await store.close()
-    await proxy.close()
-  }
+  return withStoreBehindProxy(standin.url, 'outcomes', options, body)
 }
 
 it('reports a write that timed out as KV_BACKEND_UNAVAILABLE, though the cluster applies it', async () => {
   await throughProxy({ request_timeout_ms: 300 }, async (store, proxy) => {
-    const release = gate()
+    const release = signal()
     let applied: Promise<Answer> | undefined
     // The cluster has the request but answers only after the client gave up, as a busy one does.
     proxy.intercept = (req) => {
@@ -84,7 +56,7 @@ it('reports a write that timed out as KV_BACKEND_UNAVAILABLE, though the cluster
 it('under id_scheme: infini, a write that timed out and reaches the cluster late does not overwrite a later write', async () => {
   await throughProxy({ request_timeout_ms: 300, id_scheme: 'infini' }, async (store, proxy) => {
     await store.addValue('b', 'k', 'v0')
-    const release = gate()
+    const release = signal()
     let late: Promise<Answer> | undefined
     proxy.intercept = (req) => {
       if (path(req) !== '/_bulk') return undefined
@@ -217,8 +189,8 @@ it('keeps an entry another client rewrites while deleteBucket() runs, deletes th
   await throughProxy({ index_name: index }, async (store, proxy) => {
     await store.addValue('b', 'rewritten', 'old')
     await store.addValue('b', 'untouched', 'old')
-    const arrived = gate()
-    const release = gate()
+    const arrived = signal()
+    const release = signal()
     // Hold the delete-by-query after deleteBucket() refreshed; another client rewrites an entry
     // meanwhile (this store's own write would wait for the deletion): the query's snapshot
     // holds the old version, so deleting it is a version conflict.
@@ -252,8 +224,8 @@ describe.each(['_refresh', '_delete_by_query'])(
       const index = freshIndexName('outcomes')
       await throughProxy({ index_name: index }, async (store, proxy) => {
         await store.addValue('b', 'old', '1')
-        const arrived = gate()
-        const release = gate()
+        const arrived = signal()
+        const release = signal()
         // Hold deleteBucket()'s request (once) before it reaches the cluster.
         proxy.intercept = async (req) => {
           if (!path(req).endsWith(`/${held}`)) return undefined
