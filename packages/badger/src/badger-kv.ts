@@ -21,7 +21,7 @@ import { type BadgerConfig, type BadgerOptions, badgerSection } from './config.j
 import { type Engine, fileSystemError, loadClassic, openClassic, openMemory } from './engine.js'
 import { GcTracker } from './gc.js'
 import { holdPath } from './held-paths.js'
-import type { Compaction, Layout } from './layout.js'
+import type { Layout } from './layout.js'
 import { PerBucket } from './per-bucket.js'
 import { SingleKeyspace } from './single-keyspace.js'
 import { type BadgerStats, checkStatsOptions, type StatsOptions, TopKeys } from './stats.js'
@@ -43,6 +43,10 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
   #path: string | undefined
   readonly #gc = new GcTracker()
   #gcTimer: NodeJS.Timeout | undefined
+  /** Settles when the last pass started (or queued) has ended: passes run one at a time. */
+  #gcTail: Promise<void> = Promise.resolve()
+  /** Passes started or queued and not yet ended: the timer starts none while one is. */
+  #gcPending = 0
   #persistent: boolean
 
   constructor(options?: BadgerOptions) {
@@ -213,40 +217,56 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
 
   /**
    * Runs one `value_log_gc` pass now: compacts the buckets in which at least
-   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes. Returns the
-   * buckets it compacted: not a due bucket that no longer exists (deleted meanwhile).
-   * Works whether or not periodic passes are enabled; does nothing in memory mode. `close()`
-   * waits for a pass in progress. When a bucket fails, the others are still compacted, the failed
-   * ones are due again at the next pass, and it rejects with the first error. In per-bucket mode
-   * a due bucket whose database is not open (not used since the store was opened) is opened for
-   * the pass and closed again; one being opened, created or deleted by a call is left out of the
-   * result and due again.
+   * `value_log_gc_discard_ratio` of the writes since the last pass were deletes (or, after more
+   * buckets took deletes than are counted, the whole keyspace). Returns the buckets it compacted:
+   * not a due bucket that no longer exists (deleted meanwhile); after a whole-keyspace pass in
+   * single-bucket mode, every bucket then in the store. Works whether or not periodic passes are
+   * enabled; does nothing in memory mode. Waits for a pass in progress (passes never overlap);
+   * `close()` waits for a pass in progress. When a bucket fails, the others are still compacted,
+   * the failed ones are due again at the next pass, and it rejects with the first error. In
+   * per-bucket mode a due bucket whose database is not open (not used since the store was opened)
+   * is opened for the pass and closed again; one being opened, created or deleted by a call is left
+   * out of the result and due again.
    */
   runGc(): Promise<string[]> {
-    return this.operation(async () => {
-      const due = this.#gc.take(this.config.value_log_gc_discard_ratio)
-      const compacted: string[] = []
-      const failures: unknown[] = []
-      for (const bucket of due) {
-        try {
-          const outcome: Compaction = await this.#layout!.compact(bucket)
-          if (outcome === 'compacted') compacted.push(bucket)
-          else if (outcome === 'later') this.#gc.retry(bucket)
-        } catch (error) {
-          failures.push(error)
-          this.#gc.retry(bucket)
-        }
-      }
-      if (failures.length > 0) throw failures[0]
-      return compacted
-    })
+    return this.operation(() => this.#queuePass(true))
+  }
+
+  /**
+   * Starts a pass once the one in progress (if any) has ended. Passes do not overlap: one that
+   * outlasts the interval would otherwise have the timer start another beside it, and another,
+   * each competing for LevelDB's compactions.
+   */
+  #queuePass(list: boolean): Promise<string[]> {
+    this.#gcPending += 1
+    const pass = this.#gcTail.then(() => this.#pass(list))
+    this.#gcTail = pass.then(
+      () => {
+        this.#gcPending -= 1
+      },
+      () => {
+        this.#gcPending -= 1
+      },
+    )
+    return pass
+  }
+
+  async #pass(list: boolean): Promise<string[]> {
+    const due = this.#gc.take(this.config.value_log_gc_discard_ratio)
+    const { compacted, again, errors } = await this.#layout!.gc(due.all ? 'all' : due.buckets, list)
+    if (again === 'all') this.#gc.retryAll()
+    else for (const bucket of again) this.#gc.retry(bucket)
+    if (errors.length > 0) throw errors[0]
+    return compacted
   }
 
   #gcPass(): void {
-    if (this.status !== 'open') return
+    // A tick while a pass runs starts none: what is counted meanwhile waits for the next tick.
+    if (this.status !== 'open' || this.#gcPending > 0) return
     // A bucket whose compaction failed is due again at the next pass; the operations themselves
-    // report I/O errors.
-    this.runGc().catch(() => {})
+    // report I/O errors. A periodic pass does not list the buckets of a whole-keyspace pass: no
+    // one reads its result.
+    this.operation(() => this.#queuePass(false)).catch(() => {})
   }
 }
 

@@ -15,6 +15,16 @@ import type { BucketStats, TopKeys } from './stats.js'
  */
 export type Compaction = 'compacted' | 'absent' | 'later'
 
+/** What a `value_log_gc` pass did ({@link Layout.gc}). */
+export interface GcOutcome {
+  /** The buckets compacted (per-bucket mode: or removed, found empty). */
+  compacted: string[]
+  /** Due again at the next pass (their compaction failed or was put off); `all`: everything. */
+  again: string[] | 'all'
+  /** The errors of the compactions that failed, in the order met. */
+  errors: unknown[]
+}
+
 /** What the store needs from a layout. Arguments are already validated by @kv/core. */
 export interface Layout {
   get(bucket: string, key: Uint8Array): MaybePromise<Uint8Array | null>
@@ -35,8 +45,12 @@ export interface Layout {
   /** The bucket's keys with `prefix`, ascending; `limit` is a hint (the caller stops there). */
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array>
   buckets(): AsyncIterable<string>
-  /** Compacts the bucket's range so that deleted entries leave the files (see {@link Compaction}). */
-  compact(bucket: string): Promise<Compaction>
+  /**
+   * One `value_log_gc` pass: compacts the ranges of `due` (`all`: of every bucket) so that deleted
+   * entries leave the files. A compaction that fails does not stop the others. With `list`, a
+   * whole-keyspace pass lists the buckets it compacted (without, `compacted` may be left empty).
+   */
+  gc(due: readonly string[] | 'all', list: boolean): Promise<GcOutcome>
   /** Scans every bucket for `stats()`. */
   stats(top: TopKeys): Promise<BucketStats[]>
   /** Writes what is queued and closes every database. */

@@ -36,7 +36,7 @@ import {
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
 import { type Engine, fileSystemError, type LevelDb, openClassic } from './engine.js'
-import type { Compaction, Layout } from './layout.js'
+import type { Compaction, GcOutcome, Layout } from './layout.js'
 import { Partition, readKeys } from './partition.js'
 import { type BucketStats, scanRange, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
@@ -493,6 +493,27 @@ export class PerBucket implements Layout {
         'nothing is left of it.',
       )
     }
+  }
+
+  /**
+   * Compacts each due bucket's database ({@link compact}), one after another; `all`: every bucket
+   * of the store. Each bucket is a database of its own, so there is one compaction per bucket.
+   */
+  async gc(due: readonly string[] | 'all'): Promise<GcOutcome> {
+    const compacted: string[] = []
+    const again: string[] = []
+    const errors: unknown[] = []
+    for (const bucket of due === 'all' ? [...this.#buckets.keys()] : due) {
+      try {
+        const outcome = await this.compact(bucket)
+        if (outcome === 'compacted') compacted.push(bucket)
+        else if (outcome === 'later') again.push(bucket)
+      } catch (error) {
+        errors.push(error)
+        again.push(bucket)
+      }
+    }
+    return { compacted, again, errors }
   }
 
   /**

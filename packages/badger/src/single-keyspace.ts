@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { afterBucket, type Entry } from '@kv/core'
+import { afterBucket, compareBytes, type Entry, type KeyRange, keyRange } from '@kv/core'
 import type { Engine } from './engine.js'
 import { readBuckets, scanBuckets } from './keyspace-scan.js'
-import type { Compaction, Layout } from './layout.js'
+import type { Compaction, GcOutcome, Layout } from './layout.js'
 import { FIRST_KEYS_PAGE, MAX_KEYS_PAGE, Partition, type PartitionContext } from './partition.js'
 import type { BucketStats, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
@@ -20,6 +20,66 @@ const PARTITION_CACHE = 4096
  * that starts with NUL is encoded `00 FF …`): compacting it only flushes the memtable.
  */
 const EMPTY_RANGE: [Uint8Array, Uint8Array] = [new Uint8Array([0]), new Uint8Array([0, 0])]
+
+/**
+ * Every key: from the empty key to `FF`, above every composite key (its first byte is the
+ * bucket's first UTF-8 byte, or `00` for a name that starts with NUL; UTF-8 has no `FF` byte).
+ */
+const EVERY_KEY: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array([0xff])]
+
+/**
+ * A `value_log_gc` pass compacts at most this many ranges. Each LevelDB CompactRange flushes the
+ * memtable and syncs the manifest however small its range (3–4 ms here), so one call per due
+ * bucket made a pass over 8,000 buckets take 32 s; a range that takes in the keys between two
+ * due buckets costs little more, since LevelDB rewrites whole table files (2 MiB) anyway.
+ */
+export const MAX_GC_SPANS = 16
+
+/** A range of composite keys that one compaction covers, and the due buckets inside it. */
+export interface GcSpan extends KeyRange {
+  buckets: string[]
+}
+
+/**
+ * The ranges of `buckets`, in key order, merged into at most `max` spans: the spans are cut at the
+ * `max - 1` widest gaps between neighbouring ranges, a gap being the wider the shorter the prefix
+ * its two ends share (`session-1…` and `session-2…` are close, `a…` and `z…` far apart): a
+ * measure that needs no read of the database.
+ */
+export function gcSpans(buckets: readonly string[], max: number): GcSpan[] {
+  const ranges = buckets
+    .map((bucket) => ({ bucket, ...keyRange(bucket) }))
+    .sort((a, b) => compareBytes(a.gte, b.gte))
+  let cuts: number[] // a span ends after ranges[i] for each i here
+  if (ranges.length <= max) cuts = ranges.map((_, i) => i)
+  else {
+    const shared = ranges.slice(1).map((r, i) => sharedPrefix(ranges[i]!.lt, r.gte))
+    cuts = shared
+      .map((_, i) => i)
+      .sort((a, b) => shared[a]! - shared[b]! || a - b)
+      .slice(0, max - 1)
+      .sort((a, b) => a - b)
+    cuts.push(ranges.length - 1)
+  }
+  const spans: GcSpan[] = []
+  let first = 0
+  for (const last of cuts) {
+    spans.push({
+      gte: ranges[first]!.gte,
+      lt: ranges[last]!.lt,
+      buckets: ranges.slice(first, last + 1).map((r) => r.bucket),
+    })
+    first = last + 1
+  }
+  return spans
+}
+
+function sharedPrefix(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  let i = 0
+  while (i < n && a[i] === b[i]) i++
+  return i
+}
 
 /** Every bucket in one database. */
 export class SingleKeyspace implements Layout {
@@ -95,6 +155,48 @@ export class SingleKeyspace implements Layout {
     const { gte, lt } = this.#partition(bucket)
     await this.#engine.db.compactRange(gte, lt!)
     return 'compacted'
+  }
+
+  /**
+   * Compacts the due buckets' ranges merged into at most {@link MAX_GC_SPANS} spans
+   * ({@link gcSpans}), or the whole keyspace with one compaction. The buckets of a span whose
+   * compaction fails are due again. (Not through {@link #partition}: a pass over thousands of
+   * buckets would empty its cache of the buckets in use.)
+   */
+  async gc(due: readonly string[] | 'all', list: boolean): Promise<GcOutcome> {
+    const { db, inMemory } = this.#engine
+    if (inMemory) return { compacted: due === 'all' ? [] : [...due], again: [], errors: [] }
+    if (due === 'all') {
+      try {
+        await db.compactRange(...EVERY_KEY)
+      } catch (error) {
+        return { compacted: [], again: 'all', errors: [error] }
+      }
+      const compacted: string[] = []
+      if (list) {
+        try {
+          for await (const bucket of this.buckets()) compacted.push(bucket)
+        } catch (error) {
+          return { compacted, again: [], errors: [error] }
+        }
+      }
+      return { compacted, again: [], errors: [] }
+    }
+    const compacted: string[] = []
+    const again: string[] = []
+    const errors: unknown[] = []
+    for (const span of gcSpans(due, MAX_GC_SPANS)) {
+      let into = compacted
+      try {
+        await db.compactRange(span.gte, span.lt)
+      } catch (error) {
+        errors.push(error)
+        into = again
+      }
+      // Not push(...): a span may hold more buckets than a call takes arguments.
+      for (const bucket of span.buckets) into.push(bucket)
+    }
+    return { compacted, again, errors }
   }
 
   keys(bucket: string, prefix: Uint8Array | undefined, limit: number): AsyncIterable<Uint8Array> {

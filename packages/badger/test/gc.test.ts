@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { describe, expect, it } from 'vitest'
 import { bucketDirName } from '../src/bucket-dir.js'
-import { GcTracker } from '../src/gc.js'
+import { type GcDue, GcTracker } from '../src/gc.js'
 import { BadgerKV, type BadgerOptions } from '../src/index.js'
 import { diskUsage } from './helpers/disk.js'
 import { removeDir, tempDir } from './helpers/temp.js'
@@ -19,8 +19,8 @@ describe('GcTracker', () => {
     for (let i = 0; i < 10; i++) gc.record('no-deletes', false)
     gc.record('forgotten', true)
     gc.forget('forgotten')
-    expect(gc.take(0.5).sort()).toEqual(['half', 'mostly-deleted'])
-    expect(gc.take(0.5)).toEqual([])
+    expect(dueBuckets(gc.take(0.5)).sort()).toEqual(['half', 'mostly-deleted'])
+    expect(gc.take(0.5)).toEqual({ all: false, buckets: [] })
   })
 
   it('keeps a bucket given back with retry() due at the next take, whatever is written meanwhile', () => {
@@ -31,10 +31,55 @@ describe('GcTracker', () => {
     gc.record('failed', false)
     gc.retry('deleted')
     gc.forget('deleted')
-    expect(gc.take(0.5)).toEqual(['failed'])
-    expect(gc.take(0.5)).toEqual([])
+    expect(gc.take(0.5)).toEqual({ all: false, buckets: ['failed'] })
+    expect(gc.take(0.5)).toEqual({ all: false, buckets: [] })
+  })
+
+  it('holds at most its limit of buckets: those with no delete make room, those with deletes stay due', () => {
+    const gc = new GcTracker(10)
+    for (let i = 0; i < 4; i++) {
+      gc.record(`d${i}`, false)
+      gc.record(`d${i}`, true)
+    }
+    let most = 0
+    for (let i = 0; i < 1000; i++) {
+      gc.record(`put-only-${i}`, false)
+      most = Math.max(most, gc.size)
+    }
+    expect(most).toBe(10)
+    expect(dueBuckets(gc.take(0.5)).sort()).toEqual(['d0', 'd1', 'd2', 'd3'])
+    expect(gc.size).toBe(0)
+  })
+
+  it('past its limit with more than half of it taking deletes, holds nothing and makes the whole keyspace due, once', () => {
+    const gc = new GcTracker(10)
+    let most = 0
+    for (let i = 0; i < 1000; i++) {
+      gc.record(`d${i}`, true)
+      most = Math.max(most, gc.size)
+    }
+    expect(most).toBe(10)
+    expect(gc.size).toBe(0)
+    gc.retry('failed') // everything is due already
+    expect(gc.size).toBe(0)
+    expect(gc.take(0.5)).toEqual({ all: true })
+    gc.record('after', true)
+    expect(gc.take(0.5)).toEqual({ all: false, buckets: ['after'] })
+  })
+
+  it('retryAll() makes the whole keyspace due at the next take', () => {
+    const gc = new GcTracker()
+    gc.record('b', true)
+    gc.retryAll()
+    expect(gc.take(0.5)).toEqual({ all: true })
+    expect(gc.take(0.5)).toEqual({ all: false, buckets: [] })
   })
 })
+
+function dueBuckets(due: GcDue): string[] {
+  if (due.all) throw new Error('the whole keyspace is due')
+  return due.buckets
+}
 
 /** How many file descriptors this process has open (Linux), or -1 where that cannot be read. */
 function openDescriptors(): number {
