@@ -27,15 +27,28 @@ export function asciiBytes(text: string): Uint8Array | undefined {
 }
 
 /**
+ * The `Symbol.toStringTag` getter of typed arrays: it reads the array's own kind, in any realm,
+ * and a property of the object cannot change what it answers.
+ */
+const typedArrayKind = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)!.get!
+
+/**
  * `value` as a `Uint8Array` of this realm when it is a `Uint8Array` (a `Buffer` included) of any
  * realm — the same bytes, not a copy; undefined for anything else. A `vm` context, as Jest and
  * other test runners make, has a `Uint8Array` of its own, which `instanceof` does not recognise.
+ * One whose buffer is detached is empty, as a detached `Uint8Array` of this realm is.
  */
 export function uint8ArrayOf(value: unknown): Uint8Array | undefined {
   if (value instanceof Uint8Array) return value
-  if (!ArrayBuffer.isView(value) || Object.prototype.toString.call(value) !== '[object Uint8Array]')
-    return undefined
-  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+  if (!ArrayBuffer.isView(value) || typedArrayKind.call(value) !== 'Uint8Array') return undefined
+  // A SharedArrayBuffer has no `detached` (it cannot be detached).
+  const buffer = (value as Uint8Array).buffer as ArrayBuffer
+  return buffer.detached
+    ? new Uint8Array(0)
+    : new Uint8Array(buffer, value.byteOffset, value.byteLength)
 }
 
 /**

@@ -361,7 +361,9 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     this.#queued++
     return this.#lifecycle.then(() => {
       this.#queued--
-      if (this.#status !== 'open') throw this.#notOpen()
+      // This call waited for an open(): if that failed, it is why, even with a close() asked
+      // for since.
+      if (this.#status !== 'open') throw this.#notOpen(true)
       return call()
     })
   }
@@ -372,11 +374,16 @@ export abstract class AbstractKVStore<Config extends BaseConfig = BaseConfig> im
     )
   }
 
-  #notOpen(): NotOpenError {
+  /** @param waitedForOpen the call waited for an open() in progress (see {@link #whenOpen}) */
+  #notOpen(waitedForOpen = false): NotOpenError {
     const failure = this.#openFailure
-    // Once close() is the last change asked for, the caller closed the store: the failed open()
-    // before it is no longer why the store is not open.
-    if (failure !== undefined && this.#status === 'closed' && this.#lastRequested !== 'close') {
+    // A call made once close() is the last change asked for meets a store its caller closed: the
+    // failed open() before it is no longer why the store is not open.
+    if (
+      failure !== undefined &&
+      this.#status === 'closed' &&
+      (waitedForOpen || this.#lastRequested !== 'close')
+    ) {
       return new NotOpenError(
         `The ${this.name} store is not open: its open() failed (${describeFailure(failure)}). Fix what that error reports, then call open() again.`,
         { cause: failure },

@@ -514,6 +514,21 @@ describe('AbstractKVStore lifecycle', () => {
     await expect(during).rejects.toMatchObject(expected)
     // A call made afterwards, with nothing queued, is told the same.
     await expect(store.addValue('b', 'k', 'v')).rejects.toMatchObject(expected)
+    // A call queued behind a failing open() is told of that failure even when close() is asked
+    // for after it.
+    store.gate = new Promise((resolve) => (release = resolve))
+    const reopening = store.open()
+    const queued = store.getValue('b', 'k')
+    const closingAfter = store.close()
+    release()
+    await reopening.catch(() => {})
+    await expect(queued).rejects.toMatchObject({
+      code: 'KV_NOT_OPEN',
+      message: expect.stringMatching(/its open\(\) failed \(engine refused to open\)/),
+    })
+    await closingAfter
+    store.gate = Promise.resolve()
+    await store.open().catch(() => {})
     // Once close() is asked for (before it has run, too), or an open() succeeded, the old
     // failure is no longer the reason.
     const closing = store.close()

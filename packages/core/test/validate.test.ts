@@ -229,6 +229,19 @@ describe('a Uint8Array of another realm (a vm context, as Jest makes)', () => {
     const kept = keepPrefix({ prefix }) as { prefix: Uint8Array }
     prefix[0] = 1
     expect(kept.prefix).toEqual(new Uint8Array([9]))
+    // One whose buffer is detached is empty, as one of this realm is; not a TypeError.
+    const detached = runInNewContext(
+      'const a = new Uint8Array([1, 2]); a.buffer.transfer(); a',
+    ) as Uint8Array
+    expect(toBytes(detached, 'value')).toEqual(new Uint8Array(0))
+    expect(() => decompress(detached)).toThrow(
+      expect.objectContaining({ code: 'KV_CORRUPT_VALUE' }),
+    )
+    // What only claims to be a Uint8Array (its own toStringTag) is not taken for one.
+    for (const spoof of [new DataView(new ArrayBuffer(4)), new Float64Array(1)]) {
+      Object.defineProperty(spoof, Symbol.toStringTag, { value: 'Uint8Array' })
+      expect(codeOf(() => toBytes(spoof, 'value'))).toMatchObject({ code: 'KV_INVALID_ARGUMENT' })
+    }
   })
 })
 

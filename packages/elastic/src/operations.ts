@@ -214,9 +214,10 @@ export function createBatchers(connection: Connection, index: string, limits: Co
         client.mget<StoredSource>({ docs: items.map((item) => mgetEntryOf(index, item)) }, options),
       'read',
     )
-    // An answer without a `docs` array (a proxy's, say) has no results: sendInParts reports the
-    // count that does not match the request's.
-    return Array.isArray(response.docs) ? (response.docs as ReadResult[]) : []
+    // An answer without a `docs` array (a proxy's, say), or with a doc that is not an object, has
+    // no results: sendInParts reports the count that does not match the request's.
+    const docs: unknown = response.docs
+    return Array.isArray(docs) && docs.every(isObject) ? (docs as ReadResult[]) : []
   }
   /**
    * One `_mget`, read again in halves if its answer is longer than the client can hold (a few

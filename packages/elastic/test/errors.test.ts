@@ -927,6 +927,8 @@ describe('answers of a cluster in trouble', () => {
     ['_bulk', 'an item without a result', { errors: false, took: 1, items: [{}] }],
     ['_mget', 'no docs', {}],
     ['_mget', 'docs not an array', { docs: null }],
+    ['_mget', 'a doc that is null', { docs: [null] }],
+    ['_mget', 'a doc that is a number', { docs: [1] }],
   ] as const)(
     "fails an operation whose %s is answered 200 with %s (a proxy's answer) with KV_BACKEND_ERROR counting no results, not a TypeError",
     async (endpoint, _label, body) => {

@@ -55,13 +55,7 @@ function loadFile(): FileConfig {
   const path = configFilePath()
   if (path === undefined) return (state.file = { path, data: {} })
   const origin = process.env.KV_CONFIG ? ' (named by KV_CONFIG)' : ''
-  // Unknown keys are checked with the rest, before the shape of each: a mistyped `data_dri: ./x`
-  // is named as unknown, with the key it most likely stands for, not as a section that must be
-  // a mapping.
-  return (state.file = {
-    path,
-    data: readConfigFile(path, { origin, isKnown: isKnownTopLevelKey }),
-  })
+  return (state.file = { path, data: readConfigFile(path, { origin }) })
 }
 
 /**
@@ -100,8 +94,14 @@ export function readConfigFile(
     if (yaml.explicit && yaml.version !== '1.2') {
       refusal = `it declares %YAML ${yaml.version}, and kv reads YAML 1.2 (where << is no merge key and yes is a string): remove the directive and write it as YAML 1.2`
     } else if (document.warnings.length > 0) {
-      // An unknown tag (`!foo`) resolves to a string with only a warning on the console.
-      refusal = `${document.warnings[0]!.message.split('\n')[0]} (kv takes no custom tags: remove it)`
+      // An unknown tag (`!foo`) resolves to a string, and an unknown directive is ignored, with
+      // only a warning on the console.
+      const [warning] = document.warnings
+      const advice =
+        warning!.code === 'TAG_RESOLVE_FAILED'
+          ? 'kv takes no custom tags: remove it'
+          : 'kv reads plain YAML 1.2: remove it'
+      refusal = `${warning!.message.split('\n')[0]} (${advice})`
     } else {
       data = document.toJS()
     }
@@ -142,7 +142,9 @@ export function checkTopLevel(
       `Invalid configuration in ${source}: expected a mapping of sections${otherObjectNote(config)}`,
     )
   }
-  for (const [key, value] of Object.entries(config)) {
+  // Unknown keys first: a mistyped `data_dri: ./x` is named as unknown, with the key it most
+  // likely stands for, not as a section that must be a mapping.
+  for (const key of Object.keys(config)) {
     if (isKnown !== undefined && !isKnown(key)) {
       const closest = closestKey(key, ['data_dir', ...KNOWN_SECTIONS, ...state.schemas.keys()])
       throw new InvalidConfigError(
@@ -150,6 +152,12 @@ export function checkTopLevel(
         { key },
       )
     }
+  }
+  for (const [key, value] of Object.entries(config)) {
+    // Without `isKnown` (the file in force, read before every backend may be imported), a key
+    // not known yet is left to the check a store makes when it reads its section: it may be the
+    // section of a third-party backend imported later, or a typo that check names as such.
+    if (isKnown === undefined && !isKnownTopLevelKey(key)) continue
     // A key given as undefined is absent (code often writes `{ badger: options.badger }`).
     if (value === undefined) continue
     if (key === 'data_dir') {
