@@ -15,7 +15,17 @@
  * collision.ts). Such an entry whose bucket a deleteBucket() issued before the write is deleting
  * is, in issue order, already gone: {@link BucketGate.mark} and
  * {@link BucketGate.deletionIssuedBefore} let the write wait for that deletion instead of
- * refusing.
+ * refusing. The other way round, a write issued before a deleteBucket() meets the entries of the
+ * deleted bucket, whatever its own bucket: so under `infini` (the gate made with `acrossBuckets`)
+ * a deleteBucket() waits for this store's writes and deletes of every bucket issued before it,
+ * not only those of its own bucket. Without that, a deletion could overtake an earlier write of
+ * the colliding bucket still queued (behind a deletion of its own bucket, or behind another write
+ * of its id), which would then find the id free instead of refused.
+ *
+ * No wait can close a cycle: a write or delete waits only for a deletion of its bucket issued
+ * before it, for the tasks of its id issued before it (IdSequencer), and for a deletion of the
+ * colliding bucket issued before it (deletionIssuedBefore); a deletion waits only for writes,
+ * deletes and deletions issued before it. Every wait points to an earlier call.
  *
  * @module
  */
@@ -34,11 +44,28 @@ interface BucketState {
   readonly deletions: Deletion[]
 }
 
-/** Orders each bucket's writes and deletes against its deleteBucket() calls. */
+/**
+ * Orders each bucket's writes and deletes against its deleteBucket() calls; with `acrossBuckets`,
+ * every bucket's writes and deletes against every deleteBucket() call.
+ */
 export class BucketGate {
   readonly #buckets = new Map<string, BucketState>()
   /** How many deleteBucket() calls, of any bucket, have been given so far. */
   #issued = 0
+  /**
+   * With `acrossBuckets`: the writes and deletes of every bucket not yet settled, those waiting
+   * for a deletion or behind others of their id included; undefined without it.
+   */
+  readonly #pending: Set<Promise<unknown>> | undefined
+
+  /**
+   * @param options.acrossBuckets a deleteBucket() also waits for the writes and deletes of every
+   *   other bucket issued before it (`id_scheme: infini`, where they can collide with its
+   *   entries). Without it, only for those of its own bucket.
+   */
+  constructor(options: { acrossBuckets?: boolean } = {}) {
+    this.#pending = options.acrossBuckets === true ? new Set() : undefined
+  }
 
   /**
    * Runs `task`, a write or delete of `bucket`: at once (so that writes issued together are still
@@ -59,8 +86,11 @@ export class BucketGate {
     const deleting = state.deletions.at(-1)?.settled
     const result = queue(deleting === undefined ? task : () => deleting.then(task))
     state.writes.add(result)
+    const pending = this.#pending
+    pending?.add(result)
     const settled = () => {
       state.writes.delete(result)
+      pending?.delete(result)
       this.#forget(bucket, state)
     }
     result.then(settled, settled)
@@ -69,12 +99,15 @@ export class BucketGate {
 
   /**
    * Runs `task`, the deletion of `bucket`, once every write and delete of the bucket given before
-   * (and a deleteBucket() of it before this one) has settled, whether they failed or not; writes
-   * and deletes given meanwhile wait for it (see {@link write}).
+   * (of every bucket, with `acrossBuckets`), and a deleteBucket() of it before this one, has
+   * settled, whether they failed or not; writes and deletes of the bucket given meanwhile wait
+   * for it (see {@link write}); those of other buckets do not here (a write of the colliding
+   * bucket may, through {@link deletionIssuedBefore}).
    */
   deleteBucket(bucket: string, task: () => Promise<void>): Promise<void> {
     const state = this.#state(bucket)
-    const before: Promise<unknown>[] = [...state.writes]
+    // Only what is given before now: a write given later never makes this deletion wait.
+    const before: Promise<unknown>[] = [...(this.#pending ?? state.writes)]
     const previous = state.deletions.at(-1)
     if (previous !== undefined) before.push(previous.settled)
     const result = before.length === 0 ? task() : Promise.allSettled(before).then(task)

@@ -134,7 +134,9 @@ interface OpenState {
   conditional: IdSequencer
   /**
    * Each bucket's writes and deletes in issue order with its deleteBucket() calls; under `infini`
-   * also which deletions a write issued after them waits for (see #currentForWrite).
+   * also which deletions a write issued after them waits for (see #currentForWrite), and every
+   * bucket's writes and deletes in issue order with every deleteBucket() call (a write of another
+   * bucket issued before the call meets the entries it deletes).
    */
   gate: BucketGate
 }
@@ -204,7 +206,7 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
       refresher,
       wrote: false,
       conditional: new IdSequencer(),
-      gate: new BucketGate(),
+      gate: new BucketGate({ acrossBuckets: config.id_scheme === 'infini' }),
     }
   }
 
@@ -416,7 +418,8 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
    * `mark`. A document of another entry whose bucket a deleteBucket() issued before the write is
    * deleting is, in issue order, deleted before the write: wait for that deletion to settle
    * (failed or not) and read again, rather than refuse the write. A deleteBucket() issued after
-   * the write is not waited for: in issue order the write came first and met the entry.
+   * the write is not waited for: in issue order the write came first and met the entry (and that
+   * deletion waits for this write, see bucket-gate.ts, so the entry is still there to meet).
    */
   async #currentForWrite(id: string, bucket: string, key: Uint8Array, mark: number) {
     const waited = new Set<Promise<void>>()
@@ -546,7 +549,9 @@ export class ElasticKV extends AbstractKVStore<ElasticKVConfig> {
   protected async _deleteBucket(bucket: string): Promise<void> {
     // In issue order with this store's writes and deletes of the bucket (see bucket-gate.ts):
     // those issued before are sent and answered first, so that the refresh below makes them
-    // searchable and they are deleted; those issued after wait until the deletion is over.
+    // searchable and they are deleted; those issued after wait until the deletion is over. Under
+    // `infini` it also waits for the writes and deletes of other buckets issued before it: they
+    // meet the colliding entries of this bucket, which it must not delete under them.
     await this.#open().gate.deleteBucket(bucket, () => this.#deleteByQuery(bucket))
   }
 

@@ -2,9 +2,9 @@
  * Go INFINI framework interoperability (SPEC §6): under `id_scheme: infini` every entry of the
  * fixture is written with exactly the Go framework's `_id` and `content`; documents inserted raw,
  * as the Go framework writes them (only `content`), read back; the colliding pair behaves as the
- * README says, in issue order with deleteBucket() of either entry's bucket; an index created by
- * the Go framework (mapping only `content`) is adopted; an index written under both schemes lists
- * each key once.
+ * README says, in issue order with deleteBucket() of either entry's bucket (also against a
+ * seeded random model); an index created by the Go framework (mapping only `content`) is adopted;
+ * an index written under both schemes lists each key once.
  */
 import { readFileSync } from 'node:fs'
 import type { Client } from '@elastic/elasticsearch'
@@ -313,6 +313,157 @@ describe('the colliding pair (bucket "a_b" key "c", bucket "a" key "b_c")', () =
     }
   })
 
+  // deleteBucket() issued after a write of the other bucket waits for it, even when that write
+  // is still queued (behind a deletion of its own bucket, or behind another write of its id):
+  // the write meets the entry and is refused, never finds the id freed by a later deletion.
+  it('refuses a write queued behind deleteBucket() of its bucket when the stored entry is deleted after it', async () => {
+    const store = await openStore(freshIndexName('collide-queued-gate'))
+    try {
+      await store.addValue(...firstBytes)
+      // Issue order: the second's bucket is deleted (nothing there), the second is written and
+      // meets the first (refused), then the first's bucket is deleted.
+      const results = await settledWithin(
+        [
+          store.deleteBucket(second.bucket),
+          store.addValue(...secondBytes),
+          store.deleteBucket(first.bucket),
+        ],
+        'deleteBucket, addValue, deleteBucket',
+      )
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(IdCollisionError)
+      expect(await store.getValue(second.bucket, b64(second.key))).toBeNull()
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses both writes of a key queued one behind the other when the stored entry is deleted after them', async () => {
+    const store = await openStore(freshIndexName('collide-queued-id'))
+    try {
+      await store.addValue(...secondBytes)
+      // Issue order: both writes of the first key meet the second's entry (both refused), then
+      // the second's bucket is deleted; nothing of the first key is left.
+      const results = await settledWithin(
+        [
+          store.addValue(first.bucket, b64(first.key), 'x1'),
+          store.addValue(first.bucket, b64(first.key), 'x2'),
+          store.deleteBucket(second.bucket),
+        ],
+        'addValue, addValue, deleteBucket',
+      )
+      expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'fulfilled'])
+      for (const result of results.slice(0, 2)) {
+        expect((result as PromiseRejectedResult).reason).toBeInstanceOf(IdCollisionError)
+      }
+      expect(await store.getValue(first.bucket, b64(first.key))).toBeNull()
+      expect(await store.getValue(second.bucket, b64(second.key))).toBeNull()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('matches an issue-order model over seeded random writes, deletes and deleteBucket() calls', async () => {
+    // Two colliding pairs over the two buckets; each round issues a few calls, some in one turn,
+    // some a turn apart, and compares each call's outcome and the final entries with the model:
+    // the calls applied one at a time in issue order.
+    const keys = [
+      [first.bucket, b64(first.key)],
+      [second.bucket, b64(second.key)],
+      [first.bucket, Buffer.from('d')],
+      [second.bucket, Buffer.from('b_d')],
+    ] as const
+    const buckets = [first.bucket, second.bucket]
+    type Held = { bucket: string; key: Uint8Array; value: string }
+    const idOf = (bucket: string, key: Uint8Array) => `${bucket}_${Buffer.from(key).toString()}`
+    const owns = (held: Held, bucket: string, key: Uint8Array) =>
+      held.bucket === bucket && Buffer.from(held.key).equals(key)
+    let seed = 20_261_126
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
+      return seed / 0x80000000
+    }
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
+    const store = await openStore(freshIndexName('collide-model'))
+    const mismatches: string[] = []
+    try {
+      for (let round = 0; round < 24; round++) {
+        for (const bucket of buckets) await store.deleteBucket(bucket)
+        // Document id → the entry holding it, after the calls issued so far.
+        const model = new Map<string, Held>()
+        const calls: { what: string; result: Promise<unknown>; expected: string }[] = []
+        const count = 4 + Math.floor(random() * 6)
+        for (let i = 0; i < count; i++) {
+          const choice = random()
+          if (choice < 0.5) {
+            const [bucket, key] = pick(keys)
+            const value = `v${round}.${i}`
+            const held = model.get(idOf(bucket, key))
+            const collides = held !== undefined && !owns(held, bucket, key)
+            if (!collides) model.set(idOf(bucket, key), { bucket, key, value })
+            calls.push({
+              what: `addValue ${bucket}/${Buffer.from(key)}=${value}`,
+              result: store.addValue(bucket, key, value),
+              expected: collides ? 'collision' : 'ok',
+            })
+          } else if (choice < 0.7) {
+            const [bucket, key] = pick(keys)
+            const held = model.get(idOf(bucket, key))
+            if (held !== undefined && owns(held, bucket, key)) model.delete(idOf(bucket, key))
+            calls.push({
+              what: `deleteKey ${bucket}/${Buffer.from(key)}`,
+              result: store.deleteKey(bucket, key),
+              expected: 'ok',
+            })
+          } else {
+            const bucket = pick(buckets)
+            for (const [id, held] of model) if (held.bucket === bucket) model.delete(id)
+            calls.push({
+              what: `deleteBucket ${bucket}`,
+              result: store.deleteBucket(bucket),
+              expected: 'ok',
+            })
+          }
+          if (random() < 0.3) await new Promise(setImmediate)
+        }
+        const results = await settledWithin(
+          calls.map((call) => call.result),
+          `round ${round}`,
+        )
+        const outcomes = results.map((result) =>
+          result.status === 'fulfilled'
+            ? 'ok'
+            : result.reason instanceof IdCollisionError
+              ? 'collision'
+              : String(result.reason),
+        )
+        const problems: string[] = []
+        for (const [i, call] of calls.entries()) {
+          if (outcomes[i] !== call.expected) {
+            problems.push(`${call.what}: ${outcomes[i]}, expected ${call.expected}`)
+          }
+        }
+        for (const [bucket, key] of keys) {
+          const stored = await store.getValue(bucket, key)
+          const held = model.get(idOf(bucket, key))
+          const expected = held !== undefined && owns(held, bucket, key) ? held.value : null
+          const got = stored === null ? null : Buffer.from(stored).toString()
+          if (got !== expected)
+            problems.push(`${bucket}/${Buffer.from(key)} = ${got}, expected ${expected}`)
+        }
+        if (problems.length > 0) {
+          mismatches.push(
+            `round ${round} [${calls.map((call) => call.what).join('; ')}]: ${problems.join('; ')}`,
+          )
+        }
+      }
+    } finally {
+      await store.close()
+    }
+    expect(mismatches).toEqual([])
+  })
+
   it('under id_scheme: default both entries coexist', async () => {
     const store = await openStore(freshIndexName('collide-default'), 'default')
     try {
@@ -357,6 +508,31 @@ describe('one index written under both id schemes', () => {
     }
   })
 })
+
+/** How long calls may take to settle before a test calls it a deadlock (not a speed check). */
+const DEADLOCK_MS = 30_000
+
+/**
+ * The calls' outcomes, as Promise.allSettled gives them; fails instead when they have not all
+ * settled after DEADLOCK_MS (a wait cycle would otherwise hang the test).
+ */
+async function settledWithin(
+  calls: Promise<unknown>[],
+  what: string,
+): Promise<PromiseSettledResult<unknown>[]> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: not settled after ${DEADLOCK_MS} ms (a wait cycle?)`)),
+      DEADLOCK_MS,
+    )
+  })
+  try {
+    return await Promise.race([Promise.allSettled(calls), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** Opens an infini store through a proxy to the stand-in, runs `body`, and closes both. */
 function throughProxy(body: (store: ElasticKV, proxy: FaultProxy) => Promise<void>) {
