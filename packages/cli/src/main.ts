@@ -20,9 +20,10 @@ function message(error: unknown): string {
 }
 
 /**
- * Whether `--json` is among the options in `argv`. Looked up in the arguments themselves, not in
- * what commander parsed, because a usage error is reported before commander has parsed them all.
- * Only before `--`: after it, `--json` is a key or value (`kv get b -- --json`), not the option.
+ * Whether `--json` is among the options in `argv`, for usage errors: they are reported before
+ * commander has parsed every argument, so it is looked up in the arguments themselves (errors
+ * after parsing follow what commander parsed). Only before `--`: after it, `--json` is a key or
+ * value (`kv get b -- --json`), not the option.
  */
 function jsonRequested(argv: string[]): boolean {
   const end = argv.indexOf('--')
@@ -51,7 +52,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const exitCode = exitCodeFor(error)
     const text = message(error)
-    if (json) {
+    // Parsed by now (a usage error is a CommanderError): what commander made of the arguments
+    // decides, so that `-c --json` (a file named --json) does not make the errors JSON while the
+    // output stays text.
+    if (program.opts().json === true) {
       const code = kvCodeOf(error)
       await write(
         process.stderr,

@@ -265,6 +265,16 @@ describe('--json given after --', () => {
     )
   })
 
+  it('leaves the errors of a command as text when --json is the value of -c (a file named --json)', async () => {
+    await ws.file('--json', 'simple_kv:\n  path: ./data-json-file\n')
+    expect((await kv(['-c', '--json', 'put', 'b', 'k', 'v'])).code).toBe(0)
+    const got = await kv(['-c', '--json', 'get', 'b', 'k'])
+    expect(got.out).toBe('v')
+    const missing = await kv(['-c', '--json', 'get', 'b', 'nokey'])
+    expect(missing.code).toBe(3)
+    expect(missing.stderr).toBe('kv: not found: key "nokey" in bucket "b"\n')
+  })
+
   it('leaves a --json before -- the option', async () => {
     const result = await kv(['--json', 'put', 'b', '--', '--json'])
     expect(result.code).toBe(2)

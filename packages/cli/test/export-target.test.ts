@@ -102,6 +102,15 @@ describe('export FILE that cannot become the export', () => {
     },
   )
 
+  it('refuses an empty FILE for export and import with exit 2, before opening the store', async () => {
+    for (const command of ['export', 'import']) {
+      const result = await ws.kv(['--backend', 'simple_kv', '--no-progress', command, ''])
+      expect(result.code, result.stderr).toBe(2)
+      expect(result.stderr).toBe('kv: FILE needs the path of a file, not an empty string\n')
+    }
+    expect(await partials(ws.dir)).toEqual([])
+  })
+
   it('writes a FILE whose name is 253 bytes long (the partial file has a short name of its own)', async () => {
     // NAME_MAX is 255 bytes: a partial file named after FILE (`FILE.<pid>.partial`) would be
     // over it, and the export would fail with ENAMETOOLONG although FILE itself is a valid name.

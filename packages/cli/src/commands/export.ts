@@ -9,11 +9,12 @@
 import type { KVStore } from '@kv/core'
 import type { Command } from 'commander'
 import { type Act, concurrencyOption, examples } from '../action.js'
+import { checkFileOption } from '../config.js'
 import { countBucket, countEntries, total } from '../count.js'
 import { ExportFile } from '../export-file.js'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
-import { checkPath, parseBucket } from '../keys.js'
+import { parseBucket } from '../keys.js'
 import { VALUE_BYTES_BUDGET } from '../migrate.js'
 import { counted, LineWriter, write } from '../output.js'
 import type { Progress } from '../progress.js'
@@ -89,7 +90,7 @@ async function runExport(session: Session, file: string, options: ExportOptions)
   // a filter, and one that no bucket can have would export an empty file.
   for (const name of options.bucket ?? []) parseBucket(name, '--bucket')
   // Before anything is created: a FILE with invalid bytes would be written under another name.
-  checkPath(file, 'FILE')
+  checkFileOption('FILE', file)
   const store = await session.store()
   const toStdout = file === '-'
   const started = performance.now()

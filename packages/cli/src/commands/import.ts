@@ -11,10 +11,10 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { type Act, concurrencyOption, examples } from '../action.js'
+import { checkFileOption } from '../config.js'
 import { CliError, ExitCode, exitCodeFor } from '../exit-codes.js'
 import { ExportFormatError, ExportReader, maxEntryLineBytes } from '../export-format.js'
 import { Interrupt } from '../interrupt.js'
-import { checkPath } from '../keys.js'
 import { MAX_LINE_BYTES, type ReadLinesOptions, readLines } from '../lines.js'
 import { counted, printJson, printLine } from '../output.js'
 import type { Session } from '../session.js'
@@ -78,7 +78,7 @@ async function inputSize(file: string): Promise<number | undefined> {
 
 async function runImport(session: Session, file: string, options: ImportOptions): Promise<void> {
   // Before anything is opened: a FILE with invalid bytes would name another file.
-  checkPath(file, 'FILE')
+  checkFileOption('FILE', file)
   const size = await inputSize(file)
   // A dry run writes nothing, so it does not open the store either (opening creates an empty
   // database): it checks the file against the store's configuration only.
