@@ -219,7 +219,9 @@ export class BadgerKV extends AbstractKVStore<BadgerConfig> {
    * Runs one `value_log_gc` pass now: compacts the buckets in which at least
    * `value_log_gc_discard_ratio` of the writes since the last pass were deletes (or, after more
    * buckets took deletes than are counted, the whole keyspace). Returns the buckets it compacted:
-   * not a due bucket that no longer exists (deleted meanwhile); after a whole-keyspace pass in
+   * not a due bucket deleted meanwhile (in single-bucket mode a due bucket that holds no key any
+   * more is listed: its range is compacted all the same; per-bucket mode leaves out one without a
+   * database); after a whole-keyspace pass in
    * single-bucket mode, every bucket then in the store. Works whether or not periodic passes are
    * enabled; does nothing in memory mode. Waits for a pass in progress (passes never overlap);
    * `close()` waits for a pass in progress. When a bucket fails, the others are still compacted,
