@@ -53,10 +53,19 @@ export class BucketGate {
   /** How many deleteBucket() calls, of any bucket, have been given so far. */
   #issued = 0
   /**
-   * With `acrossBuckets`: the writes and deletes of every bucket not yet settled, those waiting
-   * for a deletion or behind others of their id included; undefined without it.
+   * With `acrossBuckets`: the writes and deletes of every bucket given since the last
+   * deleteBucket() and not yet settled (those waiting for a deletion or behind others of their id
+   * included); undefined without it.
    */
-  readonly #pending: Set<Promise<unknown>> | undefined
+  readonly #sinceBarrier: Set<Promise<unknown>> | undefined
+  /**
+   * With `acrossBuckets`: settles once every write and delete given before the last
+   * deleteBucket() has settled. Each deletion waits for it, and it is chained (the next barrier
+   * waits for this one and for the writes given since), so every write is waited for once:
+   * copying all pending writes into each deletion cost pending × deletions (10,000 writes and
+   * 1,000 deletions: 7.6 s to issue, 1.7 GB).
+   */
+  #barrier: Promise<unknown> = Promise.resolve()
 
   /**
    * @param options.acrossBuckets a deleteBucket() also waits for the writes and deletes of every
@@ -64,7 +73,7 @@ export class BucketGate {
    *   entries). Without it, only for those of its own bucket.
    */
   constructor(options: { acrossBuckets?: boolean } = {}) {
-    this.#pending = options.acrossBuckets === true ? new Set() : undefined
+    this.#sinceBarrier = options.acrossBuckets === true ? new Set() : undefined
   }
 
   /**
@@ -86,11 +95,11 @@ export class BucketGate {
     const deleting = state.deletions.at(-1)?.settled
     const result = queue(deleting === undefined ? task : () => deleting.then(task))
     state.writes.add(result)
-    const pending = this.#pending
-    pending?.add(result)
+    const since = this.#sinceBarrier
+    since?.add(result)
     const settled = () => {
       state.writes.delete(result)
-      pending?.delete(result)
+      since?.delete(result)
       this.#forget(bucket, state)
     }
     result.then(settled, settled)
@@ -107,7 +116,7 @@ export class BucketGate {
   deleteBucket(bucket: string, task: () => Promise<void>): Promise<void> {
     const state = this.#state(bucket)
     // Only what is given before now: a write given later never makes this deletion wait.
-    const before: Promise<unknown>[] = [...(this.#pending ?? state.writes)]
+    const before: Promise<unknown>[] = [this.#nextBarrier() ?? [...state.writes]].flat()
     const previous = state.deletions.at(-1)
     if (previous !== undefined) before.push(previous.settled)
     const result = before.length === 0 ? task() : Promise.allSettled(before).then(task)
@@ -124,6 +133,20 @@ export class BucketGate {
       this.#forget(bucket, state)
     })
     return result
+  }
+
+  /**
+   * With `acrossBuckets`, the barrier of a deleteBucket() given now: every write and delete given
+   * before it, of any bucket (see {@link #barrier}); undefined without `acrossBuckets`.
+   */
+  #nextBarrier(): Promise<unknown> | undefined {
+    const since = this.#sinceBarrier
+    if (since === undefined) return undefined
+    if (since.size > 0) {
+      this.#barrier = Promise.allSettled([this.#barrier, ...since])
+      since.clear()
+    }
+    return this.#barrier
   }
 
   /** A mark of the deleteBucket() calls given so far, for {@link deletionIssuedBefore}. */
