@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CommanderError } from 'commander'
+import { type Command, CommanderError } from 'commander'
 import { actions, type Outcome } from './action.js'
 import { ExitCode, exitCodeFor, kvCodeOf } from './exit-codes.js'
 import { write } from './output.js'
@@ -22,18 +22,37 @@ function message(error: unknown): string {
 /**
  * Whether `--json` is among the options in `argv`, for usage errors: they are reported before
  * commander has parsed every argument, so it is looked up in the arguments themselves (errors
- * after parsing follow what commander parsed). Only before `--`: after it, `--json` is a key or
- * value (`kv get b -- --json`), not the option.
+ * after parsing follow what commander parsed, which this agrees with). Only before `--`: after
+ * it, `--json` is a key or value (`kv get b -- --json`). Nor is the argument that follows an
+ * option taking a value (`valueFlags`): `-c --json` names a configuration file `--json`.
  */
-function jsonRequested(argv: string[]): boolean {
-  const end = argv.indexOf('--')
-  return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
+function jsonRequested(argv: string[], valueFlags: ReadonlySet<string>): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') return false
+    if (arg === '--json') return true
+    if (valueFlags.has(arg)) i++
+  }
+  return false
+}
+
+/** The flags (`-c`, `--config`, …) of the program and its commands that take a value. */
+function flagsTakingValues(program: Command): Set<string> {
+  const flags = new Set<string>()
+  for (const command of [program, ...program.commands]) {
+    for (const option of command.options) {
+      if (!option.required && !option.optional) continue
+      if (option.short) flags.add(option.short)
+      if (option.long) flags.add(option.long)
+    }
+  }
+  return flags
 }
 
 /** Runs `kv` with `argv` (the arguments after the program name); resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const outcome: Outcome = { exitCode: ExitCode.OK }
-  const json = jsonRequested(argv)
+  const json = jsonRequested(argv, flagsTakingValues(createProgram(actions(outcome))))
   const program = createProgram(actions(outcome), { json })
   try {
     if (argv.length === 0) {

@@ -273,6 +273,20 @@ describe('--json given after --', () => {
     const missing = await kv(['-c', '--json', 'get', 'b', 'nokey'])
     expect(missing.code).toBe(3)
     expect(missing.stderr).toBe('kv: not found: key "nokey" in bucket "b"\n')
+    // Usage errors too, whether commander or a command reports them, and no command at all.
+    const noKey = await kv(['-c', '--json', 'get', 'b'])
+    expect(noKey.code).toBe(2)
+    expect(noKey.stderr).toMatch(/^error: missing required argument 'key'\n/)
+    const noValue = await kv(['--config', '--json', 'put', 'b', 'k'])
+    expect(noValue.code).toBe(2)
+    expect(noValue.stderr).toMatch(/^kv: missing VALUE: /)
+    const noCommand = await kv(['-c', '--json'])
+    expect(noCommand.code).toBe(2)
+    expect(noCommand.stderr).toMatch(/^Usage: kv /)
+    // A --json after an option's value is the option.
+    const asOption = await kv(['-c', '--json', '--json', 'put', 'b', 'k'])
+    expect(asOption.code).toBe(2)
+    expect(JSON.parse(asOption.stderr)).toMatchObject({ error: { exitCode: 2 } })
   })
 
   it('leaves a --json before -- the option', async () => {
