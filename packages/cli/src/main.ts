@@ -23,8 +23,8 @@ function message(error: unknown): string {
  * Whether `--json` is among the options in `argv`, for usage errors: they are reported before
  * commander has parsed every argument, so it is looked up in the arguments themselves (errors
  * after parsing follow what commander parsed, which this agrees with). Only before `--`: after
- * it, `--json` is a key or value (`kv get b -- --json`). Nor is the argument that follows an
- * option taking a value (`valueFlags`): `-c --json` names a configuration file `--json`.
+ * it, `--json` is a key or value (`kv get b -- --json`). Nor is the argument that follows one of
+ * the program's options taking a value (`valueFlags`): `-c --json` names a file `--json`.
  */
 function jsonRequested(argv: string[], valueFlags: ReadonlySet<string>): boolean {
   for (let i = 0; i < argv.length; i++) {
@@ -36,15 +36,17 @@ function jsonRequested(argv: string[], valueFlags: ReadonlySet<string>): boolean
   return false
 }
 
-/** The flags (`-c`, `--config`, …) of the program and its commands that take a value. */
+/**
+ * The flags of the program's own options that take a value (`-c`, `--config`, `-b`, …). Only
+ * the program's: commander reads its own options anywhere, so in `ls b --prefix --json k` the
+ * `--json` is the program's option and `k` the prefix.
+ */
 function flagsTakingValues(program: Command): Set<string> {
   const flags = new Set<string>()
-  for (const command of [program, ...program.commands]) {
-    for (const option of command.options) {
-      if (!option.required && !option.optional) continue
-      if (option.short) flags.add(option.short)
-      if (option.long) flags.add(option.long)
-    }
+  for (const option of program.options) {
+    if (!option.required && !option.optional) continue
+    if (option.short) flags.add(option.short)
+    if (option.long) flags.add(option.long)
   }
   return flags
 }

@@ -287,6 +287,11 @@ describe('--json given after --', () => {
     const asOption = await kv(['-c', '--json', '--json', 'put', 'b', 'k'])
     expect(asOption.code).toBe(2)
     expect(JSON.parse(asOption.stderr)).toMatchObject({ error: { exitCode: 2 } })
+    // After a command's option taking a value, commander reads --json as the program's option
+    // (and the next argument as the value): its usage errors are JSON like its output.
+    const afterPrefix = await kv(['ls', 'b', '--prefix', '--json', 'k', '-n', 'x'])
+    expect(afterPrefix.code).toBe(2)
+    expect(JSON.parse(afterPrefix.stderr)).toMatchObject({ error: { exitCode: 2 } })
   })
 
   it('leaves a --json before -- the option', async () => {

@@ -143,7 +143,8 @@ export class BucketGate {
     const since = this.#sinceBarrier
     if (since === undefined) return undefined
     if (since.size > 0) {
-      this.#barrier = Promise.allSettled([this.#barrier, ...since])
+      // Settled with nothing: the writes' results (and the barriers before) are not kept alive.
+      this.#barrier = Promise.allSettled([this.#barrier, ...since]).then(() => {})
       since.clear()
     }
     return this.#barrier

@@ -4,6 +4,8 @@
  * deletion given while it is pending (10,000 pending writes and 1,000 deletions took 1.7 GB).
  * Counted, not timed: how many reactions each pending write gets.
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { expect, it } from 'vitest'
 import { BucketGate } from '../src/bucket-gate.js'
 
@@ -47,3 +49,30 @@ it('waits for each pending write once, however many deletions are given meanwhil
   await Promise.all(deletions)
   expect(order).toHaveLength(40)
 })
+
+it('keeps no result of a settled write alive through its barriers', async () => {
+  const gate = new BucketGate({ acrossBuckets: true })
+  const results = new WeakRef(await holdOneRound(gate))
+  // One more round: the barrier before it held the first round's results, were they kept.
+  await holdOneRound(gate)
+  await new Promise((resolve) => setImmediate(resolve))
+  collectGarbage()
+  expect(results.deref()).toBeUndefined()
+})
+
+/** A full garbage collection, without starting Node with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
+
+/**
+ * One write resolving with a fresh object, and a deletion given while it is pending (so that the
+ * deletion's barrier waits for it); resolves that object once both have settled.
+ */
+async function holdOneRound(gate: BucketGate): Promise<object> {
+  const value = { payload: new Uint8Array(1024) }
+  const write = gate.write('w', async () => value)
+  await Promise.all([write, gate.deleteBucket('d', async () => {})])
+  return value
+}
