@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { type Command, CommanderError } from 'commander'
+import { Command, CommanderError } from 'commander'
 import { actions, type Outcome } from './action.js'
 import { ExitCode, exitCodeFor, kvCodeOf } from './exit-codes.js'
 import { write } from './output.js'
-import { createProgram } from './program.js'
+import { createProgram, globalOptions } from './program.js'
 
 const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help'])
 
@@ -37,13 +37,13 @@ function jsonRequested(argv: string[], valueFlags: ReadonlySet<string>): boolean
 }
 
 /**
- * The flags of the program's own options that take a value (`-c`, `--config`, `-b`, …). Only
- * the program's: commander reads its own options anywhere, so in `ls b --prefix --json k` the
- * `--json` is the program's option and `k` the prefix.
+ * The flags of the options of `command` that take a value (`-c`, `--config`, `-b`, …). main()
+ * gives it the program's own options only (see {@link globalOptions}): commander reads those
+ * anywhere, so in `ls b --prefix --json k` the `--json` is the program's option, `k` the prefix.
  */
-function flagsTakingValues(program: Command): Set<string> {
+function flagsTakingValues(command: Command): Set<string> {
   const flags = new Set<string>()
-  for (const option of program.options) {
+  for (const option of command.options) {
     if (!option.required && !option.optional) continue
     if (option.short) flags.add(option.short)
     if (option.long) flags.add(option.long)
@@ -54,7 +54,7 @@ function flagsTakingValues(program: Command): Set<string> {
 /** Runs `kv` with `argv` (the arguments after the program name); resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const outcome: Outcome = { exitCode: ExitCode.OK }
-  const json = jsonRequested(argv, flagsTakingValues(createProgram(actions(outcome))))
+  const json = jsonRequested(argv, flagsTakingValues(globalOptions(new Command())))
   const program = createProgram(actions(outcome), { json })
   try {
     if (argv.length === 0) {

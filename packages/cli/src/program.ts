@@ -23,14 +23,11 @@ declare const __KV_CLI_VERSION__: string
 export const VERSION = typeof __KV_CLI_VERSION__ === 'string' ? __KV_CLI_VERSION__ : '0.0.0-dev'
 
 /**
- * Builds the program; `act` wraps each command's implementation. `json`: usage errors are
- * written as the JSON every other error takes with `--json` (set before the commands are added,
- * which copy it).
+ * Adds the options of the program itself (those given before or after any command) to `command`.
+ * Apart so that main() can read which of them take a value without building every command.
  */
-export function createProgram(act: Act, { json = false }: { json?: boolean } = {}): Command {
-  const program = new Command('kv')
-    .description('Read, write, export, import and migrate kv data (badger, simple_kv, elastic).')
-    .version(VERSION, '-V, --version')
+export function globalOptions(command: Command): Command {
+  return command
     .addOption(
       new Option(
         '-c, --config <file>',
@@ -45,6 +42,17 @@ export function createProgram(act: Act, { json = false }: { json?: boolean } = {
     )
     .option('--json', 'structured output on stdout (bytes as base64)')
     .option('--no-progress', 'no progress display for export, import and migrate')
+}
+
+/**
+ * Builds the program; `act` wraps each command's implementation. `json`: usage errors are
+ * written as the JSON every other error takes with `--json` (set before the commands are added,
+ * which copy it).
+ */
+export function createProgram(act: Act, { json = false }: { json?: boolean } = {}): Command {
+  const program = globalOptions(new Command('kv'))
+    .description('Read, write, export, import and migrate kv data (badger, simple_kv, elastic).')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError(json ? false : '(run kv --help, or kv <command> --help, for usage)')
     .exitOverride()
     .addHelpText(
