@@ -116,7 +116,8 @@ export class BucketGate {
   deleteBucket(bucket: string, task: () => Promise<void>): Promise<void> {
     const state = this.#state(bucket)
     // Only what is given before now: a write given later never makes this deletion wait.
-    const before: Promise<unknown>[] = [this.#nextBarrier() ?? [...state.writes]].flat()
+    const barrier = this.#nextBarrier()
+    const before: Promise<unknown>[] = barrier === undefined ? [...state.writes] : [barrier]
     const previous = state.deletions.at(-1)
     if (previous !== undefined) before.push(previous.settled)
     const result = before.length === 0 ? task() : Promise.allSettled(before).then(task)
