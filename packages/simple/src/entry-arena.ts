@@ -84,6 +84,17 @@ export class EntryArena {
   ): void {
     const keyLength = this.#keyLengthOf[slot]!
     const slab = this.#slabOf[slot]!
+    // A value of the same length (a counter, a fixed-size record) is written over the old one
+    // where it is: no slab space is taken and no bytes die, so such overwrites make no garbage
+    // to compact. Readers get copies (readValue), and a snapshot being written may see the new
+    // value, which it tolerates (snapshot-writer.ts, "fuzzy").
+    if (valueLength === this.#valueLengthOf[slot]) {
+      if (valueLength > 0) {
+        const offset = this.#offsetOf[slot]! + keyLength
+        copyBytes(valueSource, valueStart, valueLength, this.#slabs[slab]!, offset)
+      }
+      return
+    }
     // The key is copied from where it is now before that space is released.
     const keySource = slab === EMPTY ? valueSource : this.#slabs[slab]!
     const keyStart = slab === EMPTY ? 0 : this.#offsetOf[slot]!

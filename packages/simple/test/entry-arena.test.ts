@@ -45,6 +45,30 @@ describe('EntryArena', () => {
     expect(arena.owner(large)).toBe(0xffffffff)
   })
 
+  test('a value of the same length is written over the old one: no slab space, no dead bytes', () => {
+    const arena = new EntryArena()
+    const first = add(arena, bytes(1, 100))
+    const second = add(arena, bytes(2, 100))
+    const empty = arena.add(7, Buffer.alloc(0), 0, 0, Buffer.alloc(0), 0, 0)
+    const before = arena.stats
+    const read = arena.readValue(first)
+    for (let i = 0; i < 1000; i++) arena.replaceValue(first, bytes(100 + i, 120), 10, 100)
+    arena.replaceValue(empty, Buffer.alloc(0), 0, 0)
+    expect(arena.stats).toEqual(before)
+    expect(Buffer.from(arena.readValue(first)).equals(bytes(1099, 120).subarray(10, 110))).toBe(
+      true,
+    )
+    // Neither the copy read before nor the entry next to it changed.
+    expect(Buffer.from(read).equals(bytes(1, 100))).toBe(true)
+    expect(Buffer.from(arena.readValue(second)).equals(bytes(2, 100))).toBe(true)
+    expect(keyOf(arena, first)).toBe('a key')
+    expect(arena.readValue(empty)).toEqual(new Uint8Array(0))
+    // Another length still moves the entry: its old bytes die.
+    arena.replaceValue(first, bytes(3, 50), 0, 50)
+    expect(arena.stats.deadBytes).toBe(KEY.length + 100)
+    expect(Buffer.from(arena.readValue(first)).equals(bytes(3, 50))).toBe(true)
+  })
+
   test('compaction moves live values out of mostly dead slabs and keeps them intact', () => {
     const arena = new EntryArena()
     const size = 4096 - KEY.length
@@ -91,8 +115,10 @@ describe('EntryArena', () => {
         model.set(add(arena, value), value)
       } else if (r < 0.8) {
         const slot = slots[Math.floor(random() * slots.length)]!
-        const value = bytes(n, length)
-        arena.replaceValue(slot, value, 0, length)
+        // One replacement in three keeps the length: written in place.
+        const kept = random() < 0.33 ? arena.valueLength(slot) : length
+        const value = bytes(n, kept)
+        arena.replaceValue(slot, value, 0, kept)
         model.set(slot, value)
       } else {
         const slot = slots[Math.floor(random() * slots.length)]!
