@@ -38,7 +38,8 @@ const STORE_METHODS = [
 ] as const satisfies readonly (keyof KVStore)[]
 
 /**
- * Registers `store` under `name`; the most recently registered store becomes the active one.
+ * Registers `store` under `name`; the most recently registered store becomes the active one,
+ * unless its configuration says `enabled: false` (see {@link activeStore}).
  * Throws `KV_DUPLICATE_BACKEND` when the name is taken, and `KV_INVALID_ARGUMENT` when `store` lacks a
  * method of {@link KVStore}.
  */
@@ -47,7 +48,10 @@ export function register(name: string, store: KVStore): void {
   checkStore(name, store)
   if (registered.has(name)) throw duplicate(name)
   registered.set(name, store)
-  state.chosen = undefined
+  // Not `chosen = undefined`: whether the new store is enabled is known only once the
+  // configuration is read, which an import must not do (SPEC §3). A disabled one is treated as
+  // not registered, so it must not undo a use(); activeStore() decides.
+  if (state.chosen !== undefined) (state.registeredSinceChoice ??= []).push(name)
 }
 
 /** Throws `KV_INVALID_ARGUMENT` unless `name` is a non-empty string. */
@@ -107,7 +111,9 @@ export function registerBackend(name: string, packageName: string, create: () =>
 
 /** Removes a registered store (it is not closed). Returns whether it was registered. */
 export function unregister(name: string): boolean {
-  if (state.chosen === name) state.chosen = undefined
+  if (state.chosen === name) choose(undefined)
+  const since = state.registeredSinceChoice
+  if (since?.includes(name)) since.splice(since.indexOf(name), 1)
   return registered.delete(name)
 }
 
@@ -119,8 +125,14 @@ export function use(name: string): KVStore {
       `The ${name} backend is disabled by its configuration (${name}.enabled: false).`,
     )
   }
-  state.chosen = name
+  choose(name)
   return store
+}
+
+/** Makes `name` the chosen store (or none), forgetting the registrations before the choice. */
+function choose(name: string | undefined): void {
+  state.chosen = name
+  state.registeredSinceChoice = undefined
 }
 
 /** The store registered as `name`. Throws `KV_NO_BACKEND` when there is none. */
@@ -141,11 +153,19 @@ export function stores(): string[] {
 }
 
 /**
- * The active store: the one chosen with {@link use}, else the most recently registered one whose
- * configuration does not say `enabled: false`. Throws `KV_NO_BACKEND` when there is none.
+ * The active store: the most recently registered one whose configuration does not say
+ * `enabled: false`, unless {@link use} chose one since — then that one, unless an enabled store
+ * was registered after the choice. Throws `KV_NO_BACKEND` when there is none.
  */
 export function activeStore(): KVStore {
-  if (state.chosen !== undefined) return registered.get(state.chosen)!
+  if (state.chosen !== undefined) {
+    const since = state.registeredSinceChoice ?? []
+    for (let i = since.length - 1; i >= 0; i--) {
+      const store = registered.get(since[i]!)
+      if (store !== undefined && enabled(store)) return store
+    }
+    return registered.get(state.chosen)!
+  }
   const names = [...registered.keys()].reverse()
   for (const name of names) {
     const store = registered.get(name)!

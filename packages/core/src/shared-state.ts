@@ -26,6 +26,12 @@ export interface CoreState {
   readonly registered: Map<string, KVStore>
   /** The store chosen with `use()`, if any. */
   chosen: string | undefined
+  /**
+   * The names registered since the last `use()`, in order: the latest of them that is enabled
+   * is active instead of the chosen store. Optional, so that a copy of @kv/core from before it
+   * (which clears `chosen` at each registration instead) shares this layout.
+   */
+  registeredSinceChoice?: string[]
   /** Configuration sections defined by the loaded backends. */
   readonly schemas: Map<string, z.ZodType>
   /** The configuration file, once read. */

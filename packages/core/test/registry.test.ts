@@ -208,6 +208,35 @@ describe('registry', () => {
     )
   })
 
+  it('keeps the store use() chose when a disabled one is registered after it; an enabled one takes over', () => {
+    const a = new MemoryStore()
+    const b = new MemoryStore()
+    kv.register('a', a)
+    kv.register('b', b)
+    kv.use('a')
+    // A disabled backend is treated as not registered: importing one changes nothing.
+    kv.register('off', new MemoryStore({ enabled: false }))
+    expect(kv.activeStore()).toBe(a)
+    // An enabled one registered after the choice is the most recently registered: it is active.
+    const c = new MemoryStore()
+    kv.register('c', c)
+    kv.register('off2', new MemoryStore({ enabled: false }))
+    expect(kv.activeStore()).toBe(c)
+    // Choosing again forgets the registrations before the choice.
+    kv.use('b')
+    expect(kv.activeStore()).toBe(b)
+    // Unregistering the store that took over gives the choice back.
+    kv.use('a')
+    const d = new MemoryStore()
+    kv.register('d', d)
+    expect(kv.activeStore()).toBe(d)
+    kv.unregister('d')
+    expect(kv.activeStore()).toBe(a)
+    // Unregistering the chosen store: the most recently registered enabled one.
+    kv.unregister('a')
+    expect(kv.activeStore()).toBe(c)
+  })
+
   it('reads enabled from the configuration at first use, so configure() may follow the import', async () => {
     const section = defineConfigSection(
       'registry_test',
