@@ -8,6 +8,7 @@ import { compression } from './suites/compression.js'
 import { concurrency } from './suites/concurrency.js'
 import { extensions } from './suites/extensions.js'
 import { invalidInput } from './suites/invalid-input.js'
+import { largeListings } from './suites/large-listings.js'
 import { lifecycle } from './suites/lifecycle.js'
 import { modelBased } from './suites/model-based.js'
 import { persistence } from './suites/persistence.js'
@@ -24,6 +25,7 @@ export const concerns: Readonly<Record<string, ConformanceSuite>> = {
   batchWrites,
   invalidInput,
   extensions,
+  largeListings,
   persistence,
   modelBased,
 }

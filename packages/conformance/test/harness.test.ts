@@ -13,6 +13,16 @@ import {
 import { EmptyIsMissingStore } from './broken/empty-is-missing-store.js'
 
 const OVER_LIMIT = "§3.7 a value over the backend's limit is rejected"
+const EXACT_LIMIT = "§3.7 a value of exactly the backend's limit is accepted and reads back"
+const PERSISTENT_DECLARED =
+  '§3.6 a store that says it keeps its data (store.persistent) is declared capabilities.persistent'
+
+/** A MemoryStore (which forgets on close) whose `persistent` property is `value`. */
+function saying(value: unknown): KVStore {
+  const store = new MemoryStore()
+  Object.defineProperty(store, 'persistent', { value })
+  return store
+}
 
 /** A target that records every store it made and every destroy. */
 function counting(
@@ -61,6 +71,11 @@ describe('the harness', () => {
     })
     expect(results.length).toBeGreaterThan(3)
     for (const result of results) {
+      // The check of store.persistent against the declaration runs for every target.
+      if (result.name === PERSISTENT_DECLARED) {
+        expect(result).toMatchObject({ passed: true, skipped: false })
+        continue
+      }
       expect(result.skipped).toBe(true)
       expect(result.skipReason).toMatch(/capabilities\.persistent/)
     }
@@ -86,15 +101,74 @@ describe('the harness', () => {
     expect(results.filter((r) => !r.passed && !r.skipped).length).toBeGreaterThanOrEqual(4)
   })
 
+  it('fails a target that omits capabilities.persistent for a store that says it keeps its data', async () => {
+    // true, and absent (which @kv/core reads as "keeps its data").
+    for (const make of [() => saying(true), () => saying(undefined)]) {
+      const results = await collectResults(persistence, { name: 'undeclared', create: make })
+      const result = results.find((r) => r.name === PERSISTENT_DECLARED)
+      expect(result).toMatchObject({ passed: false, skipped: false })
+      expect(String((result!.error as Error).message)).toMatch(
+        /does not declare capabilities\.persistent/,
+      )
+    }
+    // Declared, the same stores pass the check (they go on to fail the reopen tests, forgetting).
+    const declared = await collectResults(persistence, {
+      name: 'declared',
+      create: () => saying(true),
+      capabilities: { persistent: true },
+    })
+    expect(declared.find((r) => r.name === PERSISTENT_DECLARED)).toMatchObject({ passed: true })
+  })
+
+  it('accepts persistent: false with or without the capability (data kept across close() only)', async () => {
+    for (const target of [
+      { name: 'memory', create: () => new MemoryStore() },
+      {
+        name: 'persistAcrossClose',
+        create: () => new MemoryStore({ persistAcrossClose: true }),
+        capabilities: { persistent: true },
+      },
+    ]) {
+      const results = await collectResults(persistence, target)
+      expect(results.find((r) => r.name === PERSISTENT_DECLARED)).toMatchObject({ passed: true })
+    }
+  })
+
+  it('fails a store whose persistent property is not a boolean', async () => {
+    const results = await collectResults(persistence, {
+      name: 'odd',
+      create: () => saying('yes'),
+      capabilities: { persistent: true },
+    })
+    const result = results.find((r) => r.name === PERSISTENT_DECLARED)
+    expect(String((result!.error as Error).message)).toMatch(/true, false or absent; got string/)
+  })
+
+  it('catches a store that refuses a value of exactly the limit it states', async () => {
+    class Strict extends MemoryStore {
+      protected override _put(bucket: string, key: Uint8Array, value: Uint8Array): void {
+        if (value.length >= this.limits.maxValueBytes) throw new RangeError('too large')
+        super._put(bucket, key, value)
+      }
+    }
+    const results = await collectResults(invalidInput, {
+      name: 'strict',
+      create: () => new Strict({ maxValueBytes: 1000 }),
+    })
+    expect(results.find((r) => r.name === EXACT_LIMIT)).toMatchObject({
+      passed: false,
+      skipped: false,
+    })
+  })
+
   it('tests the value limit when it is small enough to allocate', async () => {
     const results = await collectResults(invalidInput, {
       name: 'small limit',
       create: () => new MemoryStore({ maxValueBytes: 1000 }),
     })
-    expect(results.find((r) => r.name === OVER_LIMIT)).toMatchObject({
-      passed: true,
-      skipped: false,
-    })
+    for (const name of [OVER_LIMIT, EXACT_LIMIT]) {
+      expect(results.find((r) => r.name === name)).toMatchObject({ passed: true, skipped: false })
+    }
     expect(results.every((r) => r.passed)).toBe(true)
   })
 
@@ -114,15 +188,17 @@ describe('the harness', () => {
     })
   })
 
-  it('skips the over-limit case, with the reason, when the limit is too large to allocate', async () => {
+  it('skips the over-limit and exact-limit cases, with the reason, when the limit is too large to allocate', async () => {
     const results = await collectResults(invalidInput, {
       name: 'huge limit',
       create: () => new MemoryStore({ maxValueBytes: 2 ** 31 }),
     })
-    expect(results.find((r) => r.name === OVER_LIMIT)).toMatchObject({
-      skipped: true,
-      skipReason: expect.stringMatching(/128 MiB/),
-    })
+    for (const name of [OVER_LIMIT, EXACT_LIMIT]) {
+      expect(results.find((r) => r.name === name)).toMatchObject({
+        skipped: true,
+        skipReason: expect.stringMatching(/128 MiB/),
+      })
+    }
   })
 
   it('skips the 1 MiB cases for a backend whose limit is smaller', async () => {

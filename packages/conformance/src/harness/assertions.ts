@@ -36,6 +36,9 @@ export function assertBytes(actual: unknown, expected: Uint8Array, what: string)
     expected.length,
     `${what}: expected ${expected.length} bytes, got ${actual.length}`,
   )
+  // Values run to the backend's limit (64 MiB and more): compare natively, and look for the first
+  // difference only when there is one.
+  if (Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(expected)) return
   const at = actual.findIndex((byte, i) => byte !== expected[i])
   assert.equal(at, -1, `${what}: the bytes differ first at offset ${at}`)
 }
@@ -82,6 +85,30 @@ export async function keysHex(
       `keys(${show(bucket)}) yielded ${describe(key)}, not a Uint8Array`,
     )
   return keys.map(hex)
+}
+
+/**
+ * Asserts that `actual` and `expected` (hex keys, or bucket names) are the same list, entry by
+ * entry. A failure gives both lengths and the first position where they differ, with a few
+ * entries around it, rather than a diff of thousands of lines.
+ */
+export function assertSameList(
+  actual: readonly string[],
+  expected: readonly string[],
+  what: string,
+): void {
+  const length = Math.max(actual.length, expected.length)
+  let at = 0
+  while (at < length && actual[at] === expected[at]) at++
+  if (at === length) return
+  const around = (list: readonly string[]): string =>
+    JSON.stringify(list.slice(Math.max(0, at - 2), at + 3))
+  assert.fail(
+    `${what}: expected ${expected.length} entries, got ${actual.length}; they differ first at ` +
+      `position ${at}: expected ${at < expected.length ? JSON.stringify(expected[at]) : 'the end'}, ` +
+      `got ${at < actual.length ? JSON.stringify(actual[at]) : 'the end'} ` +
+      `(expected ${around(expected)}, got ${around(actual)} from position ${Math.max(0, at - 2)})`,
+  )
 }
 
 /** The names `buckets()` yields, in order. */

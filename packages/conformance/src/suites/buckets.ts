@@ -4,6 +4,7 @@
  * @module
  */
 import assert from 'node:assert/strict'
+import type { KVStore } from '@kv/core'
 import {
   assertMissing,
   assertValue,
@@ -12,12 +13,18 @@ import {
   keysHex,
   show,
 } from '../harness/assertions.js'
-import { text } from '../harness/data.js'
+import { sortedByUtf8, text } from '../harness/data.js'
 import { storeTests } from '../harness/define.js'
 import type { ConformanceSuite } from '../suite.js'
 
 /** Separators a backend might join bucket and key with (the Go framework uses `,` and `_`). */
 const SEPARATORS = [',', '_', '/', '!', '\0', ':', '\u0001', '.', ' ', '|', '\u00ff']
+
+/**
+ * Bucket names a backend storing a bucket as a file or directory could confuse: separators it
+ * might replace, and names a file system resolves (`.`, `..`, `../x`).
+ */
+const PATH_LIKE_NAMES = ['a/b', 'a_b', 'a.b', 'a\\b', '.', '..', '../x', 'a', 'x', '/', 'a\\..\\x']
 
 /** Buckets: SPEC §3.4, no collisions between (bucket, key) pairs. */
 export const buckets: ConformanceSuite = (runner, target) => {
@@ -93,6 +100,40 @@ export const buckets: ConformanceSuite = (runner, target) => {
       await assertMissing(store, 'a', 'k2')
       await assertMissing(store, 'a', 'k3')
       await assertMissing(store, 'a', 'b')
+    })
+
+    test(`§3.4 buckets ${PATH_LIKE_NAMES.slice(0, 7)
+      .map((name) => show(name))
+      .join(
+        ', ',
+      )} and other path-like names are distinct, each listed by its own name`, async (store, session) => {
+      // A backend that maps a bucket to a file or directory name must keep them apart: no
+      // replacing "/" or "\\" by another character, no resolving "." or "..".
+      const own = (i: number): string => `own-${i}`
+      const check = async (current: KVStore, names: readonly string[], after: string) => {
+        for (const name of names) {
+          const i = PATH_LIKE_NAMES.indexOf(name)
+          await assertValue(current, name, 'k', text(`value of ${name}`))
+          await assertValue(current, name, own(i), text(name))
+          assert.deepEqual(
+            await keysHex(current, name),
+            [hex(text('k')), hex(text(own(i)))],
+            `keys(${show(name)})${after}`,
+          )
+        }
+        assert.deepEqual(await bucketNames(current), sortedByUtf8(names), `buckets()${after}`)
+      }
+      for (const [i, name] of PATH_LIKE_NAMES.entries()) {
+        await store.addValue(name, 'k', `value of ${name}`)
+        await store.addValue(name, own(i), name)
+      }
+      await check(store, PATH_LIKE_NAMES, '')
+      await store.deleteBucket('a/b')
+      await assertMissing(store, 'a/b', 'k', 'deleteBucket("a/b")')
+      const left = PATH_LIKE_NAMES.filter((name) => name !== 'a/b')
+      await check(store, left, ', after deleteBucket("a/b")')
+      if (target.capabilities?.persistent !== true) return
+      await check(await session.reopen(), left, ', after reopening')
     })
 
     test('§3.4 a key that looks like a bucket name stays in its bucket', async (store) => {

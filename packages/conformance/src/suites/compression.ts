@@ -34,11 +34,17 @@ function valuesFor(store: KVStore): [string, Uint8Array][] {
 }
 
 /** Stored values that are not valid LZ4 in the Go layout (each checked against @kv/core's decoder). */
-const truncated = compress(compressibleBytes(1000))
+const json1000 = compress(compressibleBytes(1000))
+const helloWorld = compress(text('hello world'))
+const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts))
 const CORRUPT: [string, Uint8Array][] = [
   ['ff ff ff ff 00', bytes(0xff, 0xff, 0xff, 0xff, 0x00)],
   ['random bytes', pseudoRandomBytes(64, 11)],
-  ['a truncated valid encoding', truncated.slice(0, truncated.length - 3)],
+  ['a truncated valid encoding', json1000.slice(0, json1000.length - 3)],
+  // A complete, valid encoding that already yields its declared length, then more bytes: a decoder
+  // must use the whole stored value, not stop where the output is full.
+  ['a valid encoding followed by a trailing byte', concat(helloWorld, bytes(0x00))],
+  ['a valid encoding followed by trailing bytes', concat(json1000, text('tail'))],
   ['an empty value', new Uint8Array(0)],
   ['three bytes', bytes(1, 0, 0)],
   ['a header without a block', bytes(5, 0, 0, 0)],

@@ -11,6 +11,9 @@ import { INPUT_KINDS, text } from '../harness/data.js'
 import { storeTests } from '../harness/define.js'
 import type { ConformanceSuite } from '../suite.js'
 
+/** Buckets the test of close() with operations in flight drops while it closes. */
+const DROPPED_BUCKETS = 10
+
 /** Every operation of the API, each called with valid arguments. */
 const OPERATIONS: [string, (store: KVStore) => Promise<unknown>][] = [
   ['getValue', (s) => s.getValue('b', 'k')],
@@ -176,29 +179,75 @@ export const lifecycle: ConformanceSuite = (runner, target) => {
 
     test('§3.6 close() lets the operations in flight finish', async (store, session) => {
       const count = 50
-      // Each write is counted as it settles, so what had settled when close() resolved is known:
-      // waiting for the writes before close() would let a close() that does not wait pass.
-      let fulfilled = 0
+      // What the deletes remove: a key each, and buckets of a few keys each.
+      await store.addValues(
+        'doomed',
+        Array.from({ length: count }, (_, i): [string, string] => [`k${i}`, `v${i}`]),
+      )
+      for (let i = 0; i < DROPPED_BUCKETS; i++) {
+        await store.addValues(`dropped-${i}`, [
+          ['a', 'v'],
+          ['b', 'v'],
+        ])
+      }
+      // Each operation is counted as it settles, so what had settled when close() resolved is
+      // known: waiting for the operations before close() would let a close() that does not wait
+      // pass.
+      const fulfilled: Record<string, number> = {}
+      const started: Record<string, number> = {}
       const failures: unknown[] = []
-      const writes = Array.from({ length: count }, (_, i) =>
-        store.addValue('b', `k${i}`, `v${i}`).then(
-          () => void fulfilled++,
+      const track = (kind: string, operation: Promise<void>): Promise<void> => {
+        started[kind] = (started[kind] ?? 0) + 1
+        fulfilled[kind] ??= 0
+        return operation.then(
+          () => void fulfilled[kind]!++,
           (error: unknown) => void failures.push(error),
-        ),
-      )
+        )
+      }
+      const operations: Promise<void>[] = []
+      for (let i = 0; i < count; i++) {
+        operations.push(track('addValue', store.addValue('b', `k${i}`, `v${i}`)))
+        operations.push(track('deleteKey', store.deleteKey('doomed', `k${i}`)))
+        if (i < DROPPED_BUCKETS) {
+          operations.push(track('deleteBucket', store.deleteBucket(`dropped-${i}`)))
+          operations.push(
+            track(
+              'addValues',
+              store.addValues('batch', [
+                [`k${i}-1`, `v${i}`],
+                [`k${i}-2`, ''],
+              ]),
+            ),
+          )
+        }
+      }
       await store.close()
-      const settledAtClose = fulfilled
-      assert.deepEqual(failures, [], 'writes started before close() must not fail')
-      assert.equal(
-        settledAtClose,
-        count,
-        `only ${settledAtClose} of ${count} writes started before close() had completed when it resolved`,
+      const atClose = { ...fulfilled }
+      assert.deepEqual(failures, [], 'operations started before close() must not fail')
+      const late = Object.keys(started)
+        .filter((kind) => atClose[kind] !== started[kind])
+        .map((kind) => `${atClose[kind]} of ${started[kind]} ${kind} calls`)
+      assert.deepEqual(
+        late,
+        [],
+        `only ${late.join(', ')} started before close() had completed when it resolved`,
       )
-      await Promise.all(writes)
+      await Promise.all(operations)
       if (target.capabilities?.persistent !== true) return
-      // A persistent store shows every write after it is opened again (a new object if it can).
+      // A persistent store shows every change after it is opened again (a new object if it can).
       const reopened = await session.reopen()
       for (let i = 0; i < count; i++) await assertValue(reopened, 'b', `k${i}`, text(`v${i}`))
+      assert.deepEqual(await collect(reopened.keys('doomed')), [], 'keys("doomed") after reopen')
+      for (let i = 0; i < DROPPED_BUCKETS; i++) {
+        assert.deepEqual(
+          await collect(reopened.keys(`dropped-${i}`)),
+          [],
+          `keys("dropped-${i}") after reopen`,
+        )
+        await assertValue(reopened, 'batch', `k${i}-1`, text(`v${i}`))
+        await assertValue(reopened, 'batch', `k${i}-2`, new Uint8Array(0))
+      }
+      assert.deepEqual(await collect(reopened.buckets()), ['b', 'batch'], 'buckets() after reopen')
     })
 
     test('§3.6 open() and close() called alternately without waiting end in the last state asked for', async (store) => {

@@ -110,6 +110,26 @@ export const persistence: ConformanceSuite = (runner, target) => {
         await body(store, session, context)
       })
 
+    // Runs for every target: it is what keeps the other tests of this group from being skipped
+    // by mistake. `store.persistent` (read once the store is open, when a store configured by its
+    // section knows it for sure) is `false` for a store whose data does not outlive the process;
+    // absent or `true` means the store keeps its data (@kv/core's KVStore). A store that keeps its
+    // data must be declared `capabilities.persistent`, or the persistence tests never run against
+    // it. The converse is not required: a store whose data survives close() but not the process
+    // (MemoryStore with persistAcrossClose) reports `false` and may declare the capability.
+    test('§3.6 a store that says it keeps its data (store.persistent) is declared capabilities.persistent', async (store) => {
+      const says = store.persistent
+      assert.ok(
+        says === undefined || typeof says === 'boolean',
+        `store.persistent must be true, false or absent; got ${typeof says} ${String(says)}`,
+      )
+      if (says === false) return
+      assert.ok(
+        persistent,
+        `${target.name}: store.persistent is ${says === undefined ? 'absent, which means the store keeps its data' : 'true'}, but the target does not declare capabilities.persistent (default false), so the persistence tests are skipped: declare it (with reopen()), or make store.persistent false if the data does not outlive the process`,
+      )
+    })
+
     persistentTest(
       '§3.6 a closed store opened again shows the same data',
       async (store, session) => {

@@ -17,6 +17,8 @@ const joined = (bucket: string, key: Uint8Array): string =>
  */
 export class CommaJoinedStore extends AbstractKVStore {
   #entries = new Map<string, Uint8Array>()
+  /** In memory: nothing outlives close() (the suite checks that stores say so). */
+  readonly persistent = false
 
   constructor() {
     super('comma-joined', { maxValueBytes: 64 * 1024 * 1024 })

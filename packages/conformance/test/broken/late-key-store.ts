@@ -16,6 +16,8 @@ const aTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
  */
 export class LateKeyStore extends AbstractKVStore {
   #entries: EncodedEntries = new Map()
+  /** In memory: nothing outlives close() (the suite checks that stores say so). */
+  readonly persistent = false
 
   constructor() {
     super('late-key', { maxValueBytes: 64 * 1024 * 1024 })

@@ -14,6 +14,8 @@ import {
  */
 export class LossyConcurrentStore extends AbstractKVStore {
   #entries: EncodedEntries = new Map()
+  /** In memory: nothing outlives close() (the suite checks that stores say so). */
+  readonly persistent = false
 
   constructor() {
     super('lossy', { maxValueBytes: 64 * 1024 * 1024 })
