@@ -51,6 +51,48 @@ export function pack(packages: readonly PackageDir[], into: string): Record<stri
   return tarballs
 }
 
+/**
+ * How long one `npm install` may take before it is killed and tried again. A cold install takes
+ * 12–15 s here; once, in CI, one hung past the 300 s hook limit and failed the run (a registry
+ * connection that stalled: npm's own fetch timeout is 5 minutes). npm now gives up on a stalled
+ * fetch after 60 s and retries it, and an install still hanging is killed and started over.
+ */
+const INSTALL_TIMEOUT_MS = 150_000
+const INSTALL_ATTEMPTS = 2
+
+async function npmInstall(dir: string, label: string, tarballs: readonly string[]): Promise<void> {
+  const args = [
+    'install',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    '--fetch-timeout=60000',
+    '--fetch-retries=4',
+    ...tarballs,
+  ]
+  for (let attempt = 1; ; attempt++) {
+    const started = performance.now()
+    try {
+      await execFileAsync('npm', args, {
+        cwd: dir,
+        timeout: INSTALL_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+      })
+      return
+    } catch (error) {
+      const seconds = ((performance.now() - started) / 1000).toFixed(0)
+      const why = (error as { killed?: boolean }).killed
+        ? `killed after ${seconds} s`
+        : `failed after ${seconds} s: ${(error as Error).message}`
+      if (attempt === INSTALL_ATTEMPTS) throw new Error(`npm install (${label}) ${why}`)
+      console.warn(`npm install (${label}) ${why}; starting it again`)
+      rmSync(join(dir, 'node_modules'), { recursive: true, force: true })
+      rmSync(join(dir, 'package-lock.json'), { force: true })
+    }
+  }
+}
+
 /** A new project in a temporary directory with `tarballs` installed by npm (and their dependencies from the registry). */
 export async function install(label: string, tarballs: readonly string[]): Promise<Scratch> {
   const dir = mkdtempSync(join(tmpdir(), `kv-install-${label}-`))
@@ -58,11 +100,7 @@ export async function install(label: string, tarballs: readonly string[]): Promi
     join(dir, 'package.json'),
     JSON.stringify({ name: `scratch-${label}`, private: true, type: 'module' }),
   )
-  await execFileAsync(
-    'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
-    { cwd: dir },
-  )
+  await npmInstall(dir, label, tarballs)
   const exec = async (file: string, args: string[], extra: NodeJS.ProcessEnv) => {
     const { stdout } = await execFileAsync(file, args, {
       cwd: dir,
