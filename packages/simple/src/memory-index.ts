@@ -20,7 +20,7 @@ export class Bucket {
   /** Made by the bucket's first listing: a store of many small buckets seldom lists them all. */
   order: SortedKeys | undefined
 
-  /** @param number tags the bucket's entries in the arena (a new bucket object, a new number) */
+  /** @param number tags the bucket's entries in the arena: no other bucket with entries has it */
   constructor(
     arena: EntryArena,
     readonly number: number,
@@ -65,7 +65,19 @@ export class MemoryIndex {
   /** The keys and values. */
   readonly entries = new EntryArena()
   #size = 0
+  /**
+   * Bucket numbers: a new bucket takes a released one, else the next never used. A number is
+   * released only once no slot of the arena is tagged with it any more (its bucket is dropped and
+   * every entry freed), so no two buckets that have entries ever share one — a snapshot lists
+   * entries by their number. A counter alone (wrapping at 2³² − 1) handed a live bucket's number
+   * to a new one after about 4.3 billion bucket creations, hours for buckets used as queues
+   * (filled and emptied again), and the next snapshot wrote both under one name.
+   */
   #nextNumber = 0
+  readonly #releasedNumbers: number[] = []
+  /** Snapshots being written ({@link holdNumbers}); numbers released meanwhile wait here. */
+  #numberHolds = 0
+  readonly #heldNumbers: number[] = []
   /** {@link bucketNames}, kept until a bucket is created or removed. */
   #names: readonly string[] | undefined
   /**
@@ -98,12 +110,35 @@ export class MemoryIndex {
     return slot < 0 ? null : this.entries.readValue(slot)
   }
 
+  /**
+   * Keeps the numbers of buckets dropped from now on from being handed out until the returned
+   * function is called. A snapshot lists entries by their bucket's number while writes go on:
+   * were a bucket emptied by deleting its last key meanwhile, and its number (and slot) taken by
+   * a new bucket, the new bucket's entry would be written under the old name, and replaying the
+   * later segments would not remove it (they delete the old bucket's key, not the new one's).
+   */
+  holdNumbers(): () => void {
+    this.#numberHolds++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      if (--this.#numberHolds > 0) return
+      for (const number of this.#heldNumbers) this.#releasedNumbers.push(number)
+      this.#heldNumbers.length = 0
+    }
+  }
+
+  /** Makes the number of a dropped bucket, none of whose entries is left, free for a new one. */
+  #release(number: number): void {
+    ;(this.#numberHolds > 0 ? this.#heldNumbers : this.#releasedNumbers).push(number)
+  }
+
   /** The bucket named `name`, created (empty) if needed. */
   bucket(name: string): Bucket {
     let entries = this.buckets.get(name)
     if (entries === undefined) {
-      entries = new Bucket(this.entries, this.#nextNumber)
-      this.#nextNumber = (this.#nextNumber + 1) % 0xffff_ffff
+      entries = new Bucket(this.entries, this.#releasedNumbers.pop() ?? this.#nextNumber++)
       this.buckets.set(name, entries)
       this.#names = undefined
     }
@@ -151,8 +186,10 @@ export class MemoryIndex {
     if (slot < 0) return
     this.entries.remove(slot)
     this.#size--
-    if (entries.table.size === 0) this.#drop(bucket)
-    else entries.order?.removed()
+    if (entries.table.size === 0) {
+      this.#drop(bucket)
+      this.#release(entries.number)
+    } else entries.order?.removed()
   }
 
   /**
@@ -174,6 +211,7 @@ export class MemoryIndex {
       (table.size <= FREE_AT_ONCE_MAX_KEYS && table.positionCount <= FREE_AT_ONCE_MAX_POSITIONS)
     ) {
       this.#free(sweep, Number.POSITIVE_INFINITY)
+      this.#release(entries.number)
     } else {
       // Its sorted keys are no use any more (a listing in progress keeps its own reference).
       entries.order = undefined
@@ -202,7 +240,10 @@ export class MemoryIndex {
     while (left > 0 && this.#sweeps.length > 0) {
       const sweep = this.#sweeps[0]!
       const from = sweep.position
-      if (this.#free(sweep, left)) this.#sweeps.shift()
+      if (this.#free(sweep, left)) {
+        this.#sweeps.shift()
+        this.#release(sweep.bucket.number)
+      }
       left -= sweep.position - from
     }
     return this.#sweeps.length === 0
@@ -226,7 +267,11 @@ export class MemoryIndex {
 
   /** Drops buckets left empty (a snapshot may name a bucket whose entries all moved on). */
   dropEmptyBuckets(): void {
-    for (const [name, entries] of this.buckets) if (entries.table.size === 0) this.#drop(name)
+    for (const [name, entries] of this.buckets) {
+      if (entries.table.size > 0) continue
+      this.#drop(name)
+      this.#release(entries.number)
+    }
   }
 
   #drop(name: string): void {

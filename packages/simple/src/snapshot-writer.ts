@@ -172,6 +172,8 @@ export async function writeSnapshot(
   let pending: Promise<unknown> = Promise.resolve()
   let filling = new Block()
   let spare = new Block()
+  // Entries are listed and copied by their bucket's number: none may change hands meanwhile.
+  const releaseNumbers = index.holdNumbers()
 
   // Writes the filled block while the next one is built. The event loop (and the store's
   // writes) runs whenever this waits for the previous block's write, and every
@@ -202,6 +204,8 @@ export async function writeSnapshot(
         const slot = slots.at(i)
         // Freed since it was listed, or reused by another bucket: its records are in later
         // segments. Reused by this bucket for another key: harmless (see the module comment).
+        // A bucket created since never has this bucket's number: numbers are held until the
+        // copy ends (MemoryIndex.holdNumbers).
         if (arena.owner(slot) !== number) continue
         if (filling.bucket !== name) {
           filling.ensure(2 + bucketBytes.length)
@@ -225,6 +229,7 @@ export async function writeSnapshot(
         if (filling.used >= BLOCK_BYTES) await emit()
       }
     }
+    releaseNumbers()
     filling.ensure(9)
     filling.buffer[filling.used] = Item.END
     filling.buffer.writeBigUInt64LE(BigInt(entries), filling.used + 1)
@@ -241,6 +246,7 @@ export async function writeSnapshot(
       )
     }
   } catch (error) {
+    releaseNumbers()
     await pending.catch(() => {})
     await handle.close().catch(() => {})
     await fs.rm(temporary, { force: true })

@@ -1,11 +1,17 @@
 /** Key listing: byte order, prefixes, and changes between listings. */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { compareBytes } from '@kv/core'
 import { describe, expect, test } from 'vitest'
+import { snapshotName } from '../src/files.js'
 import {
   FREE_AT_ONCE_MAX_KEYS,
   FREE_AT_ONCE_MAX_POSITIONS,
   MemoryIndex,
 } from '../src/memory-index.js'
+import { loadSnapshot } from '../src/snapshot-reader.js'
+import { ENTRIES_PER_TURN, liveSlotsByBucket, writeSnapshot } from '../src/snapshot-writer.js'
 import { rng } from './fixtures/ops.mjs'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
@@ -260,5 +266,113 @@ describe('MemoryIndex: puts pay for the freeing of deleted buckets', () => {
     let bytes = 0
     for (let i = 0; i < n; i++) bytes += `o${i}`.length + 10
     expect(index.entries.stats.liveBytes).toBe(bytes)
+  })
+})
+
+describe('MemoryIndex: bucket numbers (the tag of a bucket’s entries in the arena)', () => {
+  const value = Buffer.alloc(10, 7)
+  const put = (index: MemoryIndex, name: string, key: string) => {
+    const record = Buffer.concat([Buffer.from(key), value])
+    index.put(index.bucket(name), record, 0, record.length - 10, record.length - 10, 10)
+  }
+  const numberOf = (index: MemoryIndex, name: string) => index.buckets.get(name)!.number
+
+  test('a bucket emptied and filled again, however often, takes back a released number: none grows without bound', async () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    put(index, 'users', 'alice')
+    const users = numberOf(index, 'users')
+    // A queue emptied by deletes, one emptied by deleteBucket, one left empty by a snapshot's
+    // entries moving on (dropEmptyBuckets): each empties and fills again 100,000 times. A
+    // counter gave the last of these number 300,000 (and, 2³² − 1 creations on, `users`'s).
+    let highest = 0
+    for (let n = 0; n < 100_000; n++) {
+      put(index, 'queue', 'job')
+      put(index, 'batch', 'job')
+      index.bucket('moved-on')
+      highest = Math.max(
+        highest,
+        numberOf(index, 'queue'),
+        numberOf(index, 'batch'),
+        numberOf(index, 'moved-on'),
+      )
+      expect(
+        new Set([users, ...['queue', 'batch', 'moved-on'].map((b) => numberOf(index, b))]).size,
+      ).toBe(4)
+      index.delete('queue', Buffer.from('job'))
+      index.deleteBucket('batch')
+      index.dropEmptyBuckets()
+    }
+    expect(highest).toBeLessThanOrEqual(3)
+    expect(numberOf(index, 'users')).toBe(users)
+    // A snapshot lists each bucket's entries by number: users holds its own key only.
+    put(index, 'queue', 'job')
+    const lists = await liveSlotsByBucket(index)
+    const keysOf = (name: string) => {
+      const { slots } = lists.find((list) => list.name === name)!
+      return Array.from({ length: slots.length }, (_, i) => index.entries.keyId(slots.at(i)))
+    }
+    expect(keysOf('users')).toEqual(['alice'])
+    expect(keysOf('queue')).toEqual(['job'])
+  })
+
+  test('the number of a bucket whose entries are still being swept is not handed out until they are freed', async () => {
+    const index = new MemoryIndex()
+    index.freeInSteps = true
+    for (let n = 0; n < FREE_AT_ONCE_MAX_KEYS * 2; n++) put(index, 'big', `k${n}`)
+    const big = numberOf(index, 'big')
+    index.deleteBucket('big')
+    expect(index.sweepPending).toBe(true)
+    put(index, 'new', 'only')
+    expect(numberOf(index, 'new')).not.toBe(big)
+    // Listed for a snapshot meanwhile, the new bucket holds its own key, none of the old ones.
+    const lists = await liveSlotsByBucket(index)
+    expect(lists.map(({ name, slots }) => [name, slots.length])).toEqual([['new', 1]])
+    while (!index.sweepStep(1024));
+    put(index, 'after', 'x')
+    expect(numberOf(index, 'after')).toBe(big)
+  })
+})
+
+describe('MemoryIndex: bucket numbers while a snapshot is written', () => {
+  test('a bucket emptied by its last delete during a snapshot does not lend its number to a new one: replaying the later records over the snapshot gives the state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kv-simple-numbers-'))
+    try {
+      const value = Buffer.alloc(10, 7)
+      const put = (index: MemoryIndex, name: string, key: string) => {
+        const record = Buffer.concat([Buffer.from(key), value])
+        index.put(index.bucket(name), record, 0, record.length - 10, record.length - 10, 10)
+      }
+      const index = new MemoryIndex()
+      index.freeInSteps = true
+      // Enough entries before `x` (about 2.5 MB) for a first block to be written before it.
+      for (let n = 0; n < ENTRIES_PER_TURN * 40; n++) put(index, 'filler', `f${n}`)
+      put(index, 'x', 'j')
+      const written = writeSnapshot(dir, 1, index)
+      // Writes while the snapshot is being written, as records of the next segment: `x` loses
+      // its only key (the bucket is dropped), and a new bucket `y` is filled, taking the slot
+      // `x` freed.
+      const later = (target: MemoryIndex) => {
+        target.delete('x', Buffer.from('j'))
+        put(target, 'y', 'k')
+      }
+      // Once the copy has begun (a first 1 MiB block is in the file), before it reaches `x`.
+      const temporary = join(dir, `${snapshotName(1)}.tmp`)
+      const size = () => (existsSync(temporary) ? statSync(temporary).size : 0)
+      while (size() < 1024 * 1024) await new Promise((resolve) => setImmediate(resolve))
+      later(index)
+      await written
+      // Recovery: the snapshot, then the later records.
+      const recovered = new MemoryIndex()
+      await loadSnapshot(join(dir, snapshotName(1)), 1, recovered)
+      recovered.dropEmptyBuckets()
+      later(recovered)
+      expect(recovered.bucketNames()).toEqual(['filler', 'y'])
+      expect([...recovered.keys('y', undefined)].map((k) => Buffer.from(k).toString())).toEqual([
+        'k',
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
