@@ -108,6 +108,17 @@ export async function createDurably(
   await syncDirectory(dir)
 }
 
+/** fdatasyncs the file at `path`: whatever of it is only in the page cache reaches the disk. */
+export async function syncFile(path: string): Promise<void> {
+  // Opened for writing: Windows flushes only a handle with write access.
+  const handle = await fs.open(path, 'r+')
+  try {
+    await handle.datasync()
+  } finally {
+    await handle.close()
+  }
+}
+
 /** Removes `dir/name`; a file that is already gone is fine. */
 export async function removeFile(dir: string, name: string): Promise<void> {
   await fs.rm(join(dir, name), { force: true })

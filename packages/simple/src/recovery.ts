@@ -19,7 +19,15 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { syncDirectory } from '@kv/core'
-import { createDurably, listStore, openFd, removeFile, segmentName, snapshotName } from './files.js'
+import {
+  createDurably,
+  listStore,
+  openFd,
+  removeFile,
+  segmentName,
+  snapshotName,
+  syncFile,
+} from './files.js'
 import { corrupt, FILE_HEADER_BYTES, FileKind, FORMAT_VERSION, fileHeader } from './format.js'
 import type { MemoryIndex } from './memory-index.js'
 import { loadSnapshot } from './snapshot-reader.js'
@@ -162,6 +170,15 @@ export async function recover(
       type: 'KVWarning',
       code: 'KV_WAL_TORN_TAIL',
     })
+  }
+  // What the last process wrote without syncing it (killed between a batch's write and its
+  // fdatasync, or running with sync_writes: false) may be in the page cache only. Replayed, it
+  // is what reads now return and what later appends follow: lost in a power cut after that, it
+  // would leave damage before records acknowledged since, which makes the next open fail
+  // (KV_CORRUPT_STORE). So every segment that holds records is made durable before the store
+  // opens; for one already on the disk the fdatasync has nothing to write.
+  for (let i = 0; i < segments.length; i++) {
+    if (holding[i]) await syncFile(join(dir, segmentName(segments[i]!)))
   }
 
   let last = segments.at(-1)
