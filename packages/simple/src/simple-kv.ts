@@ -82,6 +82,16 @@ interface OpenState {
   /** The last snapshot, and the oldest segment it does not cover. */
   snapshot: number
   firstSegment: number
+  /**
+   * Whether the segments from `firstSegment` up to the one before the active one may hold
+   * records, which the time trigger counts with the active segment's. Set at open when records
+   * were replayed and such segments remain (a store of format version 1 or 2, whose appends go to
+   * a new segment; a snapshot killed or failed after switching appends) — the records may all be
+   * in the active segment then, which changes nothing, as those count anyway — and when a
+   * snapshot switched appends away from a segment holding records (should it fail). Cleared when
+   * a snapshot covers them.
+   */
+  earlierRecords: boolean
   /** Size of the last snapshot file (0: none); the WAL size trigger is relative to it. */
   snapshotBytes: number
   snapshotting: Promise<void> | undefined
@@ -168,6 +178,8 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
         ),
         snapshot: recovered.snapshot,
         firstSegment: recovered.firstSegment,
+        earlierRecords:
+          recovered.records > 0 && recovered.firstSegment < recovered.segment.sequence,
         snapshotBytes: recovered.snapshotBytes,
         snapshotting: undefined,
         retryAfter: 0,
@@ -177,7 +189,7 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
       if (config.snapshot_interval_seconds > 0) {
         // The schema bounds the interval: a delay over 2^31 - 1 ms would fire after 1 ms.
         state.timer = setInterval(() => {
-          if (state.writer.segment.position > FILE_HEADER_BYTES) this.#backgroundSnapshot(state)
+          if (walHoldsRecords(state)) this.#backgroundSnapshot(state)
         }, config.snapshot_interval_seconds * 1000)
         state.timer.unref()
       }
@@ -287,6 +299,8 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     const contents = newSegment(next, this.config.sync_writes)
     await createDurably(dir, segmentName(next), contents)
     const fd = await openFd(path, 'r+')
+    // The segment appends move away from; its position is final once the switch is made.
+    const sealed = writer.segment
     await writer.rotate({
       fd,
       sequence: next,
@@ -295,12 +309,15 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
       allocated: contents.length,
       batches: 0,
     })
+    // Kept until the snapshot is durable: if it fails, the timer must still see these records.
+    if (sealed.position > FILE_HEADER_BYTES) state.earlierRecords = true
     const { bytes } = await writeSnapshot(dir, covered, state.index)
     state.snapshotBytes = bytes
     const previous = state.snapshot
     const retired = state.firstSegment
     state.snapshot = covered
     state.firstSegment = next
+    state.earlierRecords = false
     for (let sequence = retired; sequence <= covered; sequence++)
       await removeFile(dir, segmentName(sequence))
     if (previous > 0) await removeFile(dir, snapshotName(previous))
@@ -330,6 +347,15 @@ export class SimpleKV extends AbstractKVStore<SimpleKVConfig> {
     }
     setImmediate(step)
   }
+}
+
+/**
+ * Whether the WAL holds records not covered by the last snapshot, in any segment the store still
+ * depends on (the trigger of `snapshot_interval_seconds`): the active segment, or those before it
+ * that a snapshot has not retired yet (see `OpenState.earlierRecords`).
+ */
+function walHoldsRecords(state: OpenState): boolean {
+  return state.earlierRecords || state.writer.segment.position > FILE_HEADER_BYTES
 }
 
 /**

@@ -9,7 +9,16 @@ import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { FORMAT_VERSION } from '../src/format.js'
-import { collectWarnings, dump, FIXTURES, openStore, removeDir, tempDir } from './helpers.js'
+import {
+  collectWarnings,
+  dump,
+  FIXTURES,
+  openStore,
+  removeDir,
+  sleep,
+  tempDir,
+  until,
+} from './helpers.js'
 import { batchFrame, fileHeader, walFrame, walRecord } from './reference-format.js'
 
 const MANUAL = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0 }
@@ -79,6 +88,29 @@ test('a version-1 store opens with all its data and takes new writes in a versio
   const last = await openStore(dir, MANUAL)
   expect(await dump(last)).toEqual(after)
   await last.close()
+})
+
+test('a version-1 store gets a timed snapshot without a write (its records are in its own segment), then none while idle', async () => {
+  const expected = await expectedContent()
+  const store = await openStore(dir, { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0.1 })
+  try {
+    // Appends go to the empty version-3 segment 3; the records are in segment 2.
+    expect(store.stats()).toMatchObject({ walSegment: 3, walBytes: 24, snapshot: 1 })
+    await until(() => store.stats().snapshot === 3, 'a timed snapshot covered segments 2 and 3')
+    await until(() => !store.stats().snapshotInProgress, 'the snapshot finished')
+    await sleep(500)
+    expect(store.stats().snapshot).toBe(3)
+    expect(await dump(store)).toEqual(expected)
+  } finally {
+    await store.close()
+  }
+  expect((await readdir(dir)).filter((name) => name !== 'LOCK').sort()).toEqual([
+    'snapshot-0000000000000003.snap',
+    'wal-0000000000000004.log',
+  ])
+  const reopened = await openStore(dir, MANUAL)
+  expect(await dump(reopened)).toEqual(expected)
+  await reopened.close()
 })
 
 test('a damaged record in a version-1 segment fails open() with its offset', async () => {
@@ -154,6 +186,19 @@ describe('a version-2 store (records without batch frames), built from the READM
     const last = await openStore(dir, MANUAL)
     expect(await dump(last)).toEqual({ b: { ...expected.b, [hex('k4')]: hex('four') } })
     await last.close()
+  })
+
+  test('a version-2 segment holding no records (appends go to a new segment) takes no timed snapshot', async () => {
+    await writeFile(join(dir, WAL_1), fileHeader('W', 1, 2))
+    const store = await openStore(dir, { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0.1 })
+    try {
+      expect(store.stats()).toMatchObject({ walSegment: 2, walBytes: 24, snapshot: 0 })
+      await sleep(500)
+      expect(store.stats().snapshot).toBe(0)
+    } finally {
+      await store.close()
+    }
+    expect((await readdir(dir)).filter((name) => name !== 'LOCK').sort()).toEqual([WAL_1, WAL_2_V2])
   })
 
   test('a torn last record is cut off by the version-2 rule before appends move to version 3', async () => {

@@ -142,3 +142,16 @@ export async function collectWarnings(
   }
   return seen
 }
+
+/** Resolves once `condition()` holds, checking every 50 ms; rejects after 30 s. */
+export async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (condition()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out waiting until ${what}`)
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms))

@@ -4,14 +4,24 @@
  * snapshot, and rejected input leaving the WAL untouched.
  */
 import { truncateSync } from 'node:fs'
-import { cp, mkdir, readdir, rmdir } from 'node:fs/promises'
+import { cp, mkdir, readdir, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isKVError } from '@kv/core'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { FREE_AT_ONCE_MAX_KEYS, MemoryIndex } from '../src/memory-index.js'
 import { ENTRIES_PER_TURN, liveSlotsByBucket } from '../src/snapshot-writer.js'
 import { rng } from './fixtures/ops.mjs'
-import { collectWarnings, dump, openStore, removeDir, tempDir, type Warning } from './helpers.js'
+import {
+  collectWarnings,
+  dump,
+  openStore,
+  removeDir,
+  sleep,
+  tempDir,
+  until,
+  type Warning,
+} from './helpers.js'
+import { fileHeader } from './reference-format.js'
 
 let dir: string
 beforeEach(async () => {
@@ -38,14 +48,6 @@ async function countingSetImmediate<T>(
   } finally {
     globalThis.setImmediate = realSetImmediate
   }
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out waiting until ${what}`)
 }
 
 describe('values the Go framework corrupted', () => {
@@ -311,6 +313,69 @@ describe('snapshots', () => {
     } finally {
       await store.close()
     }
+  })
+
+  test('time counts the records of a segment a failed snapshot switched appends away from', async () => {
+    // An interval long enough that the timer does not fire before the snapshot below fails (if
+    // it did, its failure would only delay the retry by 10 s).
+    const store = await openStore(dir, { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0.5 })
+    const blocker = join(dir, 'snapshot-0000000000000001.snap.tmp')
+    try {
+      await store.addValue('b', 'k', 'v')
+      // Writing the snapshot file fails after appends moved to segment 2, which holds nothing.
+      await mkdir(blocker)
+      await expect(store.snapshot()).rejects.toMatchObject({ code: 'KV_BACKEND_UNAVAILABLE' })
+      expect(store.stats()).toMatchObject({ walSegment: 2, walBytes: 24, snapshot: 0 })
+      await rmdir(blocker)
+      // The record in segment 1 is still covered by no snapshot: the timer takes one.
+      await until(() => store.stats().snapshot === 2, 'a timed snapshot covered segment 1')
+      await until(() => !store.stats().snapshotInProgress, 'the snapshot finished')
+      expect((await readdir(dir)).filter((name) => name !== 'LOCK').sort()).toEqual([
+        'snapshot-0000000000000002.snap',
+        'wal-0000000000000003.log',
+      ])
+    } finally {
+      await store.close()
+    }
+    const reopened = await openStore(dir, MANUAL)
+    expect(await dump(reopened)).toEqual({
+      b: { [Buffer.from('k').toString('hex')]: Buffer.from('v').toString('hex') },
+    })
+    await reopened.close()
+  })
+
+  test('after a crash during a snapshot (an empty segment after the one holding records), time takes a snapshot with no write, then none while idle', async () => {
+    const first = await openStore(dir, MANUAL)
+    await first.addValue('b', 'k', 'v')
+    await first.close()
+    // What a snapshot killed right after creating the next segment leaves behind.
+    await writeFile(join(dir, 'wal-0000000000000002.log'), fileHeader('W', 2))
+    const timed = { snapshot_wal_bytes: 0, snapshot_interval_seconds: 0.1 }
+    const store = await openStore(dir, timed)
+    try {
+      expect(store.stats()).toMatchObject({ walSegment: 2, walBytes: 24, snapshot: 0 })
+      await until(() => store.stats().snapshot === 2, 'a timed snapshot covered segment 1')
+      await until(() => !store.stats().snapshotInProgress, 'the snapshot finished')
+      // Nothing new since: no other snapshot, however many intervals pass.
+      await sleep(500)
+      expect(store.stats().snapshot).toBe(2)
+    } finally {
+      await store.close()
+    }
+    const files = ['snapshot-0000000000000002.snap', 'wal-0000000000000003.log']
+    expect((await readdir(dir)).filter((name) => name !== 'LOCK').sort()).toEqual(files)
+    // Reopened idle: nothing to snapshot either.
+    const reopened = await openStore(dir, timed)
+    try {
+      expect(await dump(reopened)).toEqual({
+        b: { [Buffer.from('k').toString('hex')]: Buffer.from('v').toString('hex') },
+      })
+      await sleep(500)
+      expect(reopened.stats().snapshot).toBe(2)
+    } finally {
+      await reopened.close()
+    }
+    expect((await readdir(dir)).filter((name) => name !== 'LOCK').sort()).toEqual(files)
   })
 
   test('copying many one-key buckets, a snapshot still yields to the event loop every ENTRIES_PER_TURN entries', async () => {
