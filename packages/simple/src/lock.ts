@@ -24,6 +24,10 @@
  * lock, however many processes race: whoever replaced the stale lock meanwhile made a new file,
  * which a claim on the old inode does not cover.
  *
+ * A process that may not create files in the directory cannot make even the temporary file; it
+ * reads the existing lock instead, to report `KV_LOCKED` when that is held, and otherwise the
+ * file-system error (it takes nothing over).
+ *
  * @module
  */
 import { randomBytes } from 'node:crypto'
@@ -70,7 +74,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
   try {
     let claimed: string | undefined
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const handle = await tryCreate(path)
+      const handle = await tryCreate(dir, path)
       if (handle !== undefined) {
         await removeLeftoverTemporaries(dir)
         return { release: () => release(unhold, path, handle) }
@@ -133,12 +137,18 @@ async function openHere(file: string): Promise<boolean> {
 
 /**
  * Creates the lock file with this process's pid and returns a descriptor of it, kept open while
- * the lock is held; undefined when a lock file exists.
+ * the lock is held; undefined when a lock file exists. Throws `KV_LOCKED` when this process may
+ * not create files in `dir` and another holds the store (see {@link heldWhereNotWritable}).
  */
-async function tryCreate(path: string): Promise<FileHandle | undefined> {
+async function tryCreate(dir: string, path: string): Promise<FileHandle | undefined> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   // Opened before the link, so that the lock never exists without its owner's descriptor.
-  const handle = await fs.open(temporary, 'wx')
+  let handle: FileHandle
+  try {
+    handle = await fs.open(temporary, 'wx')
+  } catch (error) {
+    throw (await heldWhereNotWritable(error, dir, path)) ?? error
+  }
   let linked = false
   try {
     await handle.writeFile(`${process.pid}\n`)
@@ -154,6 +164,27 @@ async function tryCreate(path: string): Promise<FileHandle | undefined> {
     // could release it); a leftover `.tmp` is read by nothing.
     await fs.rm(temporary, { force: true }).catch(() => {})
   }
+}
+
+/** Errors of creating a file where this process may not write (permissions, read-only mount). */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS'])
+
+/**
+ * When creating the temporary lock file failed with `error` because this process may not write
+ * to `dir`: `KV_LOCKED` if the existing `LOCK` is held by a live owner (another process, or
+ * thread, has the store open, whatever this one could do), else undefined — the caller reports
+ * `error` itself (no lock, a stale one, or one that cannot be read). Only reads: a stale lock is
+ * never taken over from here, as taking it over needs a lock of one's own to put in its place.
+ */
+async function heldWhereNotWritable(
+  error: unknown,
+  dir: string,
+  path: string,
+): Promise<LockedError | undefined> {
+  const code = (error as NodeJS.ErrnoException).code
+  if (typeof code !== 'string' || !NOT_WRITABLE.has(code)) return undefined
+  const found = await readLock(path).catch(() => undefined)
+  return found !== undefined && isLive(found) ? lockedBy(found.pid!, dir, path) : undefined
 }
 
 /** Reads the lock file at `path`; undefined when there is none. */

@@ -4,7 +4,7 @@
  * that a live owner holds, however takeovers race.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { isKVError } from '@kv/core'
@@ -84,6 +84,56 @@ describe('between processes', () => {
     const store = await openStore(dir)
     expect(Buffer.from((await store.getValue('held', 'by'))!).toString()).toBe(pid)
     expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid))
+    await store.close()
+  })
+})
+
+describe('a process that may not write to the store directory', () => {
+  /** Tries to open the store at `path` in a child that runs as uid and gid 65534 (nobody). */
+  async function tryOpenAsNobody(
+    path: string,
+  ): Promise<{ ok: boolean; code?: string; message?: string; cause?: string }> {
+    const child = runFixture('try-open-as.mjs', ['65534', path])
+    const { code } = await child.exited
+    expect(code, child.stderr()).toBe(0)
+    return JSON.parse(child.lines.at(-1)!)
+  }
+
+  test('gets KV_LOCKED while another process holds the store; the permissions error once none does', async (context) => {
+    // Only root can start a process as another user, and root itself writes anywhere.
+    if (process.getuid?.() !== 0)
+      return context.skip('needs root: the child drops to uid 65534 to lack write access')
+    // Readable and searchable by all (tempDir makes it 0700), writable by root alone.
+    await chmod(dir, 0o755)
+    const holder = runFixture('hold.mjs', [dir])
+    let pid: string
+    try {
+      pid = (await holder.waitFor((line) => line.startsWith('ready '))).split(' ')[1]!
+      const result = await tryOpenAsNobody(dir)
+      expect(result).toMatchObject({ ok: false, code: 'KV_LOCKED' })
+      expect(result.message).toContain(dir)
+      expect(result.message).toContain(`process ${pid}`)
+    } finally {
+      holder.process.kill('SIGKILL')
+      await holder.exited
+    }
+    // The holder is dead: its lock is stale, which a process that cannot write does not take
+    // over. The file system's error, and the lock left as it was.
+    const stale = await tryOpenAsNobody(dir)
+    expect(stale).toMatchObject({ ok: false, code: 'KV_BACKEND_UNAVAILABLE', cause: 'EACCES' })
+    expect(stale.message).toContain('Give the process read and write access')
+    expect(await lockOwner()).toBe(pid)
+    expect((await readdir(dir)).filter((name) => name.startsWith('LOCK'))).toEqual(['LOCK'])
+    // No lock at all: the same error.
+    await rm(join(dir, 'LOCK'))
+    expect(await tryOpenAsNobody(dir)).toMatchObject({
+      ok: false,
+      code: 'KV_BACKEND_UNAVAILABLE',
+      cause: 'EACCES',
+    })
+    // Root opens it: the data of the dead holder is there.
+    const store = await openStore(dir)
+    expect(Buffer.from((await store.getValue('held', 'by'))!).toString()).toBe(pid)
     await store.close()
   })
 })
