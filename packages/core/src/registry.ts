@@ -51,7 +51,7 @@ export function register(name: string, store: KVStore): void {
   // Not `chosen = undefined`: whether the new store is enabled is known only once the
   // configuration is read, which an import must not do (SPEC §3). A disabled one is treated as
   // not registered, so it must not undo a use(); activeStore() decides.
-  if (state.chosen !== undefined) (state.registeredSinceChoice ??= []).push(name)
+  if (state.chosen !== undefined) sinceChoice(state.chosen).push(name)
 }
 
 /** Throws `KV_INVALID_ARGUMENT` unless `name` is a non-empty string. */
@@ -112,7 +112,7 @@ export function registerBackend(name: string, packageName: string, create: () =>
 /** Removes a registered store (it is not closed). Returns whether it was registered. */
 export function unregister(name: string): boolean {
   if (state.chosen === name) choose(undefined)
-  const since = state.registeredSinceChoice
+  const since = state.registeredSinceChoice?.names
   if (since?.includes(name)) since.splice(since.indexOf(name), 1)
   return registered.delete(name)
 }
@@ -127,6 +127,14 @@ export function use(name: string): KVStore {
   }
   choose(name)
   return store
+}
+
+/** The names registered since `chosen` was chosen (a new list if it was chosen by another copy). */
+function sinceChoice(chosen: string): string[] {
+  const since = state.registeredSinceChoice
+  if (since?.chosen === chosen) return since.names
+  state.registeredSinceChoice = { chosen, names: [] }
+  return state.registeredSinceChoice.names
 }
 
 /** Makes `name` the chosen store (or none), forgetting the registrations before the choice. */
@@ -159,7 +167,7 @@ export function stores(): string[] {
  */
 export function activeStore(): KVStore {
   if (state.chosen !== undefined) {
-    const since = state.registeredSinceChoice ?? []
+    const since = sinceChoice(state.chosen)
     for (let i = since.length - 1; i >= 0; i--) {
       const store = registered.get(since[i]!)
       if (store !== undefined && enabled(store)) return store

@@ -27,11 +27,13 @@ export interface CoreState {
   /** The store chosen with `use()`, if any. */
   chosen: string | undefined
   /**
-   * The names registered since the last `use()`, in order: the latest of them that is enabled
-   * is active instead of the chosen store. Optional, so that a copy of @kv/core from before it
-   * (which clears `chosen` at each registration instead) shares this layout.
+   * The names registered since `use()` chose `chosen`, in order: the latest of them that is
+   * enabled is active instead of the chosen store. Optional, so that a copy of @kv/core from
+   * before it shares this layout: such a copy clears `chosen` at each registration instead, and
+   * its `use()` changes `chosen` without clearing this — so the list counts only while `chosen`
+   * is still the name it was made for.
    */
-  registeredSinceChoice?: string[]
+  registeredSinceChoice?: { chosen: string; names: string[] }
   /** Configuration sections defined by the loaded backends. */
   readonly schemas: Map<string, z.ZodType>
   /** The configuration file, once read. */

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { configure, defineConfigSection, resetConfiguration } from '../src/config/index.js'
 import { MemoryStore } from '../src/memory-store.js'
 import * as kv from '../src/registry.js'
+import { state } from '../src/shared-state.js'
 import { AbstractKVStore, type BaseConfig, type KVStore } from '../src/store.js'
 
 afterEach(async () => {
@@ -235,6 +236,18 @@ describe('registry', () => {
     // Unregistering the chosen store: the most recently registered enabled one.
     kv.unregister('a')
     expect(kv.activeStore()).toBe(c)
+  })
+
+  it('follows a use() made by an older copy of @kv/core sharing the registry (it sets only `chosen`)', () => {
+    kv.register('a', new MemoryStore())
+    const b = new MemoryStore()
+    kv.register('b', b)
+    kv.use('a')
+    kv.register('c', new MemoryStore())
+    // What an older copy's use('b') does to the shared state: it knows nothing of the list of
+    // stores registered since this copy's choice.
+    state.chosen = 'b'
+    expect(kv.activeStore()).toBe(b)
   })
 
   it('reads enabled from the configuration at first use, so configure() may follow the import', async () => {

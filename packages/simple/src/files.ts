@@ -114,6 +114,14 @@ export async function syncFile(path: string): Promise<void> {
   const handle = await fs.open(path, 'r+')
   try {
     await handle.datasync()
+  } catch (error) {
+    // A FileHandle's errors name no file ("EIO: i/o error, fdatasync"): name it, as Node does.
+    const failure = error as NodeJS.ErrnoException
+    if (typeof failure.code === 'string' && failure.path === undefined) {
+      failure.path = path
+      failure.message = `${failure.message} '${path}'`
+    }
+    throw error
   } finally {
     await handle.close()
   }

@@ -463,3 +463,38 @@ describe('what open() replays is made durable before it returns', () => {
     expect(synced).toContain(WAL_2)
   })
 })
+
+test('an fdatasync that fails while open() makes the replayed segments durable is KV_BACKEND_UNAVAILABLE naming the segment; nothing is held', async () => {
+  const store = await openStore(dir, { ...MANUAL, sync_writes: false })
+  await store.addValue('b', 'k', 'v')
+  await store.close()
+  const open = fsPromises.open
+  const spy = vi.spyOn(fsPromises, 'open').mockImplementation(async (...args) => {
+    const handle = await open(...args)
+    if (basename(String(args[0])) === WAL_1 && args[1] === 'r+') {
+      handle.datasync = () =>
+        Promise.reject(
+          Object.assign(new Error('EIO: i/o error, fdatasync'), {
+            code: 'EIO',
+            syscall: 'fdatasync',
+            errno: -5,
+          }),
+        )
+    }
+    return handle
+  })
+  let error: unknown
+  try {
+    await openStore(dir, MANUAL)
+  } catch (caught) {
+    error = caught
+  } finally {
+    spy.mockRestore()
+  }
+  expect(error).toMatchObject({ code: 'KV_BACKEND_UNAVAILABLE', cause: { code: 'EIO' } })
+  expect((error as Error).message).toContain(join(dir, WAL_1))
+  // The lock was let go: the next open succeeds, and finds the write.
+  const reopened = await openStore(dir, MANUAL)
+  expect(Buffer.from((await reopened.getValue('b', 'k'))!).toString()).toBe('v')
+  await reopened.close()
+})
