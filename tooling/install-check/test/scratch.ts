@@ -53,9 +53,11 @@ export function pack(packages: readonly PackageDir[], into: string): Record<stri
 
 /**
  * How long one `npm install` may take before it is killed and tried again. A cold install takes
- * 12–15 s here; once, in CI, one hung past the 300 s hook limit and failed the run (a registry
- * connection that stalled: npm's own fetch timeout is 5 minutes). npm now gives up on a stalled
- * fetch after 60 s and retries it, and an install still hanging is killed and started over.
+ * 12–15 s here. In CI one ran past the 300 s hook limit: turbo had dropped NODE_EXTRA_CA_CERTS
+ * from the task's environment (turbo.json now passes it through), and npm retried a registry
+ * behind a TLS-intercepting proxy it could not verify (SELF_SIGNED_CERT_IN_CHAIN) for minutes.
+ * So npm gives up on a fetch after 60 s, and an install still hanging is killed and started over
+ * once, failing with a message that says so rather than a hook timeout.
  */
 const INSTALL_TIMEOUT_MS = 150_000
 const INSTALL_ATTEMPTS = 2
