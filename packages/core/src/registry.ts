@@ -51,7 +51,11 @@ export function register(name: string, store: KVStore): void {
   // Not `chosen = undefined`: whether the new store is enabled is known only once the
   // configuration is read, which an import must not do (SPEC §3). A disabled one is treated as
   // not registered, so it must not undo a use(); activeStore() decides.
-  if (state.chosen !== undefined) sinceChoice(state.chosen).push(name)
+  if (state.chosen !== undefined) {
+    const since = sinceChoice(state.chosen, registered.size - 1)
+    since.names.push(name)
+    since.size = registered.size
+  }
 }
 
 /** Throws `KV_INVALID_ARGUMENT` unless `name` is a non-empty string. */
@@ -112,9 +116,13 @@ export function registerBackend(name: string, packageName: string, create: () =>
 /** Removes a registered store (it is not closed). Returns whether it was registered. */
 export function unregister(name: string): boolean {
   if (state.chosen === name) choose(undefined)
-  const since = state.registeredSinceChoice?.names
-  if (since?.includes(name)) since.splice(since.indexOf(name), 1)
-  return registered.delete(name)
+  const deleted = registered.delete(name)
+  const since = state.registeredSinceChoice
+  if (deleted && since !== undefined && since.size === registered.size + 1) {
+    since.size = registered.size
+    if (since.names.includes(name)) since.names.splice(since.names.indexOf(name), 1)
+  }
+  return deleted
 }
 
 /** Makes the store registered as `name` the active one. */
@@ -129,12 +137,16 @@ export function use(name: string): KVStore {
   return store
 }
 
-/** The names registered since `chosen` was chosen (a new list if it was chosen by another copy). */
-function sinceChoice(chosen: string): string[] {
+/**
+ * What this copy knows of the registrations since `chosen` was chosen, while the registry holds
+ * `size` stores: a new, empty record when the one kept was made for another choice or another
+ * registry (an older copy changed them since: see `registeredSinceChoice` in shared-state.ts).
+ */
+function sinceChoice(chosen: string, size = registered.size): { names: string[]; size: number } {
   const since = state.registeredSinceChoice
-  if (since?.chosen === chosen) return since.names
-  state.registeredSinceChoice = { chosen, names: [] }
-  return state.registeredSinceChoice.names
+  if (since?.chosen === chosen && since.size === size) return since
+  state.registeredSinceChoice = { chosen, names: [], size }
+  return state.registeredSinceChoice
 }
 
 /** Makes `name` the chosen store (or none), forgetting the registrations before the choice. */
@@ -167,7 +179,7 @@ export function stores(): string[] {
  */
 export function activeStore(): KVStore {
   if (state.chosen !== undefined) {
-    const since = sinceChoice(state.chosen)
+    const since = sinceChoice(state.chosen).names
     for (let i = since.length - 1; i >= 0; i--) {
       const store = registered.get(since[i]!)
       if (store !== undefined && enabled(store)) return store

@@ -29,11 +29,13 @@ export interface CoreState {
   /**
    * The names registered since `use()` chose `chosen`, in order: the latest of them that is
    * enabled is active instead of the chosen store. Optional, so that a copy of @kv/core from
-   * before it shares this layout: such a copy clears `chosen` at each registration instead, and
-   * its `use()` changes `chosen` without clearing this — so the list counts only while `chosen`
-   * is still the name it was made for.
+   * before it shares this layout. Such a copy clears `chosen` at each registration instead, and
+   * its `use()` and `unregister()` leave this as it is; so the list counts only while `chosen` is
+   * still the name it was made for and the registry still holds `size` stores (what it held when
+   * this copy last kept the list). One case it cannot tell: the older copy choosing again the
+   * very store that is chosen, after this copy registered another — that one stays active.
    */
-  registeredSinceChoice?: { chosen: string; names: string[] }
+  registeredSinceChoice?: { chosen: string; names: string[]; size: number }
   /** Configuration sections defined by the loaded backends. */
   readonly schemas: Map<string, z.ZodType>
   /** The configuration file, once read. */

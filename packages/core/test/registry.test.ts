@@ -248,6 +248,18 @@ describe('registry', () => {
     // stores registered since this copy's choice.
     state.chosen = 'b'
     expect(kv.activeStore()).toBe(b)
+    // An older copy registers (clearing the choice, as it did), then chooses `a` again: the list
+    // this copy kept for its own choice of `a` is stale, the registry having changed under it.
+    kv.use('a')
+    kv.register('e', new MemoryStore())
+    state.registered.set('older', new MemoryStore())
+    state.chosen = undefined
+    state.chosen = 'a'
+    expect(kv.activeStore()).toBe(kv.getStore('a'))
+    // And this copy registering after that is the latest again.
+    const f = new MemoryStore()
+    kv.register('f', f)
+    expect(kv.activeStore()).toBe(f)
   })
 
   it('reads enabled from the configuration at first use, so configure() may follow the import', async () => {

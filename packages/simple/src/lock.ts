@@ -184,7 +184,13 @@ async function heldWhereNotWritable(
   const code = (error as NodeJS.ErrnoException).code
   if (typeof code !== 'string' || !NOT_WRITABLE.has(code)) return undefined
   const found = await readLock(path).catch(() => undefined)
-  return found !== undefined && isLive(found) ? lockedBy(found.pid!, dir, path) : undefined
+  if (found === undefined || !isLive(found)) return undefined
+  // Not lockedBy's advice: closing the store there, or removing LOCK, would not let this process
+  // open it.
+  return new LockedError(
+    `The simple_kv store at ${dir} is locked by process ${found.pid}, which is running; and this process may not create files in ${dir} (${code}), so it could not open the store even once that one closes it. Open it from a user that may write to ${dir}, or give this one write access.`,
+    { cause: error },
+  )
 }
 
 /** Reads the lock file at `path`; undefined when there is none. */

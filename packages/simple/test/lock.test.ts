@@ -113,6 +113,9 @@ describe('a process that may not write to the store directory', () => {
       expect(result).toMatchObject({ ok: false, code: 'KV_LOCKED' })
       expect(result.message).toContain(dir)
       expect(result.message).toContain(`process ${pid}`)
+      // Advice this process can follow: not "close it there" or "remove LOCK".
+      expect(result.message).toContain('may not create files')
+      expect(result.message).not.toContain('remove')
     } finally {
       holder.process.kill('SIGKILL')
       await holder.exited
