@@ -8,13 +8,6 @@
 import type { Entry, MaybePromise } from '@kv/core'
 import type { BucketStats, TopKeys } from './stats.js'
 
-/**
- * What {@link Layout.compact} did: compacted the bucket's range (or removed the bucket, found
- * empty); found no such bucket (deleted, or never created), so there was nothing to compact; or
- * put it off (per-bucket mode: a call was opening, creating or deleting it), for a later pass.
- */
-export type Compaction = 'compacted' | 'absent' | 'later'
-
 /** What a `value_log_gc` pass did ({@link Layout.gc}). */
 export interface GcOutcome {
   /** The buckets compacted (per-bucket mode: or removed, found empty). */

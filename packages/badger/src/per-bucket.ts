@@ -36,10 +36,17 @@ import {
 import { bucketDirName, isBucketDirName } from './bucket-dir.js'
 import type { BadgerConfig } from './config.js'
 import { type Engine, fileSystemError, type LevelDb, openClassic } from './engine.js'
-import type { Compaction, GcOutcome, Layout } from './layout.js'
+import type { GcOutcome, Layout } from './layout.js'
 import { Partition, readKeys } from './partition.js'
 import { type BucketStats, scanRange, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
+
+/**
+ * What {@link PerBucket.#compact} did: compacted the bucket's database (or removed the bucket,
+ * found empty); found no such bucket (deleted, or never created), so there was nothing to
+ * compact; or put it off (a call was opening, creating or deleting it), for a later pass.
+ */
+type Compaction = 'compacted' | 'absent' | 'later'
 
 const NAME_FILE = 'name'
 
@@ -496,7 +503,7 @@ export class PerBucket implements Layout {
   }
 
   /**
-   * Compacts each due bucket's database ({@link compact}), one after another; `all`: every bucket
+   * Compacts each due bucket's database ({@link #compact}), one after another; `all`: every bucket
    * of the store. Each bucket is a database of its own, so there is one compaction per bucket.
    */
   async gc(due: readonly string[] | 'all'): Promise<GcOutcome> {
@@ -505,7 +512,7 @@ export class PerBucket implements Layout {
     const errors: unknown[] = []
     for (const bucket of due === 'all' ? [...this.#buckets.keys()] : due) {
       try {
-        const outcome = await this.compact(bucket)
+        const outcome = await this.#compact(bucket)
         if (outcome === 'compacted') compacted.push(bucket)
         else if (outcome === 'later') again.push(bucket)
       } catch (error) {
@@ -525,7 +532,7 @@ export class PerBucket implements Layout {
    * deletes counted before) is opened for the pass only ({@link #compactClosed}). A bucket busy
    * with a call's transition is put off (`later`): it is left for a later pass.
    */
-  async compact(bucket: string): Promise<Compaction> {
+  async #compact(bucket: string): Promise<Compaction> {
     const entry = this.#buckets.get(bucket)
     // Gone (deleted, or never created): nothing to compact. Busy (being opened, created or
     // deleted by a call): left for a later pass.
@@ -558,7 +565,7 @@ export class PerBucket implements Layout {
   }
 
   /**
-   * {@link compact} for a bucket whose database is not open: it is opened for the pass alone and
+   * {@link #compact} for a bucket whose database is not open: it is opened for the pass alone and
    * closed again (or the bucket removed, when empty), so that a pass over many buckets holds no
    * more files open than before. Calls on the bucket meanwhile wait, then open it as usual.
    */

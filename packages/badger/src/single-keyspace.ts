@@ -7,7 +7,7 @@
 import { afterBucket, compareBytes, type Entry, type KeyRange, keyRange } from '@kv/core'
 import type { Engine } from './engine.js'
 import { readBuckets, scanBuckets } from './keyspace-scan.js'
-import type { Compaction, GcOutcome, Layout } from './layout.js'
+import type { GcOutcome, Layout } from './layout.js'
 import { FIRST_KEYS_PAGE, MAX_KEYS_PAGE, Partition, type PartitionContext } from './partition.js'
 import type { BucketStats, TopKeys } from './stats.js'
 import { WriteQueue } from './write-queue.js'
@@ -143,18 +143,18 @@ export class SingleKeyspace implements Layout {
     await this.#partition(bucket).clear(
       inMemory ? undefined : () => db.compactRange(...EMPTY_RANGE),
     )
-    await this.compact(bucket)
+    await this.#compact(bucket)
   }
 
   mayHold(): boolean {
     return true
   }
 
-  async compact(bucket: string): Promise<Compaction> {
-    if (this.#engine.inMemory) return 'compacted' // memory-level frees deleted entries at once
+  /** Compacts the bucket's range so that its deleted entries leave the files. */
+  async #compact(bucket: string): Promise<void> {
+    if (this.#engine.inMemory) return // memory-level frees deleted entries at once
     const { gte, lt } = this.#partition(bucket)
     await this.#engine.db.compactRange(gte, lt!)
-    return 'compacted'
   }
 
   /**
