@@ -46,6 +46,11 @@ const STORE_METHODS = [
 export function register(name: string, store: KVStore): void {
   checkName(name)
   checkStore(name, store)
+  add(name, store)
+}
+
+/** Adds `store`, checked, under `name`; `KV_DUPLICATE_BACKEND` when the name is taken. */
+function add(name: string, store: KVStore): void {
   if (registered.has(name)) throw duplicate(name)
   registered.set(name, store)
   // Not `chosen = undefined`: whether the new store is enabled is known only once the
@@ -110,7 +115,7 @@ export function registerBackend(name: string, packageName: string, create: () =>
     )
   }
   Object.defineProperty(store, BACKEND_PACKAGE, { value: packageName })
-  register(name, store)
+  add(name, store)
 }
 
 /** Removes a registered store (it is not closed). Returns whether it was registered. */

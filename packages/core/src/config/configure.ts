@@ -4,8 +4,14 @@
  * @module
  */
 import { InvalidConfigError } from '../errors.js'
-import { isKnownTopLevelKey, type KVConfig, parseSection, sectionSchema } from './sections.js'
-import { checkTopLevel, resetSource, type Sections, setProgrammatic } from './source.js'
+import { type KVConfig, parseSection, sectionSchema } from './sections.js'
+import {
+  checkTopLevel,
+  isKnownTopLevelKey,
+  resetSource,
+  type Sections,
+  setProgrammatic,
+} from './source.js'
 
 /**
  * Sets the configuration from code, in the shape of the YAML file

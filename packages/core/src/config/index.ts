@@ -4,12 +4,12 @@ export {
   type ConfigSection,
   type ConfigSections,
   defineConfigSection,
-  isKnownTopLevelKey,
   type KVConfig,
 } from './sections.js'
 export {
   configFilePath,
   dataDir,
+  isKnownTopLevelKey,
   isPlainMapping,
   KNOWN_SECTIONS,
   readConfigFile,

@@ -43,8 +43,6 @@ export interface ConfigSection<T> {
 
 const { schemas } = state
 
-export { isKnownTopLevelKey }
-
 /** The schema of a section, if a loaded backend defined it. */
 export function sectionSchema(name: string): z.ZodType | undefined {
   return schemas.get(name)
