@@ -112,9 +112,7 @@ function whatNext(cause: unknown, part: boolean): string {
   const again = 'then run the command again (migrate overwrites, so re-running is safe)'
   switch (isKVError(cause) ? cause.code : undefined) {
     case ErrorCode.INVALID_ARGUMENT:
-      return part
-        ? `re-running fails the same way: the target refuses an entry of this part (the message says which or why). Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
-        : `re-running fails the same way: the target refuses this entry. Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
+      return `re-running fails the same way: the target refuses ${part ? 'an entry of this part (the message says which or why)' : 'this entry'}. Remove or shrink it in the source (or raise the target's value limit, if its configuration allows), ${again}`
     case ErrorCode.NOT_SUPPORTED:
       return `re-running fails the same way: the target, as configured, cannot store ${part ? 'an entry of this part' : 'this entry'}. Change the target's configuration or the entry in the source as the message says, ${again}`
     case ErrorCode.CORRUPT_STORE:
